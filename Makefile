@@ -1,0 +1,67 @@
+# Thin targets; the work is done by python. `make book` and `make test` each do all
+# set-up (venv, install, data) and are idempotent.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+export ADVINTERP_DATA  ?= $(CURDIR)/data
+export ADVINTERP_CACHE ?= $(CURDIR)/.cache/advinterp
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+# Plots render off-screen in batch runs.
+export MPLBACKEND ?= Agg
+
+.PHONY: help setup data book test unit nbval run profiles clean clean-cache
+
+help:
+	@echo "make book   - set up, execute every chapter (quick profile), render HTML into _build/html"
+	@echo "make test   - set up, then unit tests and nbval over every chapter"
+	@echo "make setup  - create $(VENV) and install the package with its dependencies"
+	@echo "make data   - prepare Fashion-MNIST and WordNet 3.0 under $(ADVINTERP_DATA)"
+	@echo "make run CHAPTER=01 PROFILE=full - run one chapter through papermill"
+
+$(BIN)/python:
+	@echo ">> creating virtual environment $(VENV)"
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo ">> installing advinterp_lib and its dependencies into $(VENV)"
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[dev]'
+	@touch $@
+
+setup: $(STAMP)
+	@echo ">> environment ready: $(VENV)"
+
+data: setup
+	@echo ">> preparing data under $(ADVINTERP_DATA)"
+	$(BIN)/python -m data_scripts all
+
+book: data
+	@echo ">> executing chapters and rendering the book into _build/html"
+	$(BIN)/jupyter-book build .
+	@echo ">> open _build/html/index.html"
+
+unit: data
+	@echo ">> unit tests"
+	$(BIN)/python -m pytest tests
+
+nbval: data
+	@echo ">> nbval: executing every chapter"
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider book
+
+test: unit nbval
+
+CHAPTER ?= 01
+PROFILE ?= quick
+run: data
+	$(BIN)/python -m advinterp_lib run $(CHAPTER) --profile $(PROFILE)
+
+profiles: setup
+	$(BIN)/python -m advinterp_lib profiles
+
+clean:
+	rm -rf _build runs
+
+clean-cache:
+	rm -rf $(ADVINTERP_CACHE)

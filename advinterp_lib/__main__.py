@@ -1,0 +1,61 @@
+"""Command line: ``python -m advinterp_lib {run,profiles,chapters}``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .runs.chapters import list_chapters
+from .runs.profiles import PROFILES, chapter_parameters
+from .runs.runner import ChapterFailed, parse_override, run_chapter
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m advinterp_lib", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute a chapter with papermill under a profile")
+    run.add_argument("chapter", help="number (01), slug, or NN_slug")
+    run.add_argument("--profile", default="quick", choices=list(PROFILES))
+    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                     help="override one parameter (value read as YAML); repeatable")
+    run.add_argument("--output-dir", default=None, help="where the executed notebook goes (default runs/<profile>/)")
+    prof = sub.add_parser("profiles", help="list profiles and each chapter's parameters")
+    prof.add_argument("--profile", default=None, choices=list(PROFILES))
+    prof.add_argument("--json", action="store_true", help="machine-readable output")
+    sub.add_parser("chapters", help="list the book's chapters")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        overrides = dict(parse_override(k, v) for k, v in args.parameter)
+        try:
+            out = run_chapter(args.chapter, args.profile, overrides, output_dir=args.output_dir)
+        except (ValueError, ChapterFailed) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(f"executed notebook: {out}")
+        return 0
+    if args.command == "profiles":
+        names = [args.profile] if args.profile else list(PROFILES)
+        table = {n: {ch: chapter_parameters(n, ch) for ch in PROFILES[n]} for n in names}
+        if args.json:
+            print(json.dumps(table, indent=2))
+        else:
+            for name, chapters in table.items():
+                print(f"[{name}]" + ("" if chapters else "  (no chapters yet)"))
+                for ch, params in chapters.items():
+                    shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "profile")
+                    print(f"  {ch}: {shown}")
+        return 0
+    if args.command == "chapters":
+        for c in list_chapters():
+            print(f"{c.name}\t{c.path}")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Atomic file writes: a temp file in the target's folder, flushed, then renamed over
+the target with ``os.replace``. A process killed mid-write leaves either the old
+file or the new one, never a half-written one (at most a stray ``.*.tmp``).
+
+Lowest layer of the library (like ``roots`` and ``validation``): every subpackage that
+writes checkpoints, shards or cache entries uses these two functions.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def _atomic_write(path: Path, mode: str, write) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
+    """``torch.save(obj)`` to ``path`` atomically; returns the path."""
+    return _atomic_write(Path(path), "wb", lambda f: torch.save(obj, f))
+
+
+def atomic_write_text(text: str, path: str | os.PathLike) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
+    return _atomic_write(Path(path), "w", lambda f: f.write(text))

@@ -1,0 +1,282 @@
+"""Trained zoo models, built once per configuration through the artifact cache.
+
+Every chapter that needs "the VGG of the quick profile" calls :func:`trained_model`
+with the same arguments and gets the same cached weights; only the first caller
+trains. Training checkpoints every epoch into the cache's work folder, so a killed
+run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..data import load
+from ..models import ZOO, build
+from ..training import train
+from .cache import ArtifactCache
+
+# Optimiser settings per architecture (measured in tests/benchmarks; see the note in
+# advinterp_lib/models/zoo.py). Part of the cache key: changing one retrains.
+RECIPES: dict[str, dict[str, Any]] = {
+    "alexnet": {"batch_size": 128, "lr": 3e-3, "optimizer": "adam", "schedule": "onecycle"},
+    "vgg": {"batch_size": 128, "lr": 3e-3, "optimizer": "adam", "schedule": "onecycle"},
+    "resnet": {"batch_size": 128, "lr": 3e-3, "optimizer": "adam", "schedule": "onecycle"},
+}
+
+
+def zoo_model_config(arch: str, *, train_size: int, train_epochs: int, seed: int) -> dict[str, Any]:
+    """The full configuration that identifies a trained zoo model in the cache."""
+    if arch not in ZOO:
+        raise ValueError(f"unknown architecture {arch!r}; the zoo has: {', '.join(ZOO)}")
+    if train_epochs < 1:
+        raise ValueError(f"train_epochs must be >= 1, got {train_epochs}")
+    if train_size < 10:
+        raise ValueError(f"train_size must be >= 10 (one image per class), got {train_size}")
+    return {
+        "arch": arch,
+        "data": "fashion-mnist",
+        "train_size": int(train_size),
+        "train_epochs": int(train_epochs),
+        "seed": int(seed),
+        **RECIPES[arch],
+    }
+
+
+def trained_model(
+    arch: str,
+    *,
+    train_size: int,
+    train_epochs: int,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    cache: ArtifactCache | None = None,
+    progress: bool = True,
+) -> nn.Module:
+    """A zoo model (``"alexnet"``, ``"vgg"``, ``"resnet"``) trained on the first
+    ``train_size`` images of a class-balanced, seeded subset of the Fashion-MNIST
+    training set for ``train_epochs`` epochs; from the cache when it was trained before.
+
+    Returns the model in eval mode on ``device`` (default: CUDA when available, else
+    CPU), with ``model.training_history`` (per-epoch records) attached.
+    """
+    config = zoo_model_config(arch, train_size=train_size, train_epochs=train_epochs, seed=seed)
+    cache = cache or ArtifactCache()
+    device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+    def build_state(work_dir):
+        data = load("fashion-mnist", "train")
+        if train_size < len(data):
+            data = data.subset(train_size, seed=seed)
+        model = build(arch)
+        history = train(
+            model,
+            data.images,
+            data.labels,
+            epochs=train_epochs,
+            batch_size=config["batch_size"],
+            lr=config["lr"],
+            optimizer=config["optimizer"],
+            schedule=config["schedule"],
+            seed=seed,
+            device=device,
+            checkpoint_dir=work_dir,
+            progress=progress,
+        )
+        return {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "history": history.to_dict()}
+
+    state = cache.get_or_build("zoo_model", config, build_state)
+    model = build(arch)
+    model.load_state_dict(state["state_dict"])
+    model.training_history = state["history"]["records"]
+    return model.to(device).eval()
+
+
+def adversarial_set(
+    archs: tuple[str, ...] | list[str] = ("alexnet", "vgg", "resnet"),
+    *,
+    n: int,
+    k: int,
+    step_size: float,
+    steps: int,
+    train_size: int,
+    train_epochs: int,
+    eps: float | None = None,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    cache: ArtifactCache | None = None,
+    progress: bool = True,
+):
+    """The paper's adversarial set on Fashion-MNIST, generated once and cached.
+
+    ``n`` test images (a class-balanced subset drawn with ``seed + 1``, as chapter 7
+    does) are each attacked toward their ``k`` least-likely classes by the ensemble of
+    the trained zoo models ``archs`` (Adam, ``step_size`` in [0, 1] pixel units,
+    ``steps`` iterations, the perturbation clipped to ``[-eps, eps]`` when ``eps`` is
+    given; :func:`~advinterp_lib.attacks.advset.generate_adversarial_set`).
+    Without ``eps`` the cache key is the configuration chapter 7 builds, so chapters
+    asking for the same set share it; a killed generation resumes from its last shard.
+
+    Returns:
+        ``(source, advset)``: the source :class:`~advinterp_lib.data.ImageSet` and the
+        :class:`~advinterp_lib.attacks.advset.AdversarialSet` (``advset.source_index``
+        indexes ``source``; ``advset.labels`` are the source labels).
+
+    Raises:
+        ValueError: unknown architecture; ``n`` outside [1, 10000]; bad attack parameters.
+    """
+    from ..attacks.advset import generate_adversarial_set
+    from ..attacks.ensemble import average_cross_entropy_loss
+
+    cache = cache or ArtifactCache()
+    archs = list(archs)
+    models = [
+        trained_model(a, train_size=train_size, train_epochs=train_epochs, seed=seed, device=device, cache=cache, progress=progress)
+        for a in archs
+    ]
+    config = {
+        **{a: zoo_model_config(a, train_size=train_size, train_epochs=train_epochs, seed=seed) for a in archs},
+        "n": int(n), "k": int(k), "step_size": float(step_size), "steps": int(steps), "seed": int(seed),
+        "loss": average_cross_entropy_loss.__name__,
+        **({} if eps is None else {"eps": float(eps)}),
+    }  # fmt: skip
+    source = load("fashion-mnist", "test").subset(n, seed=seed + 1)
+    advset = generate_adversarial_set(
+        models, source.images, source.labels, cache.folder("adversarial_set", config), k=k,
+        shard_size=max(50, n // 10), step_size=step_size, steps=steps, eps=eps, seed=seed, progress=progress,
+    )  # fmt: skip
+    return source, advset
+
+
+# ------------------------------------------------------ adversarially trained models
+
+#: Objective names :func:`adversarially_trained_model` knows, with the parameters each takes.
+ADVERSARIAL_OBJECTIVES: dict[str, tuple[str, ...]] = {
+    "standard": (),
+    "fgsm": ("eps", "alpha"),
+    "pgd": ("eps", "step_size", "steps", "random_start"),
+    "ensemble": ("eps", "alpha", "static_archs"),
+    "consistent": ("eps_step", "steps", "alpha", "beta", "target", "layer"),
+    "feature_consistent": ("eps_step", "steps", "alpha", "beta", "target", "layer",
+                           "feature_eps", "feature_steps"),
+}
+
+
+def _make_objective(name: str, params: dict[str, Any], static: dict[str, nn.Module]):
+    from ..training import objectives as o
+
+    if name == "standard":
+        return o.cross_entropy
+    if name == "fgsm":
+        return o.FGSMTraining(**params)
+    if name == "pgd":
+        return o.PGDTraining(**params)
+    if name == "ensemble":
+        rest = {k: v for k, v in params.items() if k != "static_archs"}
+        return o.EnsembleAdversarialTraining(static, **rest)
+    if name == "consistent":
+        return o.ConsistentAdversarialTraining(**params)
+    return o.FeatureDistanceConsistentTraining(**params)
+
+
+def adversarially_trained_model(
+    arch: str,
+    objective: str,
+    *,
+    train_size: int,
+    train_epochs: int,
+    seed: int = 0,
+    finetune_size: int = 4000,
+    finetune_epochs: int = 1,
+    lr: float = 1e-3,
+    batch_size: int = 128,
+    from_scratch: bool = False,
+    device: torch.device | str | None = None,
+    cache: ArtifactCache | None = None,
+    progress: bool = True,
+    **objective_params: Any,
+) -> nn.Module:
+    """A zoo model trained with an adversarial objective, from the cache when built before.
+
+    By default the paper's "-Adv" recipe: start from the standard model
+    ``trained_model(arch, train_size=..., train_epochs=..., seed=...)`` and fine-tune it
+    for ``finetune_epochs`` epochs on ``finetune_size`` training images (a class-balanced
+    subset drawn with ``seed + 1``) with ``objective``; ``from_scratch=True`` trains a
+    fresh network on that subset instead.
+
+    Args:
+        arch: ``"alexnet"``, ``"vgg"`` or ``"resnet"``.
+        objective: ``"standard"``, ``"fgsm"``, ``"pgd"``, ``"ensemble"``, ``"consistent"``
+            or ``"feature_consistent"`` (see :data:`ADVERSARIAL_OBJECTIVES`).
+        train_size, train_epochs, seed: the standard base model (as :func:`trained_model`).
+        finetune_size, finetune_epochs, lr, batch_size: the adversarial training run
+            (Adam, one-cycle schedule peaking at ``lr``).
+        from_scratch: train a new network rather than fine-tune the standard one.
+        **objective_params: the objective's parameters (e.g. ``eps=0.1``); for
+            ``"ensemble"``, ``static_archs`` (default: the other zoo architectures)
+            names the static standard models whose FGSM examples are used.
+
+    Returns:
+        The model in eval mode on ``device`` with ``model.training_history`` attached.
+        The cache key holds the base model's config, the run's settings and the
+        objective's ``config()``.
+
+    Raises:
+        ValueError: unknown arch or objective, or a parameter the objective does not take.
+    """
+    if objective not in ADVERSARIAL_OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; known: {', '.join(ADVERSARIAL_OBJECTIVES)}")
+    unknown = set(objective_params) - set(ADVERSARIAL_OBJECTIVES[objective])
+    if unknown:
+        raise ValueError(f"objective {objective!r} takes {ADVERSARIAL_OBJECTIVES[objective] or 'no parameters'}, "
+                         f"got unknown {sorted(unknown)}")
+    base_config = zoo_model_config(arch, train_size=train_size, train_epochs=train_epochs, seed=seed)
+    cache = cache or ArtifactCache()
+    device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    params = dict(objective_params)
+    static: dict[str, nn.Module] = {}
+    if objective == "ensemble":
+        static_archs = list(params.pop("static_archs", [a for a in ZOO if a != arch]))
+        static = {a: trained_model(a, train_size=train_size, train_epochs=train_epochs, seed=seed,
+                                   device=device, cache=cache, progress=progress) for a in static_archs}
+        for m in static.values():
+            m.requires_grad_(False)
+        params["static_archs"] = static_archs
+    obj_params = {k: v for k, v in params.items() if k != "static_archs"}
+    obj = _make_objective(objective, obj_params, static)
+    obj_config = obj.config() if hasattr(obj, "config") else {"name": "standard"}
+    if objective == "ensemble":
+        obj_config["static_models"] = [zoo_model_config(a, train_size=train_size, train_epochs=train_epochs,
+                                                        seed=seed) for a in static]
+    config = {
+        "base": None if from_scratch else base_config,
+        "arch": arch,
+        "objective": obj_config,
+        "finetune_size": int(finetune_size),
+        "finetune_epochs": int(finetune_epochs),
+        "lr": float(lr),
+        "batch_size": int(batch_size),
+        "seed": int(seed),
+    }
+
+    def build_state(work_dir):
+        data = load("fashion-mnist", "train")
+        if finetune_size < len(data):
+            data = data.subset(finetune_size, seed=seed + 1)
+        if from_scratch:
+            model = build(arch)
+        else:
+            model = trained_model(arch, train_size=train_size, train_epochs=train_epochs, seed=seed,
+                                  device=device, cache=cache, progress=progress)
+        history = train(model, data.images, data.labels, epochs=finetune_epochs, batch_size=batch_size,
+                        lr=lr, objective=obj, seed=seed, device=device, checkpoint_dir=work_dir,
+                        progress=progress)
+        return {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "history": history.to_dict()}
+
+    state = cache.get_or_build("adversarial_model", config, build_state)
+    model = build(arch)
+    model.load_state_dict(state["state_dict"])
+    model.training_history = state["history"]["records"]
+    return model.to(device).eval()

@@ -1,0 +1,320 @@
+"""Profiles: each chapter's notebook parameters at three scales, as plain data.
+
+- ``quick``: the defaults in every notebook's ``parameters`` cell; what the book build
+  and nbval run (about a minute per chapter on 2 CPU cores, warm cache).
+- ``full``: the paper's protocol on Fashion-MNIST (all test images, models trained to
+  convergence); meant for a GPU, or a long CPU run.
+- ``imagenet``: the paper's protocol on ILSVRC-2012 val + Broden with torchvision nets
+  (chapters are added as the ImageNet path lands).
+
+Chapters that use the zoo models share one training recipe per profile
+(:data:`ZOO_TRAINING`), so every chapter of a profile finds the same cached models.
+A test checks that each notebook's ``parameters`` cell equals its ``quick`` entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# How the three zoo models are trained, per profile (see advinterp_lib.runs.artifacts).
+ZOO_TRAINING: dict[str, dict[str, Any]] = {
+    "quick": {"train_size": 60000, "train_epochs": 1},
+    "full": {"train_size": 60000, "train_epochs": 15},
+}
+
+# Each chapter's parameters per profile, keyed by the chapter's two-digit number.
+# A chapter absent from a profile cannot run under it (the runner says so).
+CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
+    "01": {
+        "quick": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["quick"],
+            "n_queries": 6,
+            "n_neighbours": 8,
+            "agreement_queries": 2000,
+        },
+        "full": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["full"],
+            "n_queries": 12,
+            "n_neighbours": 8,
+            "agreement_queries": 10000,
+        },
+    },
+    "02": {
+        "quick": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["quick"],
+            "n_images": 10000,
+            "top_fraction": 0.01,
+            "n_neurons": 4,
+            "n_shown": 8,
+            "rf_units": 4,
+            "rf_images": 8,
+            "occluder_size": 3,
+            "occluder_stride": 2,
+        },
+        "full": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["full"],
+            "n_images": 10000,
+            "top_fraction": 0.01,
+            "n_neurons": 8,
+            "n_shown": 12,
+            "rf_units": 16,
+            "rf_images": 50,
+            "occluder_size": 3,
+            "occluder_stride": 1,
+        },
+    },
+    "03": {
+        "quick": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["quick"],
+            "n_show": 4,
+            "n_discriminative": 100,
+        },
+        "full": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["full"],
+            "n_show": 6,
+            "n_discriminative": 10000,
+        },
+    },
+    "04": {
+        "quick": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["quick"],
+            "n_show": 3,
+            "windows": [2, 4, 8],
+            "stride": 2,
+            "agreement_window": 4,
+            "n_images": 32,
+            "faithfulness_steps": 8,
+        },
+        "full": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["full"],
+            "n_show": 6,
+            "windows": [2, 4, 8, 14],
+            "stride": 2,
+            "agreement_window": 4,
+            "n_images": 10000,
+            "faithfulness_steps": 28,
+        },
+    },
+    "05": {
+        "quick": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["quick"],
+            "n_images": 1000,
+            "eps_values": [0.0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3],
+            "surface_models": ["vgg", "resnet"],
+            "surface_images": 16,
+            "surface_points": 21,
+            "surface_range": 0.2,
+        },
+        "full": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["full"],
+            "n_images": 10000,
+            "eps_values": [0.0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3],
+            "surface_models": ["vgg", "resnet"],
+            "surface_images": 100,
+            "surface_points": 41,
+            "surface_range": 0.2,
+        },
+    },
+    "06": {
+        "quick": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["quick"],
+            "binary_classes": [7, 9],
+            "binary_train_size": 2000,
+            "binary_epochs": 2,
+            "binary_images": 200,
+            "n_images": 200,
+            "overshoot": 0.02,
+            "max_iter": 50,
+            "num_candidates": 10,
+            "fgsm_eps_max": 0.5,
+            "fgsm_eps_steps": 51,
+        },
+        "full": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["full"],
+            "binary_classes": [7, 9],
+            "binary_train_size": 12000,
+            "binary_epochs": 5,
+            "binary_images": 2000,
+            "n_images": 10000,
+            "overshoot": 0.02,
+            "max_iter": 50,
+            "num_candidates": 10,
+            "fgsm_eps_max": 0.5,
+            "fgsm_eps_steps": 101,
+        },
+    },
+    "07": {
+        "quick": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["quick"],
+            "n_sweep": 100,
+            "eps_values": [0.01, 0.03, 0.1],
+            "ifgsm_steps": 5,
+            "n_ensemble": 60,
+            "k_targets": 2,
+            "adam_step_255": 10,
+            "adam_steps": 20,
+        },
+        "full": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["full"],
+            "n_sweep": 10000,
+            "eps_values": [0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3],
+            "ifgsm_steps": 20,
+            "n_ensemble": 10000,
+            "k_targets": 9,
+            "adam_step_255": 10,
+            "adam_steps": 20,
+        },
+    },
+    "08": {
+        "quick": {
+            "seed": 0,
+            "oracle_arch": "resnet",
+            **ZOO_TRAINING["quick"],
+            "n_seed": 150,
+            "n_eval": 400,
+            "rounds": 4,
+            "aug_step": 0.1,
+            "surrogate_epochs": 5,
+            "eps": 0.1,
+        },
+        "full": {
+            "seed": 0,
+            "oracle_arch": "resnet",
+            **ZOO_TRAINING["full"],
+            "n_seed": 150,
+            "n_eval": 9850,
+            "rounds": 7,
+            "aug_step": 0.1,
+            "surrogate_epochs": 10,
+            "eps": 0.1,
+        },
+    },
+    "10": {
+        "quick": {"seed": 0, "sigma": 1.0, "sigma_values": [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]},
+        "full": {"seed": 0, "sigma": 1.0, "sigma_values": [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]},
+    },
+    "11": {
+        "quick": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["quick"],
+            "n_images": 1000,
+            "k_targets": 2,
+            "adam_step_255": 5,
+            "adam_steps": 20,
+            "eps": 0.2,
+            "top_fraction": 0.01,
+            "sigma": 1.0,
+            "n_bootstrap": 500,
+            "n_neurons_shown": 2,
+            "n_shown": 8,
+            "patch_size": 5,
+        },
+        "full": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["full"],
+            "n_images": 10000,
+            "k_targets": 9,
+            "adam_step_255": 5,
+            "adam_steps": 20,
+            "eps": 0.2,
+            "top_fraction": 0.01,
+            "sigma": 1.0,
+            "n_bootstrap": 1000,
+            "n_neurons_shown": 4,
+            "n_shown": 12,
+            "patch_size": 5,
+        },
+    },
+    "09": {
+        "quick": {
+            "seed": 0,
+            "archs": ["resnet"],
+            **ZOO_TRAINING["quick"],
+            "n_eval": 500,
+            "eps": 0.1,
+            "finetune_size": 4000,
+            "finetune_epochs": 1,
+            "finetune_lr": 0.001,
+            "pgd_train_steps": 3,
+            "pgd_train_step": 0.04,
+            "consistent_steps": 5,
+            "pgd_eval_steps": 10,
+            "surface_images": 16,
+            "surface_points": 21,
+            "surface_range": 0.2,
+        },
+        "full": {
+            "seed": 0,
+            "archs": ["alexnet", "vgg", "resnet"],
+            **ZOO_TRAINING["full"],
+            "n_eval": 10000,
+            "eps": 0.1,
+            "finetune_size": 60000,
+            "finetune_epochs": 5,
+            "finetune_lr": 0.001,
+            "pgd_train_steps": 7,
+            "pgd_train_step": 0.025,
+            "consistent_steps": 10,
+            "pgd_eval_steps": 20,
+            "surface_images": 100,
+            "surface_points": 41,
+            "surface_range": 0.2,
+        },
+    },
+    # (new chapters: add an entry above this line, in chapter order)
+}
+
+PROFILE_NAMES = ("quick", "full", "imagenet")
+PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    profile: {ch: by_profile[profile] for ch, by_profile in sorted(CHAPTERS.items()) if profile in by_profile}
+    for profile in PROFILE_NAMES
+}
+
+
+def profile_names() -> list[str]:
+    return list(PROFILES)
+
+
+def chapter_parameters(profile: str, chapter: str) -> dict[str, Any]:
+    """The notebook parameters of ``chapter`` (two digits, e.g. ``"01"``) under ``profile``,
+    including ``profile`` itself. Raises ValueError for an unknown profile or a chapter
+    the profile does not cover, naming what exists."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}")
+    chapters = PROFILES[profile]
+    if chapter not in chapters:
+        covered = ", ".join(sorted(chapters)) or "none yet"
+        raise ValueError(
+            f"profile {profile!r} has no parameters for chapter {chapter!r} (it covers: {covered})"
+        )
+    return {"profile": profile, **chapters[chapter]}

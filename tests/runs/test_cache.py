@@ -1,0 +1,92 @@
+"""The artifact cache builds once per config, survives kills, and loads safely."""
+
+import json
+
+import pytest
+import torch
+
+from advinterp_lib.runs.cache import ArtifactCache, atomic_torch_save, config_key
+
+
+def test_key_is_stable_and_order_independent():
+    assert config_key("model", {"a": 1, "b": [1, 2]}) == config_key("model", {"b": [1, 2], "a": 1})
+    assert config_key("model", {"a": 1}) != config_key("model", {"a": 2})
+    assert config_key("model", {"a": 1}) != config_key("advset", {"a": 1})
+    assert len(config_key("model", {})) == 16
+
+
+def test_key_rejects_unserialisable_config_and_bad_kind():
+    with pytest.raises(TypeError, match="JSON"):
+        config_key("model", {"x": object()})
+    with pytest.raises(ValueError, match="kind"):
+        config_key("../escape", {})
+
+
+def test_builds_once_then_reuses(tmp_path):
+    cache = ArtifactCache(tmp_path)
+    calls = []
+
+    def build(work):
+        calls.append(work)
+        assert work.is_dir()
+        return {"w": torch.arange(3.0)}
+
+    first = cache.get_or_build("model", {"arch": "x"}, build)
+    second = cache.get_or_build("model", {"arch": "x"}, build)
+    assert len(calls) == 1
+    assert torch.equal(first["w"], second["w"])
+    folder = cache.folder("model", {"arch": "x"})
+    assert json.loads((folder / "config.json").read_text())["config"] == {"arch": "x"}
+    assert not (folder / "work").exists()  # work folder removed after success
+
+
+def test_work_folder_survives_a_failed_build(tmp_path):
+    """A builder that checkpoints into its work folder finds the checkpoint next time."""
+    cache = ArtifactCache(tmp_path)
+
+    def crashing(work):
+        (work / "epoch1.pt").write_text("checkpoint")
+        raise KeyboardInterrupt  # a kill mid-build
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.get_or_build("model", {"k": 1}, crashing)
+    assert not cache.contains("model", {"k": 1})
+
+    def resuming(work):
+        assert (work / "epoch1.pt").read_text() == "checkpoint"
+        return {"done": torch.ones(1)}
+
+    assert cache.get_or_build("model", {"k": 1}, resuming)["done"].item() == 1.0
+
+
+def test_corrupt_artifact_is_reported_not_used(tmp_path):
+    cache = ArtifactCache(tmp_path)
+    cache.get_or_build("model", {"k": 2}, lambda work: {"w": torch.zeros(100)})
+    path = cache.folder("model", {"k": 2}) / "artifact.pt"
+    path.write_bytes(path.read_bytes()[:50])  # truncated
+    with pytest.raises(RuntimeError, match="cannot be read"):
+        cache.load("model", {"k": 2})
+
+
+def test_cache_refuses_pickled_code(tmp_path):
+    """weights_only loading: an artifact holding an arbitrary object is refused."""
+    cache = ArtifactCache(tmp_path)
+    folder = cache.folder("model", {"k": 3})
+    atomic_torch_save({"obj": ArtifactCache(tmp_path)}, folder / "artifact.pt")
+    with pytest.raises(RuntimeError, match="cannot be read"):
+        cache.load("model", {"k": 3})
+
+
+def test_missing_artifact_is_a_key_error(tmp_path):
+    with pytest.raises(KeyError, match="no cached"):
+        ArtifactCache(tmp_path).load("model", {"nothing": 0})
+
+
+def test_build_must_return_a_dict(tmp_path):
+    with pytest.raises(TypeError, match="dict"):
+        ArtifactCache(tmp_path).get_or_build("model", {}, lambda work: [1, 2])
+
+
+def test_atomic_save_leaves_no_temp_files(tmp_path):
+    atomic_torch_save({"a": torch.ones(2)}, tmp_path / "x.pt")
+    assert [p.name for p in tmp_path.iterdir()] == ["x.pt"]

@@ -1,0 +1,57 @@
+"""The book's chapters follow the conventions of DESIGN.md ("Notebooks")."""
+
+import ast
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from advinterp_lib.runs.chapters import list_chapters
+from advinterp_lib.runs.profiles import chapter_parameters
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = list_chapters(ROOT / "book")
+
+
+def _toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = []
+    for part in toc["parts"]:
+        files += [c["file"] for c in part["chapters"]]
+    return toc, files
+
+
+def test_toc_lists_exactly_the_written_chapters():
+    toc, files = _toc_files()
+    assert (ROOT / f"{toc['root']}.md").is_file()
+    on_disk = {str(c.path.relative_to(ROOT).with_suffix("")) for c in CHAPTERS}
+    assert set(files) == on_disk
+    assert files == sorted(files, key=lambda f: Path(f).name), "chapters in number order"
+
+
+def test_chapter_numbers_are_unique():
+    numbers = [c.number for c in CHAPTERS]
+    assert len(numbers) == len(set(numbers)) and numbers
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.name)
+def test_chapter_notebook_conventions(chapter):
+    nb = nbformat.read(chapter.path, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), (
+        "commit notebooks stripped"
+    )
+    first = code[0]
+    assert "parameters" in first.metadata.get("tags", []), "first code cell is the parameters cell"
+    # the defaults in the notebook are the quick profile
+    values = {}
+    for stmt in ast.parse(first.source).body:
+        assert isinstance(stmt, ast.Assign) and len(stmt.targets) == 1, (
+            "parameters cell: one `name = literal` per line"
+        )
+        values[stmt.targets[0].id] = ast.literal_eval(stmt.value)
+    assert values == chapter_parameters("quick", chapter.number)
+    asserts = [c for c in code if any(isinstance(n, ast.Assert) for n in ast.walk(ast.parse(c.source)))]
+    assert asserts, "an assert cell states the chapter's claims"
