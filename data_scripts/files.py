@@ -1,0 +1,213 @@
+"""File chores shared by the data scripts: hashing, atomic writes, decompression.
+
+Every file a data script produces is written to a temporary name beside its final
+path and moved into place with ``os.replace`` (atomic on one file system), so an
+interrupted run never leaves a half-written file under the data root. Each helper
+that writes returns the SHA-256 of what it wrote, computed while streaming, so a
+caller can check the content before committing it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import BinaryIO
+
+_CHUNK = 1 << 20  # 1 MiB: large enough to hash at disk speed, small enough for any RAM
+
+
+class ChecksumMismatchError(ValueError):
+    """A file's content is not what a known checksum says it must be."""
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    """SHA-256 (hex) of the file at ``path``, read in 1 MiB chunks.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_sha256(path: Path, actual: str, expected: str) -> None:
+    """Raise ChecksumMismatchError naming ``path`` unless ``actual == expected``."""
+    if actual != expected:
+        raise ChecksumMismatchError(
+            f"{path}: SHA-256 is {actual}, expected {expected}; the file is corrupt "
+            "or not the expected release"
+        )
+
+
+def temp_path_beside(path: Path) -> Path:
+    """A fresh, unused name in ``path``'s folder for staging ``path``'s content.
+
+    The name starts with a dot and contains ``.tmp-`` so a stray one (after a hard
+    kill) is recognisable; it lives in the same folder so ``os.replace`` is atomic.
+    """
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def _copy_stream(src: BinaryIO, dst: BinaryIO) -> str:
+    """Copy ``src`` to ``dst`` in chunks; fsync ``dst``; return SHA-256 of the bytes."""
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: src.read(_CHUNK), b""):
+        digest.update(chunk)
+        dst.write(chunk)
+    dst.flush()
+    os.fsync(dst.fileno())
+    return digest.hexdigest()
+
+
+def copy_file(src: Path, dst: Path) -> str:
+    """Copy ``src`` to ``dst`` (not atomically; use on a staging path). Returns the
+    SHA-256 of the copied bytes."""
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        return _copy_stream(fin, fout)
+
+
+def gunzip_file(src: Path, dst: Path) -> str:
+    """Decompress the gzip file ``src`` into ``dst`` (not atomically; use on a
+    staging path). Returns the SHA-256 of the decompressed bytes.
+
+    Raises:
+        gzip.BadGzipFile, EOFError: ``src`` is not a complete gzip stream.
+    """
+    with gzip.open(src, "rb") as fin, open(dst, "wb") as fout:
+        return _copy_stream(fin, fout)
+
+
+def install_files(
+    sources: Mapping[str, Path],
+    folder: Path,
+    *,
+    transfer: Callable[[Path, Path], str] = copy_file,
+    expected_sha256: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Write several files into ``folder`` all-or-nothing.
+
+    Each ``sources[name]`` is transferred (``copy_file``, ``gunzip_file`` or any
+    ``(src, dst) -> sha256`` callable) to a staging name in ``folder`` and, when
+    ``expected_sha256`` names it, checked. Only when every file has been staged and
+    checked are they moved onto ``folder / name``; on any error all staged files are
+    removed and nothing under ``folder`` has changed.
+
+    Returns:
+        ``{name: sha256}`` of the installed files.
+
+    Raises:
+        ChecksumMismatchError: a staged file's SHA-256 differs from the expected one.
+        OSError: reading a source or writing the folder failed.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    staged: dict[str, Path] = {}
+    digests: dict[str, str] = {}
+    try:
+        for name, src in sources.items():
+            staged[name] = temp_path_beside(folder / name)
+            digests[name] = transfer(Path(src), staged[name])
+            if expected_sha256 is not None and name in expected_sha256:
+                check_sha256(src, digests[name], expected_sha256[name])
+        for name, tmp in staged.items():
+            os.replace(tmp, folder / name)
+    finally:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
+    return digests
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file and ``os.replace``."""
+    tmp = temp_path_beside(path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_copy(src: Path, dst: Path) -> str:
+    """Copy ``src`` to ``dst`` atomically; returns the SHA-256 of the bytes."""
+    return install_files({dst.name: src}, dst.parent)[dst.name]
+
+
+def gunzip_atomic(src: Path, dst: Path, *, expected_sha256: str | None = None) -> str:
+    """Decompress gzip ``src`` to ``dst`` atomically, checking the decompressed
+    SHA-256 when given; on a mismatch ``dst`` is left as it was.
+
+    Returns:
+        SHA-256 of the decompressed bytes.
+
+    Raises:
+        ChecksumMismatchError: the decompressed content is not the expected one.
+    """
+    expected = None if expected_sha256 is None else {dst.name: expected_sha256}
+    return install_files(
+        {dst.name: src}, dst.parent, transfer=gunzip_file, expected_sha256=expected
+    )[dst.name]
+
+
+def replace_folder(staging: Path, target: Path) -> None:
+    """Move the complete folder ``staging`` onto ``target`` (same parent folder).
+
+    ``target``, if present, is first renamed aside and removed after the move, so
+    at every moment ``target`` is either the old complete folder, absent, or the new
+    complete folder, never a mixture.
+    """
+    old = None
+    if target.exists():
+        old = temp_path_beside(target)
+        os.replace(target, old)
+    os.replace(staging, target)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+# --- "already verified" stamps -------------------------------------------------
+# Hashing the prepared files again on every run would cost a second or so; a stamp
+# records (size, mtime_ns) of each file as it was when verified, so a later run can
+# tell "unchanged since verified" from a stat() call. Anything that rewrites a file
+# changes its mtime, and a stale stamp only triggers a full re-verification.
+
+
+def _file_states(folder: Path, names: Iterable[str]) -> dict[str, list[int]] | None:
+    states = {}
+    for name in names:
+        try:
+            st = (folder / name).stat()
+        except FileNotFoundError:
+            return None
+        states[name] = [st.st_size, st.st_mtime_ns]
+    return states
+
+
+def write_stamp(stamp: Path, folder: Path, names: Iterable[str], **extra: object) -> None:
+    """Record the current size and mtime of ``folder/name`` for each name (and any
+    ``extra`` JSON-able facts, e.g. the checksums verified) in the file ``stamp``."""
+    states = _file_states(folder, names)
+    if states is None:
+        raise FileNotFoundError(f"cannot stamp {folder}: a file is missing")
+    atomic_write_text(stamp, json.dumps({"files": states, **extra}, indent=1, sort_keys=True))
+
+
+def stamp_matches(stamp: Path, folder: Path, names: Iterable[str], **extra: object) -> bool:
+    """Whether ``stamp`` records exactly the current sizes and mtimes of the files
+    (and the same ``extra`` facts), i.e. they are unchanged since they were verified."""
+    try:
+        recorded = json.loads(stamp.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return False
+    names = list(names)
+    return recorded == {"files": _file_states(folder, names), **extra}
