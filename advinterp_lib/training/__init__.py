@@ -1,0 +1,55 @@
+"""Training: one resumable loop for every objective.
+
+- :mod:`~advinterp_lib.training.loop`: :func:`train`, :func:`evaluate`, :func:`predict`.
+- :mod:`~advinterp_lib.training.objectives`: what a step minimises
+  (``objective(model, x, y) -> loss``): :func:`cross_entropy` for standard training;
+  :class:`FGSMTraining`, :class:`PGDTraining`, :class:`EnsembleAdversarialTraining`,
+  :class:`ConsistentAdversarialTraining`, :class:`FeatureDistanceConsistentTraining`.
+- :mod:`~advinterp_lib.training.robustness`: clean / FGSM / PGD accuracy
+  (:func:`evaluate_robustness`) and training with per-epoch metrics logged to JSON
+  (:func:`train_with_metrics`).
+- :mod:`~advinterp_lib.training.checkpoint`: atomic, checksummed checkpoints.
+"""
+
+from advinterp_lib.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from advinterp_lib.training.loop import (
+    OPTIMIZERS,
+    SCHEDULES,
+    EpochRecord,
+    TrainHistory,
+    evaluate,
+    predict,
+    resolve_device,
+    train,
+)
+from advinterp_lib.training.objectives import (
+    ConsistentAdversarialTraining,
+    EnsembleAdversarialTraining,
+    FeatureDistanceConsistentTraining,
+    FGSMTraining,
+    PGDTraining,
+    cross_entropy,
+)
+from advinterp_lib.training.robustness import evaluate_robustness, train_with_metrics
+
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "CheckpointError",
+    "ConsistentAdversarialTraining",
+    "EnsembleAdversarialTraining",
+    "FGSMTraining",
+    "FeatureDistanceConsistentTraining",
+    "PGDTraining",
+    "evaluate_robustness",
+    "train_with_metrics",
+    "EpochRecord",
+    "TrainHistory",
+    "cross_entropy",
+    "evaluate",
+    "load_checkpoint",
+    "predict",
+    "resolve_device",
+    "save_checkpoint",
+    "train",
+]
