@@ -1,0 +1,59 @@
+"""Interpretability: what layers and neurons respond to, and what explains a decision."""
+
+from .features import feature_maps, first_conv_weights
+from .neighbours import embed, nearest_neighbours, neighbour_label_agreement
+from .attribution import (
+    grad_cam,
+    guided_backprop,
+    guided_grad_cam,
+    occlusion,
+    occlusion_forward_passes,
+    pearson_correlation,
+    saliency,
+    spearman_correlation,
+)
+from .faithfulness import PerturbationCurve, deletion_curve, insertion_curve
+from .receptive_field import (
+    EmpiricalReceptiveField,
+    ReceptiveField,
+    calibrate_discrepancy,
+    discrepancy_maps,
+    empirical_receptive_field,
+    gradient_receptive_field,
+    receptive_field_from_gradient,
+    theoretical_receptive_field,
+)
+from .topk import RunningTopK, TopActivations, merge_top_activations, top_activating_images, top_count, top_patches
+
+__all__ = [
+    "feature_maps",
+    "first_conv_weights",
+    "embed",
+    "nearest_neighbours",
+    "neighbour_label_agreement",
+    "saliency",
+    "guided_backprop",
+    "grad_cam",
+    "guided_grad_cam",
+    "occlusion",
+    "occlusion_forward_passes",
+    "pearson_correlation",
+    "spearman_correlation",
+    "PerturbationCurve",
+    "deletion_curve",
+    "insertion_curve",
+    "TopActivations",
+    "RunningTopK",
+    "top_count",
+    "top_activating_images",
+    "merge_top_activations",
+    "top_patches",
+    "ReceptiveField",
+    "theoretical_receptive_field",
+    "gradient_receptive_field",
+    "receptive_field_from_gradient",
+    "discrepancy_maps",
+    "calibrate_discrepancy",
+    "EmpiricalReceptiveField",
+    "empirical_receptive_field",
+]

@@ -1,0 +1,98 @@
+"""Nearest neighbours in a network's feature space (Krizhevsky et al. 2012, Fig. 4).
+
+Images whose last-layer features are close tend to share a class even when their
+pixels differ: the representation has abstracted away pose and colour.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..models import capture_activations
+from ..validation import check_images
+
+
+def _classifier_input_name(model: nn.Module) -> str:
+    last = None
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Linear):
+            last = name
+    if last is None:
+        raise ValueError(f"{type(model).__name__} has no nn.Linear layer; pass layer= explicitly")
+    return last
+
+
+@torch.no_grad()
+def embed(
+    model: nn.Module,
+    images: torch.Tensor,
+    *,
+    layer: str | None = None,
+    batch_size: int = 512,
+) -> torch.Tensor:
+    """Feature vectors of ``images`` ([N,C,H,W] in [0,1]) -> CPU tensor [N, D].
+
+    ``layer=None`` takes the input of the model's last ``nn.Linear`` (the
+    penultimate representation); a layer name takes that layer's output, flattened.
+    """
+    check_images(images, "images")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    device = next(model.parameters()).device
+    name = layer if layer is not None else _classifier_input_name(model)
+    was_training = model.training
+    model.eval()
+    chunks = []
+    try:
+        for start in range(0, len(images), batch_size):
+            batch = images[start : start + batch_size].to(device)
+            with capture_activations(model, [name], inputs=layer is None) as acts:
+                model(batch)
+            chunks.append(acts[name].flatten(1).cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(chunks)
+
+
+def nearest_neighbours(
+    queries: torch.Tensor,
+    gallery: torch.Tensor,
+    k: int,
+    *,
+    exclude: torch.Tensor | None = None,
+    chunk_size: int = 1024,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` nearest gallery rows (Euclidean) of each query row.
+
+    ``queries`` [Q, D], ``gallery`` [G, D] (any matching D; flatten images first).
+    Returns ``(indices [Q, k], distances [Q, k])``, nearest first. ``exclude`` [Q]
+    (optional) names one gallery index per query that is never returned — the
+    query itself when queries are drawn from the gallery. Distances are computed in
+    float64, ``chunk_size`` queries at a time.
+    """
+    if queries.dim() != 2 or gallery.dim() != 2 or queries.shape[1] != gallery.shape[1]:
+        raise ValueError(
+            f"queries and gallery must be 2-D with the same width, got {tuple(queries.shape)} and {tuple(gallery.shape)}"
+        )
+    if exclude is not None and (exclude.shape != (len(queries),) or exclude.min() < 0 or exclude.max() >= len(gallery)):
+        raise ValueError(f"exclude must hold one gallery index per query (shape [{len(queries)}]), got shape {tuple(exclude.shape)}")
+    extra = 1 if exclude is not None else 0
+    if not 1 <= k <= len(gallery) - extra:
+        raise ValueError(f"k must be in [1, {len(gallery) - extra}], got {k}")
+    gallery64 = gallery.double()
+    dists, inds = [], []
+    for start in range(0, len(queries), chunk_size):  # bounded memory: chunk x G distances
+        d = torch.cdist(queries[start : start + chunk_size].double(), gallery64)
+        if exclude is not None:
+            d[torch.arange(d.shape[0]), exclude[start : start + chunk_size]] = float("inf")
+        dist, ind = d.topk(k, dim=1, largest=False)
+        dists.append(dist)
+        inds.append(ind)
+    return torch.cat(inds), torch.cat(dists).to(queries.dtype)
+
+
+def neighbour_label_agreement(neighbour_indices: torch.Tensor, query_labels: torch.Tensor, gallery_labels: torch.Tensor) -> float:
+    """The fraction of neighbours that share their query's label (a number in [0, 1])."""
+    same = gallery_labels[neighbour_indices] == query_labels[:, None]
+    return same.double().mean().item()
