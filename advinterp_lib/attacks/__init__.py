@@ -1,0 +1,45 @@
+"""Adversarial attacks, one per module, one call shape: ``attack(model, x, y, *, ...) -> x_adv``
+(DeepFool returns a small result dataclass). Images are float [N, C, H, W] in [0, 1];
+budgets are in [0, 1] pixel units; inputs are never modified in place.
+"""
+
+from .advset import AdversarialSet, generate_adversarial_set
+from .base import L2Ball, LinfBall, attack_mode
+from .blackbox import BlackBoxResult, LabelOracle, blackbox_attack, substitute_cnn
+from .deepfool import DeepFoolBinaryResult, DeepFoolResult, deepfool, deepfool_binary, robustness
+from .ensemble import EnsembleAttackResult, ensemble_attack, ensemble_attack_result, least_likely_targets
+from .fgsm import FgsmSweep, fgsm, fgsm_sweep
+from .pgd import pgd
+from .surface import loss_surface, orthogonal_direction, plane_values, signed_gradient
+from .targets import least_likely, random_targets
+
+__all__ = [
+    "AdversarialSet",
+    "BlackBoxResult",
+    "EnsembleAttackResult",
+    "LabelOracle",
+    "blackbox_attack",
+    "ensemble_attack",
+    "ensemble_attack_result",
+    "generate_adversarial_set",
+    "least_likely_targets",
+    "substitute_cnn",
+    "DeepFoolBinaryResult",
+    "DeepFoolResult",
+    "FgsmSweep",
+    "L2Ball",
+    "LinfBall",
+    "attack_mode",
+    "deepfool",
+    "deepfool_binary",
+    "fgsm",
+    "fgsm_sweep",
+    "least_likely",
+    "loss_surface",
+    "orthogonal_direction",
+    "pgd",
+    "plane_values",
+    "random_targets",
+    "robustness",
+    "signed_gradient",
+]

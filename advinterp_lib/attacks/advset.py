@@ -1,0 +1,392 @@
+"""Adversarial sets: K targeted ensemble-attack images per source image, in shards on disk.
+
+The paper attacks every image of its data sets toward the 10 least-likely classes of
+the ensemble (about 500K adversarial images). That is hours of work on ImageNet, so
+:func:`generate_adversarial_set` writes its output in shards and can be killed at any
+moment: run again with the same arguments and it resumes, keeping every finished shard
+and redoing only the missing or damaged ones.
+
+On disk (``directory``):
+
+- ``manifest.json``: the configuration (attack parameters, K, shard size, and SHA-256
+  fingerprints of the source images and of the models' weights) and the SHA-256 of
+  every finished shard. Running again with a different configuration into the same
+  folder is refused rather than mixing two sets.
+- ``shard_<start>-<stop>.pt``: the adversarial images of source images
+  ``start..stop-1``, a dict of tensors -- ``images`` uint8 [M, C, H, W] (pixels
+  ``round(255 * x_adv)``), ``source_index`` int64 [M], ``label`` int64 [M] (the true
+  label of the source), ``target`` int64 [M] -- with ``M = (stop - start) * K``, rows
+  ordered by source image, then by target (least likely first). Written atomically
+  (temp file + ``os.replace``), read with ``torch.load(weights_only=True)``.
+
+A shard counts as finished when it loads, has the expected keys, shapes, dtypes,
+source indices and labels, and (once recorded) matches its checksum in the manifest;
+anything else -- a truncated file, a flipped byte -- is redone.
+
+The attack has no randomness unless ``random_start=True``; each shard then draws its
+start from a generator seeded by ``(seed, start)``, so a resumed run equals an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..atomic import atomic_torch_save, atomic_write_text
+from ..validation import check_images, check_labels
+from .ensemble import (
+    EnsembleLoss,
+    _check_models,
+    average_cross_entropy_loss,
+    ensemble_attack_result,
+    ensemble_probabilities,
+    least_likely_targets,
+)
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+_KEYS = ("images", "source_index", "label", "target")
+
+
+class AdversarialSet:
+    """A finished adversarial set, loaded from its shards and concatenated.
+
+    Attributes:
+        images_uint8: uint8 [M, C, H, W], the stored pixels.
+        source_index: int64 [M], the position of each row's source image in the
+            images the set was generated from.
+        labels: int64 [M], the true label of the source image.
+        targets: int64 [M], the class the attack aimed at.
+        k: targets per source image; ``num_sources``: how many source images.
+
+    ``images`` gives float32 [M, C, H, W] in [0, 1] (``images_uint8 / 255``);
+    ``set[i]`` gives ``(image [C, H, W] float, label, target, source_index)``.
+    """
+
+    def __init__(self, shards: Sequence[dict[str, torch.Tensor]], *, k: int, num_sources: int) -> None:
+        self.images_uint8 = torch.cat([s["images"] for s in shards])
+        self.source_index = torch.cat([s["source_index"] for s in shards])
+        self.labels = torch.cat([s["label"] for s in shards])
+        self.targets = torch.cat([s["target"] for s in shards])
+        self.k = k
+        self.num_sources = num_sources
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> AdversarialSet:
+        """Load a finished set from ``directory``.
+
+        Raises:
+            FileNotFoundError: no manifest in ``directory``.
+            ValueError: the generation is unfinished or a shard is damaged (the
+                message says to run :func:`generate_adversarial_set` again).
+        """
+        directory = Path(directory)
+        config = _read_manifest(directory)["config"]
+        return cls(list(iter_shards(directory)), k=config["k"], num_sources=config["num_images"])
+
+    @property
+    def images(self) -> torch.Tensor:
+        """float32 [M, C, H, W] in [0, 1]."""
+        return self.images_uint8.to(torch.float32) / 255
+
+    def __len__(self) -> int:
+        return self.images_uint8.shape[0]
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int, int]:
+        return (
+            self.images_uint8[i].to(torch.float32) / 255,
+            int(self.labels[i]),
+            int(self.targets[i]),
+            int(self.source_index[i]),
+        )
+
+    def __repr__(self) -> str:
+        return f"AdversarialSet(n={len(self)}, sources={self.num_sources}, k={self.k}, image_shape={tuple(self.images_uint8.shape[1:])})"
+
+
+def iter_shards(directory: str | os.PathLike[str]) -> Iterator[dict[str, torch.Tensor]]:
+    """Yield the shards of a finished set in order, each a dict of tensors (see the
+    module docstring), one at a time (for sets too big to hold in memory).
+
+    Raises FileNotFoundError (no manifest) or ValueError (a shard missing or damaged).
+    """
+    directory = Path(directory)
+    manifest = _read_manifest(directory)
+    config = manifest["config"]
+    for start, stop in _shard_ranges(config["num_images"], config["shard_size"]):
+        path = directory / _shard_name(start, stop)
+        recorded = manifest["shards"].get(path.name)
+        if recorded is None or not path.is_file():
+            raise ValueError(
+                f"adversarial set in {directory} is unfinished: shard {path.name} missing; "
+                "run generate_adversarial_set again with the same arguments to resume"
+            )
+        try:
+            yield _read_shard(path, start, stop, config, checksum=recorded)
+        except _DamagedShard as err:
+            raise ValueError(
+                f"shard {path} is damaged ({err}); run generate_adversarial_set again to redo it"
+            ) from None
+
+
+def generate_adversarial_set(
+    models: Sequence[nn.Module] | nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    directory: str | os.PathLike[str],
+    *,
+    k: int = 10,
+    shard_size: int = 1000,
+    batch_size: int = 256,
+    step_size: float = 5 / 255,
+    steps: int = 10,
+    eps: float | None = None,
+    loss: EnsembleLoss = average_cross_entropy_loss,
+    random_start: bool = False,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> AdversarialSet:
+    """Attack every image toward its ``k`` least-likely classes; write shards; resume.
+
+    For each source image, the targets are its ``k`` least-likely classes under the
+    ensemble's average probability, its true label excluded
+    (:func:`~advinterp_lib.attacks.ensemble.least_likely_targets`); each (image,
+    target) pair is attacked with
+    :func:`~advinterp_lib.attacks.ensemble.ensemble_attack_result`.
+
+    Args:
+        models: the ensemble (each maps [N, C, H, W] in [0, 1] to logits [N, K]).
+        images: float [N, C, H, W] in [0, 1], the source images (on the CPU).
+        labels: int [N], their true labels.
+        directory: where the shards and the manifest go (created if absent).
+        k: targets per image, 1 <= k <= K - 1 (paper: 10).
+        shard_size: source images per shard (each shard holds ``shard_size * k`` rows).
+        batch_size: (image, target) pairs per attack batch.
+        step_size, steps, eps, loss, random_start: the attack's parameters (see
+            :func:`~advinterp_lib.attacks.ensemble.ensemble_attack_result`).
+        seed: seeds the random start (the result is deterministic given the seed).
+        device: where to attack; default: the device of the first model's parameters.
+        progress: show a tqdm bar over shards.
+
+    Returns:
+        The finished :class:`AdversarialSet`.
+
+    Raises:
+        ValueError: bad images, labels or parameters; ``directory`` holds a set made
+            with a different configuration.
+        TypeError: wrong argument types.
+    """
+    models = _check_models(models)
+    check_images(images, "images")
+    images = images.detach().cpu()
+    for name, value in (("shard_size", shard_size), ("batch_size", batch_size), ("k", k), ("seed", seed)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if shard_size < 1 or batch_size < 1:
+        raise ValueError(f"shard_size and batch_size must be >= 1, got {shard_size} and {batch_size}")
+    if device is None:
+        first = next(iter(models[0].parameters()), None)
+        device = first.device if first is not None else torch.device("cpu")
+    device = torch.device(device)
+    # K from one forward pass, so k and the labels are checked before any work is done
+    num_classes = ensemble_probabilities(models, images[:1].to(device)).shape[1]
+    if not 1 <= k <= num_classes - 1:
+        raise ValueError(f"k must be >= 1 and <= num_classes - 1 = {num_classes - 1}, got {k}")
+    check_labels(labels, images.shape[0], num_classes, name="labels")
+    labels = labels.detach().cpu().to(torch.int64)
+
+    config: dict[str, Any] = {
+        "format": FORMAT,
+        "num_images": images.shape[0],
+        "image_shape": list(images.shape[1:]),
+        "num_classes": num_classes,
+        "k": k,
+        "shard_size": shard_size,
+        "step_size": float(step_size),
+        "steps": steps,
+        "eps": None if eps is None else float(eps),
+        "loss": getattr(loss, "__name__", repr(loss)),
+        "random_start": bool(random_start),
+        "seed": seed,
+        "images_sha256": _tensor_sha256([images, labels]),
+        "models_sha256": _tensor_sha256([t for m in models for t in m.state_dict().values()]),
+    }
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest = _open_manifest(directory, config)
+    for stale in directory.glob(".*.tmp"):  # left by a kill in the middle of a write
+        stale.unlink(missing_ok=True)
+
+    ranges = _shard_ranges(images.shape[0], shard_size)
+    bar = tqdm(ranges, desc="adversarial shards", unit="shard", disable=not progress)
+    for start, stop in bar:
+        path = directory / _shard_name(start, stop)
+        if path.is_file():
+            try:
+                _read_shard(path, start, stop, config, checksum=manifest["shards"].get(path.name), labels=labels)
+            except _DamagedShard:
+                pass  # redo it below
+            else:
+                if path.name not in manifest["shards"]:  # written, then killed before the manifest
+                    manifest["shards"][path.name] = _file_sha256(path)
+                    _write_manifest(directory, manifest)
+                continue
+        shard = _attack_shard(
+            models, images[start:stop], labels[start:stop], start, k=k, batch_size=batch_size,
+            device=device, step_size=step_size, steps=steps, eps=eps, loss=loss,
+            random_start=random_start, seed=seed,
+        )
+        atomic_torch_save(shard, path)
+        manifest["shards"][path.name] = _file_sha256(path)
+        _write_manifest(directory, manifest)
+    return AdversarialSet.load(directory)
+
+
+def _attack_shard(
+    models: Sequence[nn.Module],
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    start: int,
+    *,
+    k: int,
+    batch_size: int,
+    device: torch.device,
+    step_size: float,
+    steps: int,
+    eps: float | None,
+    loss: EnsembleLoss,
+    random_start: bool,
+    seed: int,
+) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(_shard_seed(seed, start)) if random_start else None
+    targets = least_likely_targets(models, images.to(device), k, exclude=labels.to(device)).cpu()
+    source = torch.arange(start, start + images.shape[0]).repeat_interleave(k)
+    rows_label = labels.repeat_interleave(k)
+    rows_target = targets.reshape(-1)
+    out = []
+    for lo in range(0, source.shape[0], batch_size):
+        idx = source[lo : lo + batch_size] - start
+        result = ensemble_attack_result(
+            models, images[idx].to(device), rows_target[lo : lo + batch_size].to(device),
+            step_size=step_size, steps=steps, eps=eps, loss=loss,
+            random_start=random_start, generator=generator,
+        )
+        out.append((result.x_adv.cpu() * 255).round().to(torch.uint8))
+    return {"images": torch.cat(out), "source_index": source, "label": rows_label, "target": rows_target}
+
+
+def _shard_seed(seed: int, start: int) -> int:
+    # a hash, not seed * big + start: the CPU generator keeps only 32 bits of a seed
+    return int.from_bytes(hashlib.sha256(f"{seed}:{start}".encode()).digest()[:8], "little")
+
+
+class _DamagedShard(Exception):
+    pass
+
+
+def _read_shard(
+    path: Path,
+    start: int,
+    stop: int,
+    config: dict[str, Any],
+    *,
+    checksum: str | None,
+    labels: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    if checksum is not None and _file_sha256(path) != checksum:
+        raise _DamagedShard("checksum differs from the manifest")
+    try:
+        shard = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated or foreign file
+        raise _DamagedShard(f"cannot be read: {err}") from None
+    if not isinstance(shard, dict) or set(shard) != set(_KEYS):
+        raise _DamagedShard(f"expected a dict with keys {_KEYS}")
+    m = (stop - start) * config["k"]
+    expected = {
+        "images": (torch.uint8, (m, *config["image_shape"])),
+        "source_index": (torch.int64, (m,)),
+        "label": (torch.int64, (m,)),
+        "target": (torch.int64, (m,)),
+    }
+    for key, (dtype, shape) in expected.items():
+        t = shard[key]
+        if not isinstance(t, torch.Tensor) or t.dtype != dtype or tuple(t.shape) != shape:
+            raise _DamagedShard(f"{key}: expected {dtype} {shape}")
+    if not torch.equal(shard["source_index"], torch.arange(start, stop).repeat_interleave(config["k"])):
+        raise _DamagedShard("source_index does not cover its range")
+    if labels is not None and not torch.equal(shard["label"], labels[start:stop].repeat_interleave(config["k"])):
+        raise _DamagedShard("labels differ from the source images'")
+    t = shard["target"]
+    if t.min() < 0 or t.max() >= config["num_classes"] or (t == shard["label"]).any():
+        raise _DamagedShard("targets out of range or equal to the label")
+    return shard
+
+
+def _shard_ranges(n: int, shard_size: int) -> list[tuple[int, int]]:
+    return [(lo, min(lo + shard_size, n)) for lo in range(0, n, shard_size)]
+
+
+def _shard_name(start: int, stop: int) -> str:
+    return f"shard_{start:08d}-{stop:08d}.pt"
+
+
+def _tensor_sha256(tensors: Sequence[torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for t in tensors:
+        t = t.detach().cpu().contiguous()
+        h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_manifest(directory: Path) -> dict[str, Any]:
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"no adversarial set in {directory} (missing {MANIFEST})")
+    return json.loads(path.read_text())
+
+
+def _open_manifest(directory: Path, config: dict[str, Any]) -> dict[str, Any]:
+    path = directory / MANIFEST
+    if path.is_file():
+        try:
+            manifest = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            manifest = None  # cannot happen with atomic writes; start the manifest afresh
+        if manifest is not None:
+            if manifest.get("config") != config:
+                old = manifest.get("config", {})
+                differ = sorted(key for key in set(old) | set(config) if old.get(key) != config.get(key))
+                raise ValueError(
+                    f"directory {directory} holds an adversarial set made with a different configuration "
+                    f"(differs in: {', '.join(differ)}); use another directory or delete this one"
+                )
+            return manifest
+    manifest = {"config": config, "shards": {}}
+    _write_manifest(directory, manifest)
+    return manifest
+
+
+def _write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
+    atomic_write_text(json.dumps(manifest, indent=2, sort_keys=True), directory / MANIFEST)
+
+
+__all__ = ["AdversarialSet", "generate_adversarial_set", "iter_shards"]
