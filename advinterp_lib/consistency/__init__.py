@@ -1,0 +1,37 @@
+"""The consistency of representations (Dong et al. 2017): concepts, top activations, consis(n).
+
+- :mod:`.concepts`: classes -> WordNet 3.0 synsets, their distances and the correlation
+  matrix A (``a_ij = exp(-d_ij^2 / (2 sigma^2))``).
+- :mod:`.activations`: per neuron, the top q of real and of adversarial images, with
+  each image's concept (streamed once, O(neurons x k) memory).
+- :mod:`.metric`: ``p_n``, ``consis(n) = p_n^T A p_n``, layer averages, histograms and
+  bootstrap confidence intervals.
+"""
+
+from .activations import ConceptActivations, concept_top_activations
+from .concepts import class_synsets, correlation_matrix, distance_matrix, synset_distance
+from .metric import (
+    BootstrapInterval,
+    ConsistencySummary,
+    bootstrap_consistency,
+    concept_distribution,
+    consistency_histogram,
+    consistency_scores,
+    summarize_consistency,
+)
+
+__all__ = [
+    "class_synsets",
+    "synset_distance",
+    "distance_matrix",
+    "correlation_matrix",
+    "ConceptActivations",
+    "concept_top_activations",
+    "concept_distribution",
+    "consistency_scores",
+    "bootstrap_consistency",
+    "consistency_histogram",
+    "BootstrapInterval",
+    "ConsistencySummary",
+    "summarize_consistency",
+]
