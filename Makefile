@@ -8,8 +8,6 @@ STAMP  := $(VENV)/.installed-stamp
 export ADVINTERP_DATA  ?= $(CURDIR)/data
 export ADVINTERP_CACHE ?= $(CURDIR)/.cache/advinterp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-# Plots render off-screen in batch runs.
-export MPLBACKEND ?= Agg
 
 .PHONY: help setup data book test unit nbval run profiles clean clean-cache
 
