@@ -3,7 +3,7 @@
 Guided backpropagation and Grad-CAM hook into modules. Two habits of torchvision's
 nets break that (Captum issue #973):
 
-- **inplace activations** (``nn.ReLU(inplace=True)``): a backward hook wraps a
+- **inplace activations** (``nn.ReLU`` with ``inplace`` set): a backward hook wraps a
   module's output in a view, and an inplace ReLU then modifies that view — autograd
   raises, or a forward hook's stored tensor silently changes after it was recorded;
 - **reused modules**: torchvision's ``BasicBlock``/``Bottleneck`` call one

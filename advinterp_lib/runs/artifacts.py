@@ -15,6 +15,7 @@ from torch import nn
 
 from ..data import load
 from ..models import ZOO, build
+from ..models.zoo import ZOO_VERSION
 from ..training import train
 from .cache import ArtifactCache
 
@@ -37,6 +38,7 @@ def zoo_model_config(arch: str, *, train_size: int, train_epochs: int, seed: int
         raise ValueError(f"train_size must be >= 10 (one image per class), got {train_size}")
     return {
         "arch": arch,
+        "zoo_version": ZOO_VERSION,
         "data": "fashion-mnist",
         "train_size": int(train_size),
         "train_epochs": int(train_epochs),
