@@ -282,3 +282,72 @@ def adversarially_trained_model(
     model.load_state_dict(state["state_dict"])
     model.training_history = state["history"]["records"]
     return model.to(device).eval()
+
+
+# ----------------------------------------------- the book's adversarially trained rows
+
+#: The adversarially trained variants the book compares, by the row name chapters show.
+ADV_VARIANTS: tuple[str, ...] = ("FGSM-AT", "PGD-AT", "ensemble-AT", "consistent-AT", "feature-consistent-AT")
+
+
+def adversarial_variant_spec(
+    variant: str, *, eps: float, pgd_train_steps: int, pgd_train_step: float, consistent_steps: int
+) -> tuple[str, dict[str, Any]]:
+    """The objective name and parameters of one of the book's :data:`ADV_VARIANTS`.
+
+    ``eps`` bounds every training perturbation (L-inf, [0, 1] pixel units): FGSM-AT and
+    ensemble-AT (Goodfellow's and Tramer's, alpha = 0.5) take one step of ``eps``; PGD-AT
+    takes ``pgd_train_steps`` steps of ``pgd_train_step``; the paper's consistent-AT
+    (alpha = 0.5, beta = 0.1, least-likely target) takes ``consistent_steps`` targeted
+    steps of ``eps / consistent_steps``; feature-consistent-AT adds PGD on the feature
+    distance with the same reach. Raises ValueError for an unknown variant.
+    """
+    consistent = {"eps_step": eps / consistent_steps, "steps": consistent_steps,
+                  "alpha": 0.5, "beta": 0.1, "target": "least_likely"}
+    specs: dict[str, tuple[str, dict[str, Any]]] = {
+        "FGSM-AT": ("fgsm", {"eps": eps, "alpha": 0.5}),
+        "PGD-AT": ("pgd", {"eps": eps, "step_size": pgd_train_step, "steps": pgd_train_steps}),
+        "ensemble-AT": ("ensemble", {"eps": eps, "alpha": 0.5}),
+        "consistent-AT": ("consistent", consistent),
+        "feature-consistent-AT": ("feature_consistent", consistent),
+    }
+    if variant not in specs:
+        raise ValueError(f"unknown variant {variant!r}; known: standard, {', '.join(specs)}")
+    return specs[variant]
+
+
+def adversarial_variant(
+    arch: str,
+    variant: str,
+    *,
+    train_size: int,
+    train_epochs: int,
+    seed: int = 0,
+    eps: float,
+    finetune_size: int,
+    finetune_epochs: int,
+    finetune_lr: float,
+    pgd_train_steps: int,
+    pgd_train_step: float,
+    consistent_steps: int,
+    device: torch.device | str | None = None,
+    cache: ArtifactCache | None = None,
+    progress: bool = True,
+) -> nn.Module:
+    """The zoo model ``arch`` in one of the book's variants, from the cache when built before.
+
+    ``variant`` is ``"standard"`` (:func:`trained_model`) or one of :data:`ADV_VARIANTS`,
+    fine-tuned from the standard model with :func:`adversarially_trained_model`. The
+    keyword arguments are those of ``advinterp_lib.runs.profiles.ZOO_TRAINING`` and
+    ``ADV_TRAINING`` for a profile, so a chapter passes ``**`` its parameters' share
+    of them and finds the models every other chapter of the profile uses.
+    """
+    if variant == "standard":
+        return trained_model(arch, train_size=train_size, train_epochs=train_epochs, seed=seed,
+                             device=device, cache=cache, progress=progress)
+    objective, params = adversarial_variant_spec(variant, eps=eps, pgd_train_steps=pgd_train_steps,
+                                                 pgd_train_step=pgd_train_step, consistent_steps=consistent_steps)
+    return adversarially_trained_model(
+        arch, objective, train_size=train_size, train_epochs=train_epochs, seed=seed,
+        finetune_size=finetune_size, finetune_epochs=finetune_epochs, lr=finetune_lr,
+        device=device, cache=cache, progress=progress, **params)  # fmt: skip

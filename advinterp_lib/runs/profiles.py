@@ -22,6 +22,31 @@ ZOO_TRAINING: dict[str, dict[str, Any]] = {
     "full": {"train_size": 60000, "train_epochs": 15},
 }
 
+# How the adversarially trained zoo models (FGSM-AT, PGD-AT, ensemble-AT, the paper's
+# consistent "-Adv" models, ...) are fine-tuned from the standard ones, per profile
+# (see advinterp_lib.runs.artifacts.adversarial_variant). Chapters 9 and 12-14 and the
+# explorers spread the same entry, so they all find the same cached models.
+ADV_TRAINING: dict[str, dict[str, Any]] = {
+    "quick": {
+        "eps": 0.1,
+        "finetune_size": 4000,
+        "finetune_epochs": 1,
+        "finetune_lr": 0.001,
+        "pgd_train_steps": 3,
+        "pgd_train_step": 0.04,
+        "consistent_steps": 5,
+    },
+    "full": {
+        "eps": 0.1,
+        "finetune_size": 60000,
+        "finetune_epochs": 5,
+        "finetune_lr": 0.001,
+        "pgd_train_steps": 7,
+        "pgd_train_step": 0.025,
+        "consistent_steps": 10,
+    },
+}
+
 # Each chapter's parameters per profile, keyed by the chapter's two-digit number.
 # A chapter absent from a profile cannot run under it (the runner says so).
 CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
@@ -261,13 +286,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "archs": ["resnet"],
             **ZOO_TRAINING["quick"],
             "n_eval": 500,
-            "eps": 0.1,
-            "finetune_size": 4000,
-            "finetune_epochs": 1,
-            "finetune_lr": 0.001,
-            "pgd_train_steps": 3,
-            "pgd_train_step": 0.04,
-            "consistent_steps": 5,
+            **ADV_TRAINING["quick"],
             "pgd_eval_steps": 10,
             "surface_images": 16,
             "surface_points": 21,
@@ -278,13 +297,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "archs": ["alexnet", "vgg", "resnet"],
             **ZOO_TRAINING["full"],
             "n_eval": 10000,
-            "eps": 0.1,
-            "finetune_size": 60000,
-            "finetune_epochs": 5,
-            "finetune_lr": 0.001,
-            "pgd_train_steps": 7,
-            "pgd_train_step": 0.025,
-            "consistent_steps": 10,
+            **ADV_TRAINING["full"],
             "pgd_eval_steps": 20,
             "surface_images": 100,
             "surface_points": 41,
