@@ -9,11 +9,12 @@ export ADVINTERP_DATA  ?= $(CURDIR)/data
 export ADVINTERP_CACHE ?= $(CURDIR)/.cache/advinterp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup data book test unit nbval run profiles clean clean-cache
+.PHONY: help setup data web-assets browser book check-html test unit nbval run profiles clean clean-cache
 
 help:
 	@echo "make book   - set up, execute every chapter (quick profile), render HTML into _build/html"
-	@echo "make test   - set up, then unit tests and nbval over every chapter"
+	@echo "make test   - set up, then unit tests, nbval over every chapter, and the browser check of the built book"
+	@echo "make check-html - build the book, then open every page in headless Chromium (offline) and check it"
 	@echo "make setup  - create $(VENV) and install the package with its dependencies"
 	@echo "make data   - prepare Fashion-MNIST and WordNet 3.0 under $(ADVINTERP_DATA)"
 	@echo "make run CHAPTER=01 PROFILE=full - run one chapter through papermill"
@@ -35,12 +36,26 @@ data: setup
 	@echo ">> preparing data under $(ADVINTERP_DATA)"
 	$(BIN)/python -m data_scripts all
 
-book: data
+web-assets: setup
+	@echo ">> MathJax, require.js and the widget manager for an offline book (pinned, checksummed)"
+	$(BIN)/python -m data_scripts web-assets
+
+# Debian's chromium and its driver, for the browser check (apt-get as root when absent).
+browser:
+	@command -v chromedriver >/dev/null || { [ "$$(id -u)" = 0 ] && \
+	  { apt-get install -y -q chromium chromium-driver || { apt-get update -q && apt-get install -y -q chromium chromium-driver; }; }; } || \
+	  { echo "error: chromedriver not found; install Debian's chromium and chromium-driver" >&2; exit 1; }
+
+book: data web-assets
 	@echo ">> executing chapters and rendering the book into _build/html"
 	$(BIN)/jupyter-book build .
 	@echo ">> open _build/html/index.html"
 
-unit: data
+check-html: book browser
+	@echo ">> every page of _build/html in headless Chromium, external requests blocked"
+	$(BIN)/python -m tests.browser.check_html _build/html
+
+unit: data browser
 	@echo ">> unit tests"
 	$(BIN)/python -m pytest tests
 
@@ -48,7 +63,7 @@ nbval: data
 	@echo ">> nbval: executing every chapter"
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider book
 
-test: unit nbval
+test: unit nbval check-html
 
 CHAPTER ?= 01
 PROFILE ?= quick
