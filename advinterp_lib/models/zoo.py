@@ -218,9 +218,10 @@ class ResNetSmall(nn.Module):
         return self.fc(self.flatten(self.avgpool(x)))
 
 
-# Bump when a zoo architecture changes: it is part of every cached model's key, so
-# weights trained for an older definition are never loaded into a newer one.
-ZOO_VERSION = 1
+# Bump when a zoo architecture or its initialisation changes: it is part of every cached
+# model's key, so weights trained for an older definition are never loaded into a newer one.
+# 2: initial weights drawn from the model's seed alone (runs.artifacts._seeded_build).
+ZOO_VERSION = 2
 
 ZOO: Mapping[str, Callable[..., nn.Module]] = MappingProxyType(
     {"alexnet": AlexNetSmall, "vgg": VGGSmall, "resnet": ResNetSmall}
