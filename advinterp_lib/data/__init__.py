@@ -203,25 +203,31 @@ def _describe(value: object) -> str:
 
 
 # The loader modules import DataNotFoundError and ImageSet from here.
+from advinterp_lib.data.broden import load_broden  # noqa: E402
 from advinterp_lib.data.fashion_mnist import load_fashion_mnist  # noqa: E402
+from advinterp_lib.data.imagenet import load_imagenet_val  # noqa: E402
 from advinterp_lib.data.wordnet import synset, synset_from_wnid, wordnet  # noqa: E402
 
 _LOADERS: MappingProxyType[str, Callable[..., ImageSet]] = MappingProxyType(
-    {"fashion-mnist": load_fashion_mnist}
+    {"fashion-mnist": load_fashion_mnist, "imagenet-val": load_imagenet_val, "broden": load_broden}
 )
 
 #: Names that ``load`` accepts.
 DATASETS: tuple[str, ...] = tuple(_LOADERS)
 
 
-def load(name: str, split: str, *, root: str | os.PathLike[str] | None = None) -> ImageSet:
+def load(name: str, split: str, *, root: str | os.PathLike[str] | None = None, **options) -> ImageSet:
     """Load a prepared data set split into memory.
 
     Args:
-        name: a registered data set; see ``DATASETS`` (``"fashion-mnist"``).
-        split: ``"train"`` or ``"test"``.
+        name: a registered data set; see ``DATASETS`` (``"fashion-mnist"``,
+            ``"imagenet-val"``, ``"broden"``).
+        split: ``"train"`` or ``"test"`` (Fashion-MNIST); ``"val"`` (ImageNet);
+            ``"train"``/``"val"`` (Broden).
         root: the data root; None means ``roots.data_root()`` (``ADVINTERP_DATA``,
             default ``<project>/data``).
+        **options: passed to the data set's loader (ImageNet and Broden: ``n``,
+            ``seed``, ``image_size``; see ``load_imagenet_val`` / ``load_broden``).
 
     Returns:
         An ImageSet (float32 images in [0, 1], int64 labels).
@@ -233,7 +239,7 @@ def load(name: str, split: str, *, root: str | os.PathLike[str] | None = None) -
     """
     if name not in _LOADERS:
         raise ValueError(f"name: unknown data set {name!r}; known: {', '.join(DATASETS)}")
-    return _LOADERS[name](split, root=root)
+    return _LOADERS[name](split, root=root, **options)
 
 
 __all__ = [
@@ -241,7 +247,9 @@ __all__ = [
     "DataNotFoundError",
     "ImageSet",
     "load",
+    "load_broden",
     "load_fashion_mnist",
+    "load_imagenet_val",
     "synset",
     "synset_from_wnid",
     "wordnet",
