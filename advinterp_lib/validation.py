@@ -5,26 +5,58 @@ Each raises ValueError/TypeError naming the argument, what was expected and what
 
 from __future__ import annotations
 
+import math
+
 import torch
+from torch import nn
+
+__all__ = ["check_images", "check_labels", "check_int", "check_number", "model_channels"]
 
 
-def check_images(x: object, name: str = "x", *, channels: int | None = None) -> torch.Tensor:
-    """``x`` must be a float tensor [N, C, H, W] with N >= 1, finite, in [0, 1]."""
+def model_channels(model: nn.Module) -> int | None:
+    """The number of image channels ``model`` takes: ``in_channels`` of its first
+    ``Conv2d`` (None when it has none, e.g. a linear model)."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            return m.in_channels
+    return None
+
+
+def check_images(
+    x: object, name: str = "x", *, channels: int | None = None, model: nn.Module | None = None
+) -> torch.Tensor:
+    """``x`` must be a float tensor [N, C, H, W] with N >= 1, finite, in [0, 1].
+
+    ``channels`` (or ``model``, whose first convolution's ``in_channels`` is used)
+    fixes C. Raises TypeError (not a tensor, not floating point) or ValueError (rank,
+    empty batch, channel count, NaN/inf, values outside [0, 1]; the message says when
+    the values look like 0..255 pixels or like normalised ones).
+    """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of images, got {type(x).__name__}")
     if x.dim() != 4:
-        raise ValueError(f"{name} must have shape [N, C, H, W], got {x.dim()}-D shape {tuple(x.shape)}")
+        hint = " (add the channel axis: x.unsqueeze(1))" if x.dim() == 3 else ""
+        raise ValueError(f"{name} must have shape [N, C, H, W], got {x.dim()}-D shape {tuple(x.shape)}{hint}")
     if x.shape[0] == 0:
-        raise ValueError(f"{name} is an empty batch (shape {tuple(x.shape)})")
+        raise ValueError(f"{name} is an empty batch (shape {tuple(x.shape)}); expected N >= 1 images")
     if not x.is_floating_point():
-        raise TypeError(f"{name} must be a float tensor with pixels in [0, 1], got dtype {x.dtype}")
+        hint = " (for 0..255 bytes use x.float() / 255)" if x.dtype == torch.uint8 else ""
+        raise TypeError(f"{name} must be a float tensor with pixels in [0, 1], got dtype {x.dtype}{hint}")
+    if channels is None and model is not None:
+        channels = model_channels(model)
     if channels is not None and x.shape[1] != channels:
         raise ValueError(f"{name} must have {channels} channel(s), got {x.shape[1]} (shape {tuple(x.shape)})")
     if not torch.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or inf values")
+        bad = int((~torch.isfinite(x)).sum())
+        raise ValueError(f"{name} contains NaN or inf values ({bad} of them); expected finite pixels in [0, 1]")
     lo, hi = x.min().item(), x.max().item()
     if lo < 0.0 or hi > 1.0:
-        hint = " (it looks like 0..255 pixels: divide by 255)" if hi > 1.0 and hi <= 255.0 and lo >= 0.0 else ""
+        if hi > 1.0 and hi <= 255.0 and lo >= 0.0:
+            hint = " (it looks like 0..255 pixels: divide by 255)"
+        elif lo < 0.0:
+            hint = " (it looks normalised: pass raw pixels, the model normalises its own input)"
+        else:
+            hint = ""
         raise ValueError(f"{name} must hold pixels in [0, 1], got values in [{lo:.4g}, {hi:.4g}]{hint}")
     return x
 
@@ -42,3 +74,36 @@ def check_labels(y: object, n: int, num_classes: int, name: str = "y") -> torch.
             f"{name} must be class indices in [0, {num_classes}), got values in [{y.min().item()}, {y.max().item()}]"
         )
     return y
+
+
+def check_int(value: object, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``value`` must be an int (not a bool) in [minimum, maximum] where given."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_number(
+    value: object,
+    name: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    strict_minimum: bool = False,
+) -> float:
+    """``value`` must be a finite real number (not a bool) in the given range
+    (``> minimum`` when ``strict_minimum``); returns it as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    if minimum is not None and (value < minimum or (strict_minimum and value == minimum)):
+        raise ValueError(f"{name} must be {'>' if strict_minimum else '>='} {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return value

@@ -211,3 +211,69 @@ def stamp_matches(stamp: Path, folder: Path, names: Iterable[str], **extra: obje
         return False
     names = list(names)
     return recorded == {"files": _file_states(folder, names), **extra}
+
+
+# --- downloads -----------------------------------------------------------------
+
+
+def fetch_verified(
+    url: str,
+    dst: Path,
+    *,
+    expected_sha256: str,
+    timeout: float = 60.0,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> str:
+    """Download ``url`` to ``dst``, using it only if its SHA-256 is ``expected_sha256``.
+
+    The bytes are streamed to a staging name beside ``dst`` and hashed on the way;
+    only a file with the expected checksum is moved onto ``dst`` (``os.replace``), so
+    a tampered, truncated or interrupted download is never used and ``dst`` keeps its
+    previous state. The checksum is required: there is no unverified download.
+
+    Args:
+        url: an ``https://`` (or, for tests and mirrors, ``file://``) address.
+        dst: the final path; its folder is created.
+        expected_sha256: the known SHA-256 (hex) of the file.
+        timeout: seconds to wait for the server.
+        progress: called as ``progress(bytes_done, bytes_total_or_None)`` per chunk.
+
+    Returns:
+        The SHA-256 (equal to ``expected_sha256``).
+
+    Raises:
+        ValueError: ``expected_sha256`` is not 64 hex digits, or the URL scheme is not
+            https/file (plain http is refused).
+        ChecksumMismatchError: the downloaded bytes are not the expected file.
+        OSError: the download failed.
+    """
+    import urllib.parse
+    import urllib.request
+
+    expected = expected_sha256.lower()
+    if len(expected) != 64 or any(c not in "0123456789abcdef" for c in expected):
+        raise ValueError(f"expected_sha256 must be 64 hex digits, got {expected_sha256!r}")
+    scheme = urllib.parse.urlsplit(url).scheme
+    if scheme not in ("https", "file"):
+        raise ValueError(f"url must be https:// (or file://), got {url!r}")
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path_beside(dst)
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
+            total = response.length if getattr(response, "length", None) else None
+            done = 0
+            for chunk in iter(lambda: response.read(_CHUNK), b""):
+                digest.update(chunk)
+                out.write(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+            out.flush()
+            os.fsync(out.fileno())
+        check_sha256(Path(url), digest.hexdigest(), expected)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return expected

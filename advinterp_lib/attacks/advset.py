@@ -187,7 +187,7 @@ def generate_adversarial_set(
         TypeError: wrong argument types.
     """
     models = _check_models(models)
-    check_images(images, "images")
+    check_images(images, "images", model=models[0])
     images = images.detach().cpu()
     for name, value in (("shard_size", shard_size), ("batch_size", batch_size), ("k", k), ("seed", seed)):
         if not isinstance(value, int) or isinstance(value, bool):

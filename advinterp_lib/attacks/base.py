@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validation import check_images, check_labels
+from ..validation import check_images, check_int, check_labels
 
 
 @contextlib.contextmanager
@@ -71,11 +71,7 @@ def check_budget(value: object, name: str, *, upper: float | None = 1.0) -> floa
 
 def check_count(value: object, name: str, *, minimum: int = 1) -> int:
     """An int >= ``minimum`` (steps, iterations, candidates)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
+    return check_int(value, name, minimum=minimum)
 
 
 def num_classes_of(model: nn.Module, x: torch.Tensor) -> int:
@@ -95,7 +91,7 @@ def check_attack_inputs(
     model's device. Call inside :func:`attack_mode`."""
     if not isinstance(targeted, bool):
         raise TypeError(f"targeted must be a bool, got {type(targeted).__name__}")
-    x = check_images(x)
+    x = check_images(x, model=model)
     device = model_device(model, x.device)
     x = x.to(device)
     y = check_labels(y, x.shape[0], num_classes_of(model, x), name="targets" if targeted else "y")

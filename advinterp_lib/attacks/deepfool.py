@@ -189,7 +189,7 @@ def deepfool(
     overshoot = check_budget(overshoot, "overshoot", upper=None)
     max_iter = check_count(max_iter, "max_iter")
     num_candidates = check_count(num_candidates, "num_candidates", minimum=2)
-    x = check_images(x)
+    x = check_images(x, model=model)
     with attack_mode(model):
         device = model_device(model, x.device)
         x0 = x.detach().to(device)

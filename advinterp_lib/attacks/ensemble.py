@@ -138,7 +138,7 @@ def ensemble_probabilities(models: Sequence[nn.Module], x: torch.Tensor, *, batc
             :func:`advinterp_lib.validation.check_images`).
     """
     models = _check_models(models)
-    check_images(x)
+    check_images(x, model=models[0])
     check_count(batch_size, "batch_size")
     device = model_device(models[0], x.device)
     out = []
@@ -234,7 +234,7 @@ def ensemble_attack_result(
         TypeError: wrong argument types.
     """
     models = _check_models(models)
-    check_images(x)
+    check_images(x, model=models[0])
     check_count(steps, "steps")
     step_size = check_budget(step_size, "step_size")
     if step_size == 0:

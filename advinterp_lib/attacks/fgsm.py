@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .base import attack_mode, check_attack_inputs, check_budget, loss_gradient
+from .base import attack_mode, check_attack_inputs, check_budget, check_count, loss_gradient
 
 #: Gradient components with |g| <= this are treated as zero (Captum's ``zero_thresh``).
 ZERO_THRESHOLD = 1e-6
@@ -109,6 +109,7 @@ def fgsm_sweep(
     """Untargeted FGSM at every eps in ``eps_values`` (each in [0, 1]; sorted ascending
     in the result) on images ``x`` [N, C, H, W] with labels ``y`` [N], in batches of
     ``batch_size``. ``x_adv`` at eps equals ``fgsm(model, x, y, eps=eps)``."""
+    batch_size = check_count(batch_size, "batch_size")
     eps_list = sorted(check_budget(float(e), "eps_values[i]") for e in torch.as_tensor(eps_values).flatten().tolist())
     if not eps_list:
         raise ValueError("eps_values must hold at least one budget")

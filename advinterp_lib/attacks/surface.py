@@ -39,6 +39,9 @@ def orthogonal_direction(d: torch.Tensor, g: torch.Tensor, *, norm: str = "linf"
     Shapes [N, ...]. Raises ValueError for different shapes, an unknown norm, a zero g,
     or a d parallel to g (nothing orthogonal is left).
     """
+    for name, t in (("d", d), ("g", g)):
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.dim() < 2:
+            raise TypeError(f"{name} must be a float tensor [N, ...], got {getattr(t, 'dtype', type(t).__name__)}")
     if d.shape != g.shape:
         raise ValueError(f"d and g must have the same shape, got {tuple(d.shape)} and {tuple(g.shape)}")
     if norm not in ("linf", "l2"):
@@ -79,6 +82,9 @@ def plane_values(
     e1 = torch.as_tensor(eps1, dtype=x.dtype, device=x.device).flatten()
     e2 = torch.as_tensor(eps2, dtype=x.dtype, device=x.device).flatten()
     batch_size = check_count(batch_size, "batch_size")
+    for name, e in (("eps1", e1), ("eps2", e2)):
+        if e.numel() == 0 or not torch.isfinite(e).all():
+            raise ValueError(f"{name} must hold at least one finite step size, got {e.tolist()}")
     if not (d1.shape == d2.shape == x.shape):
         raise ValueError(f"x, d1 and d2 must have one shape, got {tuple(x.shape)}, {tuple(d1.shape)}, {tuple(d2.shape)}")
     n, n1, n2 = x.shape[0], e1.numel(), e2.numel()
@@ -115,6 +121,10 @@ def loss_surface(
     (e.g. :func:`signed_gradient` and :func:`orthogonal_direction`). Eval mode, restored."""
     with attack_mode(model):
         xd, yd = check_attack_inputs(model, x, y)
+        for name, d in (("g", g), ("g_perp", g_perp)):
+            if not isinstance(d, torch.Tensor) or d.shape != xd.shape or not torch.isfinite(d).all():
+                raise ValueError(f"{name} must be a finite direction shaped like x {tuple(xd.shape)}, "
+                                 f"got {tuple(getattr(d, 'shape', ())) or type(d).__name__}")
         g, g_perp = g.to(xd.device, xd.dtype), g_perp.to(xd.device, xd.dtype)
 
         def cross_entropy(points: torch.Tensor, image: torch.Tensor) -> torch.Tensor:

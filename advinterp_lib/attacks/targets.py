@@ -31,7 +31,7 @@ def least_likely(source: nn.Module | torch.Tensor, k: int = 1, *, x: torch.Tenso
     if isinstance(source, nn.Module):
         if x is None:
             raise ValueError("least_likely(model, ...) needs the images: pass x=[N, C, H, W]")
-        x = check_images(x)
+        x = check_images(x, model=source)
         with attack_mode(source), torch.no_grad():
             scores = source(x.to(model_device(source, x.device))).to(x.device)
     elif isinstance(source, torch.Tensor):

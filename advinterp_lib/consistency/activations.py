@@ -11,7 +11,7 @@ what the real image shows). Memory is O(channels x k), whatever the number of im
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -19,6 +19,7 @@ from torch import nn
 
 from ..interpret.topk import TopActivations, top_activating_images, top_count
 from ..models.layers import last_conv_layer
+from ..validation import check_images
 
 __all__ = ["ConceptActivations", "concept_top_activations"]
 
@@ -71,6 +72,22 @@ def _check_concepts(concepts: torch.Tensor, n: int | None, num_concepts: int, na
     return concepts.to(torch.int64).cpu()
 
 
+def _checked_images(images: object, name: str, model: nn.Module) -> torch.Tensor | Iterable:
+    """A tensor is checked now; an iterable of batches is checked batch by batch as it streams."""
+    if isinstance(images, torch.Tensor):
+        return check_images(images, name, model=model)
+    if not isinstance(images, Iterable) or isinstance(images, (str, bytes)):
+        raise TypeError(f"{name} must be a tensor [N, C, H, W] or an iterable of batches, got {type(images).__name__}")
+
+    def batches() -> Iterator[torch.Tensor]:
+        for i, batch in enumerate(images):
+            if isinstance(batch, (tuple, list)) and batch and isinstance(batch[0], torch.Tensor):
+                batch = batch[0]  # (images, labels) from a DataLoader
+            yield check_images(batch, f"{name} (batch {i})", model=model)
+
+    return batches()
+
+
 def concept_top_activations(
     model: nn.Module,
     real_images: torch.Tensor | Iterable,
@@ -109,6 +126,8 @@ def concept_top_activations(
     """
     if isinstance(num_concepts, bool) or not isinstance(num_concepts, int) or num_concepts < 1:
         raise ValueError(f"num_concepts: expected an int >= 1, got {num_concepts!r}")
+    real_images = _checked_images(real_images, "real_images", model)
+    adversarial_images = _checked_images(adversarial_images, "adversarial_images", model)
     n_real = len(real_images) if isinstance(real_images, torch.Tensor) else len(real_concepts)
     n_adv = len(adversarial_images) if isinstance(adversarial_images, torch.Tensor) else len(adversarial_concepts)
     real_c = _check_concepts(real_concepts, n_real, num_concepts, "real_concepts")

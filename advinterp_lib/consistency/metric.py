@@ -27,16 +27,16 @@ __all__ = [
 ]
 
 
-def _check_concept_table(concepts: torch.Tensor, num_concepts: int) -> torch.Tensor:
+def _check_concept_table(concepts: torch.Tensor, num_concepts: int, name: str = "concepts") -> torch.Tensor:
     if not isinstance(concepts, torch.Tensor) or concepts.is_floating_point() or concepts.dtype == torch.bool:
-        raise TypeError(f"concepts: expected an integer tensor [C, k], got {getattr(concepts, 'dtype', type(concepts).__name__)}")
+        raise TypeError(f"{name}: expected an integer tensor [C, k], got {getattr(concepts, 'dtype', type(concepts).__name__)}")
     if concepts.dim() != 2 or concepts.shape[1] == 0:
-        raise ValueError(f"concepts: expected shape [C, k] with k >= 1, got {tuple(concepts.shape)}")
+        raise ValueError(f"{name}: expected shape [C, k] with k >= 1, got {tuple(concepts.shape)}")
     if isinstance(num_concepts, bool) or not isinstance(num_concepts, int) or num_concepts < 1:
         raise ValueError(f"num_concepts: expected an int >= 1, got {num_concepts!r}")
     if concepts.numel() and (int(concepts.min()) < 0 or int(concepts.max()) >= num_concepts):
         raise ValueError(
-            f"concepts: expected values in [0, {num_concepts - 1}], got min {int(concepts.min())} max {int(concepts.max())}"
+            f"{name}: expected values in [0, {num_concepts - 1}], got min {int(concepts.min())} max {int(concepts.max())}"
         )
     return concepts.to(torch.int64)
 
@@ -269,6 +269,8 @@ def summarize_consistency(
     """
     a = _check_correlation(correlation)
     k = a.shape[0]
+    real_concepts = _check_concept_table(real_concepts, k, "real_concepts")
+    adversarial_concepts = _check_concept_table(adversarial_concepts, k, "adversarial_concepts")
     if real_concepts.shape[:1] != adversarial_concepts.shape[:1]:
         raise ValueError(
             f"real_concepts and adversarial_concepts must have the same neurons, got "

@@ -123,7 +123,7 @@ def explaining(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor) ->
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    check_images(x, "x")
+    check_images(x, "x", model=model)
     device = _model_device(model)
     modes = [(m, m.training) for m in model.modules()]  # submodules may differ (e.g. frozen BatchNorm)
     model.eval()
@@ -141,6 +141,14 @@ def explaining(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor) ->
     finally:
         for module, training in modes:
             module.training = training
+
+
+UPSAMPLE_MODES = ("nearest", "bilinear", "bicubic", "area", "nearest-exact")
+
+
+def _check_upsample(upsample: object) -> None:
+    if upsample not in UPSAMPLE_MODES:
+        raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
 
 
 def _conv_layer(model: nn.Module, layer: str | None) -> nn.Module:
@@ -226,6 +234,7 @@ def grad_cam(
         ValueError: unknown layer (listing valid names), a layer without a spatial
             output, no ``last_conv`` when ``layer`` is ``None``; see also :func:`explaining`.
     """
+    _check_upsample(upsample)
     module = _conv_layer(model, layer)
     with explaining(model, x, target) as ex:
         cam = LayerGradCam(model, module).attribute(ex.x, target=ex.target, relu_attributions=relu)
@@ -252,6 +261,7 @@ def guided_grad_cam(
         [N, 1, H, W], signed, on ``x``'s device; equals
         ``guided_backprop(...) * grad_cam(...)`` for one-channel images.
     """
+    _check_upsample(upsample)
     module = _conv_layer(model, layer)
     with explaining(model, x, target) as ex:
         with warnings.catch_warnings():
@@ -317,7 +327,7 @@ def occlusion(
     Returns:
         [N, 1, H, W], signed (positive: occluding here lowers the score), on ``x``'s device.
     """
-    check_images(x, "x")
+    check_images(x, "x", model=model)
     size = (int(x.shape[-2]), int(x.shape[-1]))
     kh, kw = _window(window, "window", size)
     sh, sw = _window(stride, "stride", size)

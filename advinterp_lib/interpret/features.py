@@ -23,7 +23,7 @@ def feature_maps(model: nn.Module, images: torch.Tensor, layer: str) -> torch.Te
     """The activations of ``layer`` for ``images`` ([N,C,H,W] in [0,1]): a CPU tensor
     [N, channels, h, w]. Raises ValueError for an unknown layer (listing valid names)
     or a layer whose output is not a 4-D map."""
-    check_images(images, "images")
+    check_images(images, "images", model=model)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()

@@ -36,7 +36,7 @@ def embed(
     ``layer=None`` takes the input of the model's last ``nn.Linear`` (the
     penultimate representation); a layer name takes that layer's output, flattened.
     """
-    check_images(images, "images")
+    check_images(images, "images", model=model)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     device = next(model.parameters()).device
@@ -93,6 +93,28 @@ def nearest_neighbours(
 
 
 def neighbour_label_agreement(neighbour_indices: torch.Tensor, query_labels: torch.Tensor, gallery_labels: torch.Tensor) -> float:
-    """The fraction of neighbours that share their query's label (a number in [0, 1])."""
+    """The fraction of neighbours that share their query's label (a number in [0, 1]).
+
+    Args:
+        neighbour_indices: int [Q, k], indices into the gallery.
+        query_labels: int [Q]; gallery_labels: int [G].
+
+    Raises:
+        TypeError/ValueError: not integer tensors, shapes that disagree, an index outside the gallery.
+    """
+    for name, t, dim in (("neighbour_indices", neighbour_indices, 2), ("query_labels", query_labels, 1),
+                         ("gallery_labels", gallery_labels, 1)):
+        if not isinstance(t, torch.Tensor) or t.is_floating_point() or t.is_complex():
+            raise TypeError(f"{name} must be an integer tensor, got {getattr(t, 'dtype', type(t).__name__)}")
+        if t.dim() != dim:
+            raise ValueError(f"{name} must be {dim}-D, got shape {tuple(t.shape)}")
+    if query_labels.shape[0] != neighbour_indices.shape[0]:
+        raise ValueError(
+            f"query_labels must have one label per row of neighbour_indices ({neighbour_indices.shape[0]}), "
+            f"got shape {tuple(query_labels.shape)}"
+        )
+    if neighbour_indices.numel() and (int(neighbour_indices.min()) < 0 or int(neighbour_indices.max()) >= len(gallery_labels)):
+        raise ValueError(f"neighbour_indices must index gallery_labels (0..{len(gallery_labels) - 1}), "
+                         f"got values in [{int(neighbour_indices.min())}, {int(neighbour_indices.max())}]")
     same = gallery_labels[neighbour_indices] == query_labels[:, None]
     return same.double().mean().item()

@@ -348,7 +348,7 @@ def discrepancy_maps(
             locations, ``patch_size`` not in [1, min(H, W)], ``stride < 1``,
             ``fill`` outside [0, 1], ``batch_size < 1``.
     """
-    check_images(images, "images")
+    check_images(images, "images", model=model)
     n, c, h, w = images.shape
     if not 1 <= patch_size <= min(h, w):
         raise ValueError(f"patch_size must be in [1, {min(h, w)}], got {patch_size}")

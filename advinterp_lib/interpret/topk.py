@@ -201,7 +201,7 @@ def top_activating_images(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     _layer(model, layer)  # a wrong name raises before any work, listing valid names
     if isinstance(images, torch.Tensor):
-        check_images(images, "images")
+        check_images(images, "images", model=model)
         total = len(images)
     else:
         total = num_images if num_images is not None else _dataset_length(images)
@@ -229,7 +229,7 @@ def top_activating_images(
         with capture_activations(model, [layer]) as acts:
             for batch in batches:
                 if not isinstance(images, torch.Tensor):
-                    check_images(batch, "images batch")
+                    check_images(batch, "images batch", model=model)
                 model(batch.to(device))
                 fmap = acts.pop(layer)  # drop the reference: nothing outlives the batch
                 if fmap.dim() != 4:

@@ -47,6 +47,15 @@ def zoo_model_config(arch: str, *, train_size: int, train_epochs: int, seed: int
     }
 
 
+def _seeded_build(arch: str, seed: int) -> nn.Module:
+    """A fresh zoo model whose initial weights depend on ``seed`` only, not on how much
+    of torch's global generator the caller used before (the cache key holds the seed, so
+    the same key must always mean the same weights). The caller's RNG state is restored."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build(arch)
+
+
 def trained_model(
     arch: str,
     *,
@@ -72,7 +81,7 @@ def trained_model(
         data = load("fashion-mnist", "train")
         if train_size < len(data):
             data = data.subset(train_size, seed=seed)
-        model = build(arch)
+        model = _seeded_build(arch, seed)
         history = train(
             model,
             data.images,
@@ -268,7 +277,7 @@ def adversarially_trained_model(
         if finetune_size < len(data):
             data = data.subset(finetune_size, seed=seed + 1)
         if from_scratch:
-            model = build(arch)
+            model = _seeded_build(arch, seed)
         else:
             model = trained_model(arch, train_size=train_size, train_epochs=train_epochs, seed=seed,
                                   device=device, cache=cache, progress=progress)

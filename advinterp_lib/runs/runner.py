@@ -20,11 +20,38 @@ from .profiles import chapter_parameters
 
 
 class ChapterFailed(RuntimeError):
-    """A chapter's notebook raised; the partial notebook is kept at ``output``."""
+    """A chapter's notebook raised; the partial notebook is kept at ``output``.
 
-    def __init__(self, chapter: Chapter, output: Path, detail: str):
+    Attributes:
+        chapter, output: the chapter and the partially executed notebook.
+        cell: index of the failing cell in the chapter's notebook (0-based, as in
+            the .ipynb file; None if unknown).
+        first_line: the first non-blank line of the failing cell's source.
+        error: ``"ExceptionName: message"``.
+    """
+
+    def __init__(
+        self, chapter: Chapter, output: Path, detail: str, *,
+        cell: int | None = None, first_line: str = "", error: str = "",
+    ):
         super().__init__(f"chapter {chapter.name} failed: {detail}\npartially executed notebook kept at {output}")
         self.chapter, self.output = chapter, output
+        self.cell, self.first_line, self.error = cell, first_line, error
+
+
+def _chapter_cell_index(executed: Path, exec_index: int) -> int | None:
+    """The failing cell's index in the chapter file: papermill's index counts the
+    injected-parameters cell (and, in the saved notebook, an error banner cell)."""
+    try:
+        import nbformat
+
+        cells = nbformat.read(executed, as_version=4).cells
+    except Exception:  # the partial notebook could not be read: say less, not wrong
+        return None
+    injected = [
+        i for i, c in enumerate(cells) if "injected-parameters" in c.get("metadata", {}).get("tags", [])
+    ]
+    return exec_index - 1 if injected and injected[0] < exec_index else exec_index
 
 
 def parse_override(key: str, text: str) -> tuple[str, Any]:
@@ -71,6 +98,10 @@ def run_chapter(
             progress_bar=progress,
         )
     except pm.PapermillExecutionError as err:
-        detail = f"cell {err.exec_count}: {err.ename}: {err.evalue}"
-        raise ChapterFailed(chapter, output, detail) from None
+        cell = _chapter_cell_index(output, err.cell_index)
+        first_line = next((line.strip() for line in (err.source or "").splitlines() if line.strip()), "")
+        error = f"{err.ename}: {err.evalue}"
+        where = f"cell {cell} of {chapter.path.name}" if cell is not None else f"cell In [{err.exec_count}]"
+        detail = f"{where} (In [{err.exec_count}]), which begins `{first_line}`: {error}"
+        raise ChapterFailed(chapter, output, detail, cell=cell, first_line=first_line, error=error) from None
     return output

@@ -90,3 +90,32 @@ def test_build_must_return_a_dict(tmp_path):
 def test_atomic_save_leaves_no_temp_files(tmp_path):
     atomic_torch_save({"a": torch.ones(2)}, tmp_path / "x.pt")
     assert [p.name for p in tmp_path.iterdir()] == ["x.pt"]
+
+
+def _build_in_another_process(root, log, delay):  # module level: picklable for spawn
+    import time
+
+    from advinterp_lib.runs.cache import ArtifactCache
+
+    def build(work_dir):
+        with open(log, "a") as f:
+            f.write("built\n")
+        time.sleep(delay)
+        return {"x": torch.arange(3)}
+
+    ArtifactCache(root).get_or_build("model", {"a": 1}, build)
+
+
+def test_two_processes_needing_one_artifact_build_it_once(tmp_path):
+    import multiprocessing as mp
+
+    log = tmp_path / "builds.log"
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_build_in_another_process, args=(tmp_path / "cache", log, 1.5)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert log.read_text().splitlines() == ["built"]
+    assert torch.equal(ArtifactCache(tmp_path / "cache").load("model", {"a": 1})["x"], torch.arange(3))
