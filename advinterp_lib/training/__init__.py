@@ -9,6 +9,10 @@
   (:func:`evaluate_robustness`) and training with per-epoch metrics logged to JSON
   (:func:`train_with_metrics`).
 - :mod:`~advinterp_lib.training.checkpoint`: atomic, checksummed checkpoints.
+- :mod:`~advinterp_lib.training.distributed`: the same loop on several processes under
+  ``torchrun`` (DistributedDataParallel), and its command line
+  ``torchrun --nproc_per_node=N -m advinterp_lib.training.distributed``. Not imported
+  here, so that ``-m`` runs it as a fresh module; :func:`train` imports it when called.
 """
 
 from advinterp_lib.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint

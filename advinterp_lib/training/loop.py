@@ -10,6 +10,10 @@ arguments resumes from its last finished epoch and ends with exactly the weights
 an uninterrupted run (bit for bit on the CPU). The caller's global random state is
 restored when :func:`train` returns.
 
+Under ``torchrun`` (a ``torch.distributed`` process group initialised), :func:`train`
+trains with DistributedDataParallel: each process takes its slice of every global
+batch and only rank 0 writes checkpoints (:mod:`~advinterp_lib.training.distributed`).
+
 :func:`evaluate` (top-k accuracy) and :func:`predict` (logits) run the model in
 eval mode without gradients and restore its previous mode.
 """
@@ -270,10 +274,12 @@ def _derived_seed(seed: int, epoch: int, stream: str) -> int:
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
 
 
-def _batches(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+def _batches(order: torch.Tensor, batch_size: int, min_last: int = 2) -> list[torch.Tensor]:
     batches = list(order.split(batch_size))
-    if len(batches) > 1 and len(batches[-1]) == 1:
-        batches.pop()  # a batch of one image breaks BatchNorm in training mode
+    if len(batches) > 1 and len(batches[-1]) < min_last:
+        # A batch of one image breaks BatchNorm in training mode; with W processes
+        # the last batch must give each of them two images.
+        batches.pop()
     return batches
 
 
@@ -329,6 +335,7 @@ def train(
     checkpoint_dir: str | Path | None = None,
     progress: bool = True,
     stop_after_epochs: int | None = None,
+    distributed: bool | None = None,
 ) -> TrainHistory:
     """Train ``model`` in place by mini-batch descent on ``objective``.
 
@@ -357,6 +364,15 @@ def train(
         stop_after_epochs: stop once this many of the ``epochs`` are done (1 ..
             ``epochs``), as an interruption would; the schedule still spans ``epochs``,
             so a later call resumes and finishes the same run. ``None``: run all.
+        distributed: train with DistributedDataParallel over the initialised
+            ``torch.distributed`` process group (``None``: when one is initialised).
+            Every process must call :func:`train` with the same arguments and data;
+            ``batch_size`` is the global batch, of which process ``r`` of ``W`` takes
+            the ``r``-th of ``W`` slices (a last batch with fewer than ``2 W`` images is
+            skipped); gradients are averaged, so a step equals the single-process
+            step on the global batch up to rounding (BatchNorm in training mode
+            excepted: it sees the slice). Only rank 0 reads and writes the checkpoint;
+            the others receive its state. History and metrics are global.
 
     Returns:
         The :class:`TrainHistory` of all finished epochs.
@@ -364,7 +380,9 @@ def train(
     Raises:
         TypeError / ValueError: bad arguments, e.g. images not in [0, 1] (with a hint
             when they look like 0..255), labels out of range, NaN pixels, or a
-            checkpoint in ``checkpoint_dir`` written for other arguments or data.
+            checkpoint in ``checkpoint_dir`` written for other arguments or data;
+            ``distributed=True`` without a process group; processes given different
+            data or arguments; ``batch_size`` or the data smaller than ``2 W``.
         FloatingPointError: the loss became NaN or infinite (lower ``lr``).
         CheckpointError: the checkpoint in ``checkpoint_dir`` is truncated or corrupt.
     """
@@ -385,12 +403,27 @@ def train(
         raise TypeError(f"objective must be a callable (model, x, y) -> loss, got {type(objective).__name__}")
     make_optimizer, optimizer_name = _resolve(optimizer, OPTIMIZERS, "optimizer")
     make_schedule, schedule_name = _resolve(schedule, SCHEDULES, "schedule")
+    # Imported here: `python -m advinterp_lib.training.distributed` must find the
+    # module not yet imported (runpy), and the package imports this one.
+    from advinterp_lib.training import distributed as _dist
+
+    if distributed is None:
+        distributed = _dist.is_distributed()
+    elif not isinstance(distributed, bool):
+        raise TypeError(f"distributed must be a bool or None, got {type(distributed).__name__}")
+    elif distributed and not _dist.is_distributed():
+        raise ValueError("distributed=True needs an initialised torch.distributed process group "
+                         "(start with torchrun and call training.distributed.init_distributed())")
+    rank, world = _dist.rank_and_world() if distributed else (0, 1)
+    if world > 1 and min(batch_size, len(images)) < 2 * world:
+        raise ValueError(f"batch_size and the number of images must be >= 2 per process "
+                         f"(2 x {world}), got batch_size {batch_size} and {len(images)} images")
 
     device = resolve_device(device)
     model.to(device)
     _check_label_range(labels, _num_outputs(model, images[:2], device))
 
-    sizes = [len(b) for b in _batches(torch.arange(len(images)), batch_size)]
+    sizes = [len(b) for b in _batches(torch.arange(len(images)), batch_size, 2 * world)]
     steps_per_epoch, n_used = len(sizes), sum(sizes)
     config = {
         "model": type(model).__qualname__,
@@ -410,15 +443,30 @@ def train(
     start = 0
 
     checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
-    if checkpoint is not None and checkpoint.exists():
-        state = load_checkpoint(checkpoint)
-        if state.get("config") != config:
-            diff = {k: (state.get("config", {}).get(k), v) for k, v in config.items()
-                    if state.get("config", {}).get(k) != v}
-            raise ValueError(
-                f"the checkpoint in {checkpoint_dir} was written by a different run "
-                f"(checkpoint vs now: {diff}); use another checkpoint_dir or delete it"
-            )
+    if world > 1:
+        _check_same_config(config)
+    state, error = None, None
+    if rank == 0 and checkpoint is not None and checkpoint.exists():
+        try:
+            state = load_checkpoint(checkpoint)
+            if state.get("config") != config:
+                diff = {k: (state.get("config", {}).get(k), v) for k, v in config.items()
+                        if state.get("config", {}).get(k) != v}
+                raise ValueError(
+                    f"the checkpoint in {checkpoint_dir} was written by a different run "
+                    f"(checkpoint vs now: {diff}); use another checkpoint_dir or delete it"
+                )
+        except Exception as err:
+            if world == 1:
+                raise
+            error = err  # raised on every process below, so none waits for the others
+    if world > 1:
+        state, error_elsewhere = _dist.broadcast_from_rank0((state, error))
+        if error is not None:
+            raise error
+        if error_elsewhere is not None:
+            raise error_elsewhere
+    if state is not None:
         model.load_state_dict(state["model"])
         history = TrainHistory.from_dict(state["history"])
         start = state["epoch"]
@@ -433,9 +481,11 @@ def train(
 
     cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else []
-    bar = tqdm(total=(end - start) * steps_per_epoch, disable=not progress, unit="batch",
+    bar = tqdm(total=(end - start) * steps_per_epoch, disable=not progress or rank != 0, unit="batch",
                desc=f"{type(model).__name__}")
     clean = _CleanBatchLogits(model)
+    # Under DDP the objective runs inside the wrapper's forward, on the unwrapped model.
+    ddp = _dist.wrap_objective(model, objective, device, before=clean.arm) if world > 1 else None
     try:
         with torch.random.fork_rng(devices=cuda_devices):
             for epoch in range(start, end):
@@ -448,18 +498,27 @@ def train(
                 loss_sum = torch.zeros((), device=device)
                 correct = torch.zeros((), device=device, dtype=torch.long)
                 scored = 0
-                for step, idx in enumerate(_batches(order, batch_size)):
-                    x = images[idx.to(images.device)].to(device, non_blocking=True)
-                    y = labels[idx.to(labels.device)].to(device, non_blocking=True)
+                for step, idx in enumerate(_batches(order, batch_size, 2 * world)):
+                    part = _dist.local_slice(idx, rank, world) if ddp is not None else idx
+                    x = images[part.to(images.device)].to(device, non_blocking=True)
+                    y = labels[part.to(labels.device)].to(device, non_blocking=True)
                     opt.zero_grad(set_to_none=True)
-                    clean.arm(x)
-                    loss = objective(model, x, y)
+                    if ddp is None:
+                        clean.arm(x)
+                        loss = objective(model, x, y)
+                    else:
+                        loss = ddp(x, y)
                     if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
                         raise TypeError(
                             f"objective must return a scalar tensor, got "
                             f"{list(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__}"
                         )
-                    loss.backward()
+                    if ddp is None:
+                        loss.backward()
+                    else:
+                        # DDP averages the processes' gradients; weighting each slice's mean
+                        # loss by its share of the batch makes that the global batch's mean.
+                        (loss * (len(y) * world / len(idx))).backward()
                     opt.step()
                     sched.step()
                     loss_sum += loss.detach() * len(y)
@@ -469,6 +528,12 @@ def train(
                     bar.update(1)
                     if progress and step % 25 == 0:
                         bar.set_postfix(loss=f"{loss.item():.3f}")
+                if ddp is not None:
+                    loss_sum, correct, scored = _dist.all_reduce_sum(
+                        torch.stack([loss_sum.double(), correct.double(),
+                                     torch.tensor(float(scored), dtype=torch.float64, device=device)])
+                    ).tolist()
+                    correct, scored = round(correct), round(scored)
                 seconds = time.perf_counter() - started
                 mean_loss = float(loss_sum) / n_used
                 if not math.isfinite(mean_loss):
@@ -482,7 +547,7 @@ def train(
                     seconds=seconds,
                     images_per_s=n_used / seconds,
                 ))
-                if checkpoint is not None:
+                if checkpoint is not None and rank == 0:
                     save_checkpoint(checkpoint, {
                         "epoch": epoch + 1,
                         "config": config,
@@ -492,10 +557,25 @@ def train(
                         "history": history.to_dict(),
                     })
     finally:
+        del ddp  # its reducer's gradient hooks go with it
         clean.remove()
         bar.close()
         model.eval()
     return history
+
+
+def _check_same_config(config: dict[str, Any]) -> None:
+    """Raise ValueError on every process unless all were called with the same
+    arguments and data."""
+    import torch.distributed as dist
+
+    configs: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(configs, config)
+    for other, c in enumerate(configs):
+        if c != configs[0]:
+            diff = {k: (configs[0].get(k), c.get(k)) for k in config if configs[0].get(k) != c.get(k)}
+            raise ValueError(f"every process must call train() with the same arguments and data; "
+                             f"rank {other} differs from rank 0 (rank 0 vs rank {other}: {diff})")
 
 
 def _to_cpu(obj: Any) -> Any:
