@@ -1,22 +1,20 @@
-"""Benchmark: top-k streaming and discrepancy maps on the zoo models (prints ratios; not a test).
+"""Cost of top-k streaming and discrepancy maps on the zoo nets, against their forward passes.
 
-- Top-k streaming over the Fashion-MNIST test set (10,000 images; random images of
-  the same shape with ``--random``): its time over the time of the same forward
-  passes alone (same batches, no hook, no bookkeeping). Target: within 1.2x.
-- Discrepancy maps (Zhou et al. 2015): images per second, and the ratio of the time
-  to (occluded copies x the time of one forward pass per image, measured in large
-  batches). A ratio near 1 means the maps cost no more than their forward passes.
+- Top-k streaming (:func:`~advinterp_lib.interpret.topk.top_activating_images` at the
+  last conv layer) over 5,000 Fashion-MNIST test images: its time over the time of the same
+  forward passes alone (same batches, no hook, no bookkeeping). Target: within 1.2x.
+- Discrepancy maps (Zhou et al. 2015, :func:`~advinterp_lib.interpret.receptive_field.discrepancy_maps`):
+  time over (occluded copies + 1) forward passes per image, each at the time of one
+  forward pass per image measured in batches of 1024.
 
 Untrained models are enough: timing does not depend on the weights.
 
-    python benchmarks/bench_interpret_topk.py [--images 10000] [--repeats 3] [--random]
+    python -m benchmarks --only topk [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
-import time
-from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -24,81 +22,59 @@ from advinterp_lib.interpret.receptive_field import _occluder_positions, discrep
 from advinterp_lib.interpret.topk import top_activating_images
 from advinterp_lib.models import ZOO, build
 from advinterp_lib.models.layers import last_conv_layer
+from benchmarks.common import Target, bench_device, fashion_mnist_images, forward, ratios, row, time_calls
+
+TOPK_WITHIN = Target("<= 1.2x its forward passes", 1.2)
 
 
-def best_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def _forward_all(model: torch.nn.Module, x: torch.Tensor, batch_size: int) -> None:
+    for start in range(0, len(x), batch_size):
+        forward(model, x[start : start + batch_size])
 
 
-def forward_only(model: torch.nn.Module, x: torch.Tensor, batch_size: int) -> None:
-    with torch.no_grad():
-        for start in range(0, len(x), batch_size):
-            model(x[start : start + batch_size])
-
-
-def test_images(n: int, random: bool) -> torch.Tensor:
-    if not random:
-        from advinterp_lib.data import load
-
-        try:
-            return load("fashion-mnist", "test").images[:n]
-        except FileNotFoundError as err:  # DataNotFoundError: fall back, and say so
-            print(f"(Fashion-MNIST not prepared: {err}; using random images)")
-    return torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=10000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--k", type=int, default=100)
-    parser.add_argument("--random", action="store_true", help="random images instead of Fashion-MNIST")
-    parser.add_argument("--maps-images", type=int, default=16)
-    parser.add_argument("--patch", type=int, default=5)
-    parser.add_argument("--stride", type=int, default=2)
-    args = parser.parse_args()
-
-    torch.manual_seed(0)
-    x = test_images(args.images, args.random)
-    print(f"torch threads: {torch.get_num_threads()}; images: {len(x)}")
-    print(f"{'model':8s} {'layer':14s} {'forward s':>10s} {'top-k s':>8s} {'ratio':>6s}")
+def run(quick: bool = False) -> dict[str, Any]:
+    """Top-k streaming and discrepancy maps on every (untrained) zoo net."""
+    device = bench_device()
+    repeats = 1 if quick else 3
+    n_images = 256 if quick else 5000
+    batch_size, k = (64, 10) if quick else (500, 100)
+    n_maps, patch, stride = (2, 5, 4) if quick else (16, 5, 2)
+    x, _, source = fashion_mnist_images(n_images)
+    x = x.to(device)
+    n_pos = len(_occluder_positions(28, patch, stride)) ** 2
+    rows = []
     for arch in ZOO:
-        model = build(arch).eval()
+        torch.manual_seed(0)
+        model = build(arch).eval().to(device)
         name = last_conv_layer(model)
-        forward_only(model, x[: args.batch_size], args.batch_size)  # warm-up
-        t_fwd = best_time(lambda: forward_only(model, x, args.batch_size), args.repeats)
-        t_top = best_time(
-            lambda: top_activating_images(model, x, name, k=args.k, batch_size=args.batch_size), args.repeats
-        )
-        print(f"{arch:8s} {name:14s} {t_fwd:10.3f} {t_top:8.3f} {t_top / t_fwd:6.2f}")
+        t = time_calls({
+            "forward": lambda: _forward_all(model, x, batch_size),
+            "top-k": lambda: top_activating_images(model, x, name, k=k, batch_size=batch_size),
+        }, repeats=repeats)
+        rows.append(row(f"top-{k} streaming ({name})", kind="passes", model=arch, batch=batch_size, images=len(x),
+                        timing=t["top-k"], **ratios(t["top-k"], t["forward"]),
+                        ratio_of=f"time / the forward passes alone ({len(x)} images in batches of {batch_size})",
+                        target=TOPK_WITHIN))
 
-    n_pos = len(_occluder_positions(28, args.patch, args.stride)) ** 2
-    maps_x = x[: args.maps_images]
-    print(f"\ndiscrepancy maps: {len(maps_x)} images, patch {args.patch}, stride {args.stride} "
-          f"-> {n_pos} occluded copies per image")
-    print(f"{'model':8s} {'images/s':>9s} {'fwd/img ms':>10s} {'ratio':>6s}")
-    for arch in ZOO:
-        model = build(arch).eval()
-        name = last_conv_layer(model)
-        big = maps_x.repeat(max(1, 1024 // len(maps_x)), 1, 1, 1)
-        forward_only(model, big, 1024)  # warm-up
-        per_image = best_time(lambda: forward_only(model, big, 1024), args.repeats) / len(big)
-        t_maps = best_time(
-            lambda: discrepancy_maps(
-                model, maps_x, name, 0, patch_size=args.patch, stride=args.stride,
-                generator=torch.Generator().manual_seed(0),
-            ),
-            args.repeats,
-        )
-        ratio = t_maps / (len(maps_x) * n_pos * per_image)
-        print(f"{arch:8s} {len(maps_x) / t_maps:9.1f} {per_image * 1e3:10.3f} {ratio:6.2f}")
+        maps_x = x[:n_maps]
+        big = maps_x.repeat(max(1, 1024 // n_maps), 1, 1, 1)
+        t = time_calls({
+            "forward": lambda: forward(model, big),
+            "maps": lambda: discrepancy_maps(model, maps_x, name, 0, patch_size=patch, stride=stride,
+                                             generator=torch.Generator().manual_seed(0)),
+        }, repeats=repeats)
+        rows.append(row(f"discrepancy maps ({patch}x{patch}, stride {stride})", kind="passes", model=arch,
+                        batch=n_maps, timing=t["maps"], **ratios(t["maps"], t["forward"], (n_pos + 1) * n_maps / len(big)),
+                        ratio_of=f"time / ({n_pos} occluded copies + 1) forward passes per image, at batch {len(big)}"))
+    return {
+        "setup": {"weights": "untrained (timing only)", "images": source, "topk_images": len(x),
+                  "batch_size": batch_size, "k": k, "maps_images": n_maps, "patch": patch, "stride": stride},
+        "rows": rows,
+        "skipped": [],
+    }
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks.__main__ import main
+
+    main(["--only", "topk"])
