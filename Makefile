@@ -9,15 +9,16 @@ export ADVINTERP_DATA  ?= $(CURDIR)/data
 export ADVINTERP_CACHE ?= $(CURDIR)/.cache/advinterp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup data web-assets browser book check-html test unit nbval run profiles clean clean-cache
+.PHONY: help setup data web-assets browser book check-html test unit nbval run bench profiles clean clean-cache
 
 help:
 	@echo "make book   - set up, execute every chapter (quick profile), render HTML into _build/html"
-	@echo "make test   - set up, then unit tests, nbval over every chapter, and the browser check of the built book"
+	@echo "make test   - set up, then unit tests and nbval over every chapter"
 	@echo "make check-html - build the book, then open every page in headless Chromium (offline) and check it"
 	@echo "make setup  - create $(VENV) and install the package with its dependencies"
 	@echo "make data   - prepare Fashion-MNIST and WordNet 3.0 under $(ADVINTERP_DATA)"
 	@echo "make run CHAPTER=01 PROFILE=full - run one chapter through papermill"
+	@echo "make bench  - benchmark suite on this device: prints a table, writes results/bench/<device>.json"
 
 $(BIN)/python:
 	@echo ">> creating virtual environment $(VENV)"
@@ -63,12 +64,15 @@ nbval: data
 	@echo ">> nbval: executing every chapter"
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider book
 
-test: unit nbval check-html
+test: unit nbval
 
 CHAPTER ?= 01
 PROFILE ?= quick
 run: data
 	$(BIN)/python -m advinterp_lib run $(CHAPTER) --profile $(PROFILE)
+
+bench: data
+	$(BIN)/python -m benchmarks
 
 profiles: setup
 	$(BIN)/python -m advinterp_lib profiles
