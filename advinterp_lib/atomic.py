@@ -8,6 +8,7 @@ writes checkpoints, shards or cache entries uses these two functions.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -40,3 +41,13 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
 def atomic_write_text(text: str, path: str | os.PathLike) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
     return _atomic_write(Path(path), "w", lambda f: f.write(text))
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 (hex) of the file at ``path``, read in 1 MiB blocks: the checksum that cache
+    entries and adversarial-set shards record when written and verify when read."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

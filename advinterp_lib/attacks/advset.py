@@ -41,7 +41,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..atomic import atomic_torch_save, atomic_write_text
+from ..atomic import atomic_torch_save, atomic_write_text, file_sha256
 from ..validation import check_images, check_labels
 from .ensemble import (
     EnsembleLoss,
@@ -238,7 +238,7 @@ def generate_adversarial_set(
                 pass  # redo it below
             else:
                 if path.name not in manifest["shards"]:  # written, then killed before the manifest
-                    manifest["shards"][path.name] = _file_sha256(path)
+                    manifest["shards"][path.name] = file_sha256(path)
                     _write_manifest(directory, manifest)
                 continue
         shard = _attack_shard(
@@ -247,7 +247,7 @@ def generate_adversarial_set(
             random_start=random_start, seed=seed,
         )
         atomic_torch_save(shard, path)
-        manifest["shards"][path.name] = _file_sha256(path)
+        manifest["shards"][path.name] = file_sha256(path)
         _write_manifest(directory, manifest)
     return AdversarialSet.load(directory)
 
@@ -303,7 +303,7 @@ def _read_shard(
     checksum: str | None,
     labels: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
-    if checksum is not None and _file_sha256(path) != checksum:
+    if checksum is not None and file_sha256(path) != checksum:
         raise _DamagedShard("checksum differs from the manifest")
     try:
         shard = torch.load(path, map_location="cpu", weights_only=True)
@@ -346,14 +346,6 @@ def _tensor_sha256(tensors: Sequence[torch.Tensor]) -> str:
         t = t.detach().cpu().contiguous()
         h.update(f"{t.dtype}{tuple(t.shape)}".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
     return h.hexdigest()
 
 

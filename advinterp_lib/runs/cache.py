@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from .. import roots
-from ..atomic import atomic_torch_save, atomic_write_text  # noqa: F401 (atomic_torch_save: re-exported, tests use it)
+from ..atomic import atomic_torch_save, atomic_write_text, file_sha256  # noqa: F401 (atomic_torch_save: re-exported, tests use it)
 
 # Bump when the meaning of a cached artifact changes (e.g. a model definition), so
 # that old entries are no longer found instead of being silently reused.
@@ -92,7 +92,7 @@ class ArtifactCache:
         if not path.is_file():
             raise KeyError(f"no cached {kind!r} for this config (looked in {path.parent})")
         recorded = _recorded_sha256(folder / "config.json")
-        if recorded is not None and _file_sha256(path) != recorded:
+        if recorded is not None and file_sha256(path) != recorded:
             raise CorruptArtifactError(
                 f"cached artifact {path} cannot be read: its SHA-256 differs from the one recorded "
                 f"when it was saved (corrupt); delete its folder to rebuild it"
@@ -150,7 +150,7 @@ class ArtifactCache:
                 torch.save(state, f)
                 f.flush()
                 os.fsync(f.fileno())
-            record = {"kind": kind, "config": dict(config), "sha256": _file_sha256(tmp)}
+            record = {"kind": kind, "config": dict(config), "sha256": file_sha256(tmp)}
             atomic_write_text(json.dumps(record, indent=2, sort_keys=True), folder / "config.json")
             os.replace(tmp, path)
         finally:
@@ -176,14 +176,6 @@ def _exclusive(lock_file: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _recorded_sha256(config_file: Path) -> str | None:
