@@ -6,6 +6,8 @@
   each image's concept (streamed once, O(neurons x k) memory).
 - :mod:`.metric`: ``p_n``, ``consis(n) = p_n^T A p_n``, layer averages, histograms and
   bootstrap confidence intervals.
+- :mod:`.tracing`: a prediction's most influential neurons (prediction difference and
+  gradient x activation) and how well the two rankings agree.
 """
 
 from .activations import ConceptActivations, concept_top_activations
@@ -18,6 +20,15 @@ from .metric import (
     consistency_histogram,
     consistency_scores,
     summarize_consistency,
+)
+from .tracing import (
+    NeuronInfluence,
+    RankAgreement,
+    ablation_curve,
+    kendall_tau,
+    neuron_influence,
+    rank_agreement,
+    top_k_overlap,
 )
 
 __all__ = [
@@ -34,4 +45,11 @@ __all__ = [
     "BootstrapInterval",
     "ConsistencySummary",
     "summarize_consistency",
+    "NeuronInfluence",
+    "neuron_influence",
+    "ablation_curve",
+    "RankAgreement",
+    "rank_agreement",
+    "kendall_tau",
+    "top_k_overlap",
 ]
