@@ -1,4 +1,4 @@
-"""Command line: ``python -m advinterp_lib {run,profiles,chapters}``."""
+"""Command line: ``python -m advinterp_lib {run,profiles,chapters,report}``."""
 
 from __future__ import annotations
 
@@ -20,10 +20,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                      help="override one parameter (value read as YAML); repeatable")
     run.add_argument("--output-dir", default=None, help="where the executed notebook goes (default runs/<profile>/)")
+    run.add_argument("--book-dir", default=None, help="the book folder to find the chapter in (default book/)")
     prof = sub.add_parser("profiles", help="list profiles and each chapter's parameters")
     prof.add_argument("--profile", default=None, choices=list(PROFILES))
     prof.add_argument("--json", action="store_true", help="machine-readable output")
     sub.add_parser("chapters", help="list the book's chapters")
+    rep = sub.add_parser("report", help="our results beside the paper's numbers, a verdict per claim")
+    rep.add_argument("--profile", default=None, choices=list(PROFILES), help="only this profile (default: all)")
+    rep.add_argument("--json", action="store_true", help="machine-readable output")
+    rep.add_argument("--all", action="store_true", help="also list claims not comparable on the profile's data")
     return p
 
 
@@ -32,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         overrides = dict(parse_override(k, v) for k, v in args.parameter)
         try:
-            out = run_chapter(args.chapter, args.profile, overrides, output_dir=args.output_dir)
+            out = run_chapter(
+                args.chapter, args.profile, overrides, output_dir=args.output_dir, book_dir=args.book_dir
+            )
         except (ValueError, ChapterFailed) as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
@@ -49,6 +56,20 @@ def main(argv: list[str] | None = None) -> int:
                 for ch, params in chapters.items():
                     shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "profile")
                     print(f"  {ch}: {shown}")
+        return 0
+    if args.command == "report":
+        import warnings
+
+        from .runs.report import build_report, report_json
+
+        try:
+            with warnings.catch_warnings():  # the report lists them itself
+                warnings.simplefilter("ignore")
+                report = build_report(profiles=[args.profile] if args.profile else None)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(report_json(report) if args.json else report.format_text(all_rows=args.all), end="")
         return 0
     if args.command == "chapters":
         for c in list_chapters():
