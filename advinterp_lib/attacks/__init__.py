@@ -8,6 +8,7 @@ from .base import L2Ball, LinfBall, attack_mode
 from .blackbox import BlackBoxResult, LabelOracle, blackbox_attack, substitute_cnn
 from .deepfool import DeepFoolBinaryResult, DeepFoolResult, deepfool, deepfool_binary, robustness
 from .ensemble import EnsembleAttackResult, ensemble_attack, ensemble_attack_result, least_likely_targets
+from .explanation import ExplanationAttackResult, grad_cam_attack
 from .fgsm import FgsmSweep, fgsm, fgsm_sweep
 from .pgd import pgd
 from .surface import loss_surface, orthogonal_direction, plane_values, signed_gradient
@@ -17,6 +18,8 @@ __all__ = [
     "AdversarialSet",
     "BlackBoxResult",
     "EnsembleAttackResult",
+    "ExplanationAttackResult",
+    "grad_cam_attack",
     "LabelOracle",
     "blackbox_attack",
     "ensemble_attack",

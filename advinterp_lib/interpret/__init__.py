@@ -1,4 +1,8 @@
-"""Interpretability: what layers and neurons respond to, and what explains a decision."""
+"""Interpretability: what layers and neurons respond to, and what explains a decision.
+
+``interpret.fourier`` (amplitude and phase, radial spectra, low/high-pass filters) is
+used as a namespace: ``from advinterp_lib.interpret import fourier``.
+"""
 
 from .features import feature_maps, first_conv_weights
 from .neighbours import embed, nearest_neighbours, neighbour_label_agreement
@@ -12,6 +16,8 @@ from .attribution import (
     saliency,
     spearman_correlation,
 )
+from . import fourier
+from .agreement import MapAgreement, MeanInterval, bootstrap_mean, map_agreement
 from .faithfulness import PerturbationCurve, deletion_curve, insertion_curve
 from .receptive_field import (
     EmpiricalReceptiveField,
@@ -56,4 +62,9 @@ __all__ = [
     "calibrate_discrepancy",
     "EmpiricalReceptiveField",
     "empirical_receptive_field",
+    "MapAgreement",
+    "MeanInterval",
+    "bootstrap_mean",
+    "map_agreement",
+    "fourier",
 ]
