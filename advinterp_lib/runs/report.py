@@ -520,13 +520,15 @@ def judge(claim: Claim, profile: str, run: RunRecord | None) -> Finding:
 
 # ----------------------------------------------------------------------------- the claims
 
-# Chapter 12's result layout that the claims below assume (reconcile with chapter 12):
+# Chapter 12's result layout that the claims below read:
 #   numbers.table1.<model>.{consis, consis_adv, consis_ci, consis_adv_ci}   (chapter 11's layout)
-#   numbers.table3.<model>.{real, fgsm}.{top1, top3, top5}                   (fractions in [0, 1])
+#   numbers.table3.<model>.{real, fgsm}.{top1, top3, top5}                   (fractions in [0, 1];
+#                                                                             top5 on ImageNet only)
 #   numbers.histograms.<model>.{edges, real, adversarial}                    (chapter 11's layout)
-# where <model> is CH12_MODEL_PATHS["standard"] or ["adv"] filled with the zoo arch. A dotted
-# template ("{arch}.consistent-AT") addresses a nested layout. Claim keys stay as ADV_KEY names.
-CH12_MODEL_PATHS: dict[str, str] = {"standard": "{arch}", "adv": "{arch}-Adv"}
+# where <model> is CH12_MODEL_PATHS["standard"] or ["adv"] filled with the zoo arch: chapter 12
+# nests its rows by arch, then by variant ("consistent-AT" is the paper's -Adv). Claim keys
+# stay as ADV_KEY names.
+CH12_MODEL_PATHS: dict[str, str] = {"standard": "{arch}.standard", "adv": "{arch}.consistent-AT"}
 ADV_KEY = "{arch}-Adv"  # how claim keys name the paper's "-Adv" models (table1.resnet-Adv.consis, ...)
 
 

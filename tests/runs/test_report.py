@@ -239,9 +239,12 @@ def _put(numbers, path, value):
 
 def _paper_as_results():
     """The paper's own Table 1 and Table 3, written in the layout the claims read
-    (chapter 12's model paths from CH12_MODEL_PATHS)."""
+    (chapter 11's flat rows, and chapter 12's model paths from CH12_MODEL_PATHS)."""
     numbers = {}
     for arch, name in paper.ZOO_TO_PAPER.items():
+        t1 = paper.TABLE1[name]
+        _put(numbers, f"table1.{arch}.consis", t1["consis"])  # chapter 11
+        _put(numbers, f"table1.{arch}.consis_adv", t1["consis_adv"])
         for role, model in (("standard", name), ("adv", f"{name}-Adv")):
             key = CH12_MODEL_PATHS[role].format(arch=arch)
             t1, t3 = paper.TABLE1[model], paper.TABLE3[model]
@@ -250,6 +253,7 @@ def _paper_as_results():
                                             for kind, col in (("real", "real"), ("fgsm", "adv"))})
     # Figure 5's shape: adversarial histograms below the real ones, higher for -Adv
     edges = [0.0, 0.01, 0.02, 0.03]
+    _put(numbers, "histograms.resnet", {"edges": edges, "real": [0, 2, 8], "adversarial": [6, 4, 0]})  # chapter 11
     _put(numbers, f"histograms.{CH12_MODEL_PATHS['standard'].format(arch='resnet')}",
          {"edges": edges, "real": [0, 2, 8], "adversarial": [6, 4, 0]})
     _put(numbers, f"histograms.{CH12_MODEL_PATHS['adv'].format(arch='resnet')}",
@@ -292,7 +296,7 @@ def test_a_nested_chapter_12_layout_is_one_template_away(tmp_path, monkeypatch):
 def test_torchvision_net_names_are_read_as_the_zoo_names(tmp_path):
     numbers = _paper_as_results()
     renamed = json.loads(json.dumps(numbers).replace('"vgg', '"vgg16').replace('"resnet', '"resnet18'))
-    assert "vgg16-Adv" in renamed["table1"] and "resnet18" in renamed["histograms"]
+    assert "consistent-AT" in renamed["table1"]["vgg16"] and "resnet18" in renamed["histograms"]
     assert canonical_keys(renamed) == numbers
     _write(tmp_path, "imagenet", "11_inconsistent_representations", renamed)
     report = build_report(tmp_path, profiles=["imagenet"])

@@ -1,0 +1,167 @@
+"""advinterp_lib.consistency.evaluation: one model's consis/consis_adv, Table 1 rows, differences."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from advinterp_lib.consistency.activations import concept_top_activations
+from advinterp_lib.consistency.concepts import correlation_matrix
+from advinterp_lib.consistency.evaluation import (
+    consistency_row,
+    consistency_table,
+    interval_difference,
+    measure_consistency,
+)
+from advinterp_lib.consistency.metric import BootstrapInterval, bootstrap_consistency, summarize_consistency
+
+
+class IntensityDetector(nn.Module):
+    """One 'conv' layer whose channel c responds to the mean brightness of quadrant c:
+    a model whose top images are known in closed form."""
+
+    last_conv = "features"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Conv2d(1, 4, kernel_size=4, stride=4, bias=False)
+        with torch.no_grad():
+            self.features.weight.zero_()
+            for c in range(4):
+                self.features.weight[c, 0] = 1.0 / 16
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(x)  # [N, 4, 2, 2]
+        # channel c keeps only quadrant c of the 2x2 map, so its spatial max is that quadrant's mean
+        mask = torch.eye(4, device=x.device).view(4, 2, 2)
+        f = f * mask
+        self._map = f
+        return self.head(f.amax((2, 3)))
+
+
+def quadrant_images(levels: torch.Tensor, quadrant: torch.Tensor) -> torch.Tensor:
+    """8x8 images, zero except quadrant ``quadrant[i]`` filled with ``levels[i]``."""
+    x = torch.zeros(len(levels), 1, 8, 8)
+    for i, (v, q) in enumerate(zip(levels.tolist(), quadrant.tolist())):
+        r, c = divmod(q, 2)
+        x[i, 0, 4 * r:4 * r + 4, 4 * c:4 * c + 4] = v
+    return x
+
+
+def line_correlation(k: int) -> torch.Tensor:
+    idx = torch.arange(k, dtype=torch.float64)
+    return correlation_matrix((idx[:, None] - idx[None]).abs(), sigma=1.0)
+
+
+def test_measure_equals_the_two_steps_it_combines():
+    g = torch.Generator().manual_seed(0)
+    model = IntensityDetector().eval()
+    real = torch.rand(200, 1, 8, 8, generator=g)
+    adv = torch.rand(300, 1, 8, 8, generator=g)
+    rc, ac = torch.randint(0, 3, (200,), generator=g), torch.randint(0, 3, (300,), generator=g)
+    a = line_correlation(3)
+    got = measure_consistency(model, real, rc, adv, ac, a, fraction=0.05, num_samples=50, seed=3)
+    acts = concept_top_activations(model, real, rc, adv, ac, num_concepts=3, fraction=0.05)
+    want = summarize_consistency(acts.real_concepts, acts.adversarial_concepts, a, num_samples=50, seed=3)
+    assert torch.equal(got.activations.real.indices, acts.real.indices)
+    assert torch.equal(got.summary.consis, want.consis)
+    assert torch.equal(got.summary.consis_adv, want.consis_adv)
+    assert got.summary.real_interval.low == want.real_interval.low
+    assert got.activations.real.k == 10 and got.activations.adversarial.k == 15
+
+
+def test_closed_form_on_a_model_with_known_top_images():
+    # neuron c fires for images bright in quadrant c. Real images: the bright ones in
+    # quadrant c all have concept c -> consis = 1. Adversarial: the bright ones in
+    # quadrant c are split evenly between concepts 0 and 2 (distance 2) ->
+    # consis_adv = (1 + e^{-2}) / 2.
+    model = IntensityDetector().eval()
+    quad = torch.arange(4).repeat_interleave(10)
+    real = quadrant_images(torch.full((40,), 0.9), quad)
+    real_dim = quadrant_images(torch.full((40,), 0.1), quad)
+    real_all = torch.cat([real, real_dim])
+    real_concepts = torch.cat([quad.clamp(max=2), torch.zeros(40, dtype=torch.int64)])
+    adv = quadrant_images(torch.full((40,), 0.8), quad)
+    adv_concepts = torch.tensor([0, 2] * 20)
+    adv_all = torch.cat([adv, quadrant_images(torch.full((40,), 0.05), quad)])
+    adv_concepts_all = torch.cat([adv_concepts, torch.ones(40, dtype=torch.int64)])
+    a = line_correlation(3)
+    got = measure_consistency(model, real_all, real_concepts, adv_all, adv_concepts_all, a,
+                              fraction=10 / 80, num_samples=20)
+    assert torch.allclose(got.summary.consis, torch.ones(4, dtype=torch.float64))
+    expected = (1 + math.exp(-2.0)) / 2
+    assert torch.allclose(got.summary.consis_adv, torch.full((4,), expected, dtype=torch.float64))
+    row = got.row()
+    assert row["layer"] == "features" and row["k_real"] == 10 and row["k_adversarial"] == 10
+    assert row["consis"] == pytest.approx(1.0) and row["consis_adv"] == pytest.approx(expected)
+
+
+def test_measure_rejects_a_correlation_of_the_wrong_size():
+    model = IntensityDetector().eval()
+    x = torch.rand(20, 1, 8, 8)
+    c = torch.zeros(20, dtype=torch.int64)
+    with pytest.raises(ValueError, match="correlation"):
+        measure_consistency(model, x, c, x, c, torch.ones(3))
+    with pytest.raises(ValueError, match="concepts"):
+        measure_consistency(model, x, c + 5, x, c, line_correlation(3))
+
+
+def test_row_and_table():
+    g = torch.Generator().manual_seed(1)
+    a = line_correlation(4)
+    s = summarize_consistency(torch.randint(0, 4, (8, 5), generator=g), torch.randint(0, 4, (8, 9), generator=g), a,
+                              num_samples=100)
+    row = consistency_row(s)
+    assert set(row) == {"consis", "consis_adv", "consis_ci", "consis_adv_ci", "consis_bias_corrected",
+                        "consis_adv_bias_corrected", "neurons"}
+    assert row["neurons"] == 8
+    assert row["consis"] == pytest.approx(float(s.consis.mean()))
+    assert row["consis_adv_bias_corrected"] == pytest.approx(s.adversarial_interval.mean - s.adversarial_interval.bias)
+    assert set(row["consis_ci"]) == {"mean", "low", "high", "bias", "confidence"}
+    table = consistency_table({"standard": s, "-Adv": s})
+    lines = table.splitlines()
+    assert len(lines) == 4 and lines[2].startswith("| standard | 8 | ") and lines[3].startswith("| -Adv | 8 | ")
+    assert f"{row['consis']:.3f}" in lines[2]
+    with pytest.raises(ValueError, match="rows"):
+        consistency_table({})
+    with pytest.raises(TypeError, match="ConsistencySummary"):
+        consistency_row(row)
+
+
+def test_interval_difference_is_the_basic_interval_of_replicate_differences():
+    g = torch.Generator().manual_seed(2)
+    a = line_correlation(5)
+    tight = bootstrap_consistency(torch.randint(0, 2, (30, 40), generator=g), a, num_samples=400, seed=0)
+    loose = bootstrap_consistency(torch.randint(0, 5, (30, 40), generator=g), a, num_samples=400, seed=1)
+    d = interval_difference(tight, loose)
+    assert d.mean == pytest.approx(tight.mean - loose.mean)
+    diffs = tight.samples - loose.samples
+    q_lo, q_hi = torch.quantile(diffs, torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
+    assert d.low == pytest.approx(2 * d.mean - q_hi) and d.high == pytest.approx(2 * d.mean - q_lo)
+    assert d.low <= d.mean <= d.high
+    # two concepts instead of five: clearly more consistent, the interval excludes 0
+    assert d.low > 0
+    # antisymmetric
+    r = interval_difference(loose, tight)
+    assert r.mean == pytest.approx(-d.mean) and r.low == pytest.approx(-d.high) and r.high == pytest.approx(-d.low)
+    # a model against itself (same replicates): exactly zero
+    z = interval_difference(tight, tight)
+    assert z.mean == 0 and z.low == 0 and z.high == 0
+
+
+def test_interval_difference_validates():
+    a = line_correlation(3)
+    c = torch.randint(0, 3, (4, 6), generator=torch.Generator().manual_seed(0))
+    b100 = bootstrap_consistency(c, a, num_samples=100)
+    b50 = bootstrap_consistency(c, a, num_samples=50)
+    with pytest.raises(ValueError, match="replicates"):
+        interval_difference(b100, b50)
+    with pytest.raises(ValueError, match="confidence"):
+        interval_difference(b100, bootstrap_consistency(c, a, num_samples=100, confidence=0.9))
+    with pytest.raises(TypeError, match="BootstrapInterval"):
+        interval_difference(b100, 0.5)
+    assert isinstance(interval_difference(b100, b100), BootstrapInterval)
