@@ -394,7 +394,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             **ZOO_TRAINING["quick"],
             **ADV_TRAINING["quick"],
             "variants": ["standard", "consistent-AT"],
-            "n_images": 64,
+            "n_images": 128,
             "advset_images": 1000,
             "k_targets": 2,
             "adam_step_255": 5,
