@@ -55,6 +55,7 @@ GROUPS: dict[str, str] = {
     "topk": "benchmarks.bench_interpret_topk",
     "consistency": "benchmarks.bench_consistency",
     "training": "benchmarks.bench_training",
+    "explore": "benchmarks.bench_explore",
     "book": "benchmarks.bench_book",
 }
 
