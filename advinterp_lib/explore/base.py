@@ -91,6 +91,7 @@ def explorer_widget(controls: Mapping[str, Any], update: Callable[..., View], *,
     for control in controls.values():
         control.observe(refresh, names="value")
     refresh()
-    box = widgets.VBox([widgets.HTML(f"<b>{html.escape(title)}</b>"), widgets.HBox(list(controls.values())), note, out])
+    row = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))  # wraps on narrow pages
+    box = widgets.VBox([widgets.HTML(f"<b>{html.escape(title)}</b>"), row, note, out])
     box.refresh = refresh  # tests and notebooks can redraw after changing several controls
     return box
