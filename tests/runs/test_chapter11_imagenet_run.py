@@ -8,44 +8,23 @@ are overridden with -p so that the run takes well under a minute on a CPU.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 
-import numpy as np
 import pytest
 import torch
 import torchvision
-from PIL import Image
 
-from advinterp_lib import roots
 from advinterp_lib.attacks.advset import AdversarialSet
-from data_scripts.imagenet import prepare_imagenet_val
 
 WNIDS4 = ["n01440764", "n01443537", "n02123045", "n02123159"]  # tench, goldfish, tabby, tiger cat
 
 
 @pytest.mark.slow
-def test_chapter_11_runs_under_the_imagenet_profile(tmp_path):
-    wordnet = roots.data_root() / "nltk_data"
-    if not (wordnet / "corpora" / "wordnet").is_dir():
-        pytest.skip("WordNet is not prepared (python -m data_scripts wordnet)")
-    rng = np.random.default_rng(0)
-    archive = tmp_path / "ILSVRC2012_img_val.tar"
-    with tarfile.open(archive, "w") as tf:
-        for i in range(8):
-            buf = io.BytesIO()
-            Image.fromarray(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(buf, "JPEG")
-            info = tarfile.TarInfo(f"ILSVRC2012_val_{i + 1:08d}.JPEG")
-            info.size = len(buf.getvalue())
-            tf.addfile(info, io.BytesIO(buf.getvalue()))
-    (tmp_path / "labels.txt").write_text("\n".join(WNIDS4[i % 4] for i in range(8)))
-    data = tmp_path / "data"
-    prepare_imagenet_val(archive, tmp_path / "labels.txt", data, expected_md5=None, log=lambda s: None)
-    (data / "nltk_data").symlink_to(wordnet)
+def test_chapter_11_runs_under_the_imagenet_profile(tmp_path, miniature_val):
+    data = miniature_val(WNIDS4, 8, size=(60, 80))
     torch_home = tmp_path / "torch"
     (torch_home / "hub" / "checkpoints").mkdir(parents=True)
     torch.manual_seed(0)

@@ -3,44 +3,23 @@ workers, resumed after a kill; the concept correlation over the classes present.
 
 from __future__ import annotations
 
-import io
 import math
-import tarfile
 
-import numpy as np
 import pytest
 import torch
 import torchvision
-from PIL import Image
 
-from advinterp_lib import roots
 from advinterp_lib.consistency import class_synsets, distance_matrix
 from advinterp_lib.runs import imagenet_artifacts as ia
 from advinterp_lib.runs.cache import ArtifactCache
-from data_scripts.imagenet import prepare_imagenet_val
 
 WNIDS3 = ["n01440764", "n01443537", "n02123045"]  # class indices 0, 1, 281
 ATTACK = dict(n_images=6, k_targets=1, adam_step_255=5, adam_steps=1, eps=0.2, seed=0, image_size=32)
 
 
 @pytest.fixture()
-def imagenet_env(tmp_path, monkeypatch):
-    wordnet = roots.data_root() / "nltk_data"
-    if not (wordnet / "corpora" / "wordnet").is_dir():
-        pytest.skip("WordNet is not prepared (python -m data_scripts wordnet)")
-    rng = np.random.default_rng(0)
-    archive = tmp_path / "val.tar"
-    with tarfile.open(archive, "w") as tf:
-        for i in range(9):
-            buf = io.BytesIO()
-            Image.fromarray(rng.integers(0, 256, (50, 70, 3), dtype=np.uint8)).save(buf, "JPEG")
-            info = tarfile.TarInfo(f"ILSVRC2012_val_{i + 1:08d}.JPEG")
-            info.size = len(buf.getvalue())
-            tf.addfile(info, io.BytesIO(buf.getvalue()))
-    (tmp_path / "labels.txt").write_text("\n".join(WNIDS3[i % 3] for i in range(9)))
-    data = tmp_path / "data"
-    prepare_imagenet_val(archive, tmp_path / "labels.txt", data, expected_md5=None, log=lambda s: None)
-    (data / "nltk_data").symlink_to(wordnet)
+def imagenet_env(tmp_path, monkeypatch, miniature_val):
+    data = miniature_val(WNIDS3, 9)
     monkeypatch.setenv("ADVINTERP_DATA", str(data))
     torch.manual_seed(0)
     weights = tmp_path / "resnet18.pth"
