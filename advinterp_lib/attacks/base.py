@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models.layers import num_classes_of
 from ..validation import check_images, check_int, check_labels
 
 
@@ -74,13 +75,6 @@ def check_count(value: object, name: str, *, minimum: int = 1) -> int:
     return check_int(value, name, minimum=minimum)
 
 
-def num_classes_of(model: nn.Module, x: torch.Tensor) -> int:
-    """The number of classes the model scores (one forward pass on the first image)."""
-    with torch.no_grad():
-        out = model(x[:1])
-    if out.dim() != 2:
-        raise ValueError(f"model must return logits of shape [N, num_classes], got shape {tuple(out.shape)}")
-    return out.shape[1]
 
 
 def check_attack_inputs(

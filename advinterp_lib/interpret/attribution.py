@@ -52,7 +52,7 @@ import torch
 from captum.attr import GuidedBackprop, GuidedGradCam, LayerAttribution, LayerGradCam, Occlusion, Saliency
 from torch import nn
 
-from ..models.layers import last_conv_layer
+from ..models.layers import last_conv_layer, num_classes_of
 from ..models.layers import layer as layer_by_name
 from ..validation import check_images, check_labels
 
@@ -112,8 +112,8 @@ def explaining(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor) ->
     """The shared chores of every attribution method, as a context manager.
 
     Validates ``x`` (:func:`~advinterp_lib.validation.check_images`) and ``target``
-    (an int or a tensor ``[N]`` in ``[0, K)``; ``K`` is read from one forward pass of
-    the first image), puts ``model`` in eval mode and restores its previous mode on
+    (an int or a tensor ``[N]`` in ``[0, K)``; ``K`` from
+    :func:`~advinterp_lib.models.layers.num_classes_of`), puts ``model`` in eval mode and restores its previous mode on
     exit (also on an exception), and yields an :class:`Explained` whose ``x`` is a
     detached copy on the model's device with ``requires_grad=True``.
 
@@ -129,12 +129,7 @@ def explaining(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor) ->
     model.eval()
     try:
         x_copy = x.detach().to(device).clone()
-        with torch.no_grad():
-            probe = model(x_copy[:1])
-        if not isinstance(probe, torch.Tensor) or probe.dim() != 2 or probe.shape[0] != 1:
-            shape = tuple(probe.shape) if isinstance(probe, torch.Tensor) else type(probe).__name__
-            raise ValueError(f"model must return logits [N, K], got {shape} for one image")
-        num_classes = int(probe.shape[1])
+        num_classes = num_classes_of(model, x_copy)  # the model's num_classes, or one probe image
         tgt = _as_target(target, x.shape[0], num_classes).to(device)
         x_copy.requires_grad_(True)
         yield Explained(x_copy, tgt, num_classes)

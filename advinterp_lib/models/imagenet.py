@@ -70,6 +70,12 @@ class ImageNetModel(nn.Module):
         self.normalize = Normalize(IMAGENET_MEAN, IMAGENET_STD)
         self.net = net
 
+    @property
+    def num_classes(self) -> int:
+        """The width of the logits (1000), read from the network's last layer."""
+        head = self.net.fc if hasattr(self.net, "fc") else self.net.classifier[-1]
+        return head.out_features
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(

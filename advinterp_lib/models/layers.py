@@ -123,6 +123,25 @@ def last_conv_layer(model: nn.Module) -> str:
     return name
 
 
+def num_classes_of(model: nn.Module, probe: torch.Tensor) -> int:
+    """The width K of ``model``'s logits: its ``num_classes`` when it has one (the zoo and
+    the converted torchvision nets read it from their last layer), else one forward pass
+    on ``probe[:1]`` without gradients, in the model's current mode.
+
+    Raises:
+        ValueError: the probe's output is not logits ``[1, K]``.
+    """
+    k = getattr(model, "num_classes", None)
+    if isinstance(k, int) and not isinstance(k, bool) and k >= 1:
+        return k
+    with torch.no_grad():
+        out = model(probe[:1])
+    if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != 1:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(f"model must return logits of shape [N, num_classes], got {shape} for one image")
+    return int(out.shape[1])
+
+
 @contextmanager
 def capture_activations(
     model: nn.Module, names: str | Sequence[str], *, detach: bool = True, inputs: bool = False

@@ -72,6 +72,11 @@ class AlexNetSmall(nn.Module):
 
     last_conv = "features.9"
 
+    @property
+    def num_classes(self) -> int:
+        """The width of the logits, read from the last layer (never stale)."""
+        return self.classifier[-1].out_features
+
     def __init__(self, num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5) -> None:
         super().__init__()
         self.in_channels = in_channels
@@ -118,6 +123,11 @@ class VGGSmall(nn.Module):
 
     blocks: tuple[tuple[int, ...], ...] = ((16,), (32, 32), (64, 64))
     last_conv = "features.16"
+
+    @property
+    def num_classes(self) -> int:
+        """The width of the logits, read from the last layer (never stale)."""
+        return self.classifier[-1].out_features
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1, dropout: float = 0.3) -> None:
         super().__init__()
@@ -193,6 +203,11 @@ class ResNetSmall(nn.Module):
 
     widths: tuple[int, ...] = (16, 32, 64)
     last_conv = "layer3.0.relu2"
+
+    @property
+    def num_classes(self) -> int:
+        """The width of the logits, read from the last layer (never stale)."""
+        return self.fc.out_features
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1) -> None:
         super().__init__()

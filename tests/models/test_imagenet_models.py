@@ -68,6 +68,7 @@ def test_hook_safe_and_last_conv_named(arch, channels):
             model(x)
     out = acts[name]
     assert out.shape[1] == channels and out.min() >= 0  # after the ReLU
+    assert model.num_classes == 1000  # read from the last layer: no probe forward needed
     # it really is the last conv layer's output: nothing but ReLU/pool/linear after it
     names = [n for n, _ in model.named_modules()]
     later = names[names.index(name) + 1:]

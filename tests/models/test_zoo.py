@@ -135,3 +135,27 @@ def test_wrong_input_shape_gets_a_clear_message(model):
         model(torch.rand(2, 28, 28))
     with pytest.raises(ValueError, match=r"got shape \[2, 3, 28, 28\]"):
         model(torch.rand(2, 3, 28, 28))
+
+
+@pytest.mark.parametrize("arch", ["alexnet", "vgg", "resnet"])
+def test_num_classes_is_the_width_of_the_logits_and_follows_the_head(arch):
+    from advinterp_lib.models.layers import num_classes_of
+
+    model = build(arch, num_classes=7).eval()
+    x = torch.rand(2, 1, 28, 28)
+    assert model.num_classes == num_classes_of(model, x) == model(x).shape[1] == 7
+    head = "fc" if arch == "resnet" else "classifier"
+    if arch == "resnet":
+        model.fc = torch.nn.Linear(model.fc.in_features, 3)
+    else:
+        model.classifier[-1] = torch.nn.Linear(model.classifier[-1].in_features, 3)
+    assert model.num_classes == model(x).shape[1] == 3, head  # derived, never stale
+
+
+def test_num_classes_of_a_model_without_the_attribute_probes_one_image():
+    from advinterp_lib.models.layers import num_classes_of
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 4))
+    assert num_classes_of(model, torch.rand(5, 1, 28, 28)) == 4
+    with pytest.raises(ValueError, match="logits of shape"):
+        num_classes_of(torch.nn.Identity(), torch.rand(5, 1, 28, 28))
