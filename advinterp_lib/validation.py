@@ -94,9 +94,11 @@ def check_number(
     minimum: float | None = None,
     maximum: float | None = None,
     strict_minimum: bool = False,
+    strict_maximum: bool = False,
 ) -> float:
     """``value`` must be a finite real number (not a bool) in the given range
-    (``> minimum`` when ``strict_minimum``); returns it as a float."""
+    (``> minimum`` when ``strict_minimum``, ``< maximum`` when ``strict_maximum``);
+    returns it as a float."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
     value = float(value)
@@ -104,6 +106,6 @@ def check_number(
         raise ValueError(f"{name} must be a finite number, got {value}")
     if minimum is not None and (value < minimum or (strict_minimum and value == minimum)):
         raise ValueError(f"{name} must be {'>' if strict_minimum else '>='} {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    if maximum is not None and (value > maximum or (strict_maximum and value == maximum)):
+        raise ValueError(f"{name} must be {'<' if strict_maximum else '<='} {maximum}, got {value}")
     return value

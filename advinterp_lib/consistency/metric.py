@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..validation import check_int, check_number
+
 __all__ = [
     "concept_distribution",
     "consistency_scores",
@@ -153,10 +155,9 @@ def bootstrap_consistency(
     """
     a = _check_correlation(correlation)
     concepts = _check_concept_table(concepts, a.shape[0])
-    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-        raise ValueError(f"num_samples: expected an int >= 1, got {num_samples!r}")
-    if not isinstance(confidence, float) or not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence: expected a float in (0, 1), got {confidence!r}")
+    num_samples = check_int(num_samples, "num_samples", minimum=1)
+    confidence = check_number(confidence, "confidence", minimum=0.0, maximum=1.0, strict_minimum=True,
+                              strict_maximum=True)
     c, k = concepts.shape
     num_k = a.shape[0]
     generator = torch.Generator().manual_seed(seed)

@@ -140,9 +140,8 @@ def bootstrap_mean(
     if values.dim() != 1:
         raise ValueError(f"values must be a 1-D tensor [N], got shape {tuple(values.shape)}")
     num_samples = check_int(num_samples, "num_samples", minimum=1)
-    confidence = check_number(confidence, "confidence", minimum=0.0, maximum=1.0, strict_minimum=True)
-    if confidence >= 1.0:
-        raise ValueError(f"confidence must be < 1, got {confidence}")
+    confidence = check_number(confidence, "confidence", minimum=0.0, maximum=1.0, strict_minimum=True,
+                              strict_maximum=True)
     v = values.detach().double().cpu()
     if torch.isinf(v).any():
         raise ValueError("values must not contain inf")
