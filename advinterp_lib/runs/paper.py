@@ -55,3 +55,14 @@ DEEPFOOL_RHO: dict[str, object] = {"data": "MNIST (LeNet)", "deepfool": 0.20, "f
 # Madry et al. (ICLR 2018): PGD-AT accuracy under PGD on (Fashion-)MNIST. No chapter
 # and none of our notes state its number, so it stays unknown.
 MADRY_PGD_AT_ACCURACY = None
+
+# Chapters 13 and 14 check claims stated in words, without numbers:
+# - Dong et al. (v1, Figure 1c) trace a prediction to the neurons whose removal changes
+#   the class score most (prediction difference): those neurons carry the decision.
+TRACING_CLAIM = "the neurons ranked first by prediction difference carry the prediction"
+# - Selvaraju et al. (Grad-CAM, ICCV 2017) report that Grad-CAM still localises the true
+#   class on adversarial images; the presentation repeats it ("Grad-CAM is said to be
+#   robust to adversarial examples") and asks whether phase or amplitude carries a
+#   perturbation (a question, no answer given).
+GRAD_CAM_ROBUSTNESS_CLAIM = "Grad-CAM's map of the true class survives an adversarial perturbation"
+

@@ -12,46 +12,50 @@ one of four verdicts:
 - ``no result yet``: the chapter has not run under this profile, or its results do
   not hold the claim's JSON path.
 
-The rules, stated once here and in chapter 15:
-
-- :class:`MatchesPaper` (a number of the paper): only on the paper's own data;
-  reproduced when the paper's value lies in our confidence interval, or within
-  ``max(abs_tol, rel_tol * |paper|)`` of our value.
-- :class:`Ordered` (a direction, e.g. consis_adv < consis): reproduced when the
-  interval of the difference lies above 0 (where a chapter stores one), else when our
-  two intervals are separated in the claimed direction (``smaller.high < larger.low``);
-  where a chapter stored no interval, when the point estimates are in that order
-  (the finding says so).
-- :class:`ChangeSmaller` ("consis barely moves while consis_adv rises markedly"):
-  reproduced when the moving quantity rises by more than the stable one changes,
-  ``after_m - before_m > |after_s - before_s|``.
-- :class:`RatioAbove` (e.g. FGSM's rho over DeepFool's > 1): reproduced when our
-  ratio exceeds the threshold.
-
-Adding a chapter's claims is a few lines in :func:`build_claims`.
+The claims are specs in :mod:`advinterp_lib.runs.claims` (:data:`CLAIMS`); the rules
+that judge them, and the operands they read, in :mod:`advinterp_lib.runs.rules`.
+This module loads the results, judges every claim on every profile present, and
+renders the comparison (markdown for chapter 15, text and JSON for
+``python -m advinterp_lib report``).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import __version__, roots
-from . import paper as paper_values
+from .claims import ADV_KEY, CH12_MODEL_PATHS, CLAIMS, Claim, build_claims
 from .profiles import PROFILE_NAMES
 from .results import read_results
+from .rules import (
+    NO_RESULT,
+    NOT_COMPARABLE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    VERDICTS,
+    At,
+    ChangeSmaller,
+    HistogramMean,
+    MatchesPaper,
+    Ordered,
+    RatioAbove,
+    lookup,
+)
 
-REPRODUCED = "reproduced"
-NOT_REPRODUCED = "not reproduced"
-NOT_COMPARABLE = "not comparable"
-NO_RESULT = "no result yet"
-VERDICTS = (REPRODUCED, NOT_REPRODUCED, NOT_COMPARABLE, NO_RESULT)
+# Re-exported: chapter 15 and ``python -m advinterp_lib report`` need one import.
+__all__ = [
+    "ADV_KEY", "CH12_MODEL_PATHS", "CLAIMS", "MEASURE_COMMANDS", "NOT_COMPARABLE", "NOT_REPRODUCED", "NO_RESULT",
+    "PROFILE_DATA", "REPRODUCED", "VERDICTS", "At", "ChangeSmaller", "Claim", "Finding", "HistogramMean",
+    "MatchesPaper", "Ordered", "RatioAbove", "Report", "ResultSet", "ResultsVersionWarning", "RunRecord",
+    "build_claims", "build_report", "canonical_keys", "judge", "load_results", "lookup", "report_json",
+]
+
 
 # The data each profile measures (see advinterp_lib.runs.profiles).
 PROFILE_DATA: dict[str, str] = {"quick": "Fashion-MNIST", "full": "Fashion-MNIST", "imagenet": "ImageNet"}
@@ -198,258 +202,6 @@ def load_results(
     return ResultSet(root=root, runs=runs, missing_profiles=tuple(missing), warnings=tuple(notes))
 
 
-# ----------------------------------------------------------------------------- operands
-
-
-def lookup(numbers: Mapping[str, Any], path: str) -> Any:
-    """The value at a dotted ``path`` of a chapter's numbers (``"histograms.resnet"``), None when absent."""
-    node: Any = numbers
-    for key in path.split("."):
-        if not isinstance(node, Mapping) or key not in node:
-            return None
-        node = node[key]
-    return node
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{what} should be a finite number, got {value!r}")
-    return float(value)
-
-
-@dataclass(frozen=True)
-class At:
-    """The number at a dotted path of a chapter's ``numbers`` (``"table1.resnet.consis"``)."""
-
-    path: str
-
-    @property
-    def label(self) -> str:
-        return self.path
-
-    def get(self, numbers: Mapping[str, Any], where: str) -> float | None:
-        value = lookup(numbers, self.path)
-        return None if value is None else _number(value, f"{where}: numbers.{self.path}")
-
-
-@dataclass(frozen=True)
-class HistogramMean:
-    """The mean of a stored histogram: ``<path>`` holds ``edges`` (B + 1 floats) and a
-    ``series`` of B counts (chapter 11's layout); the mean of the bin centres weighted
-    by the counts."""
-
-    path: str
-    series: str
-
-    @property
-    def label(self) -> str:
-        return f"mean of {self.path}.{self.series}"
-
-    def get(self, numbers: Mapping[str, Any], where: str) -> float | None:
-        hist = lookup(numbers, self.path)
-        if hist is None or not isinstance(hist, Mapping) or self.series not in hist or "edges" not in hist:
-            return None
-        edges = [_number(e, f"{where}: numbers.{self.path}.edges") for e in hist["edges"]]
-        counts = [_number(c, f"{where}: numbers.{self.path}.{self.series}") for c in hist[self.series]]
-        if len(edges) != len(counts) + 1 or sum(counts) <= 0:
-            raise ValueError(f"{where}: numbers.{self.path} should hold B + 1 edges and B counts with a positive "
-                             f"sum, got {len(edges)} edges and counts summing to {sum(counts)}")
-        centres = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
-        return sum(c * m for c, m in zip(counts, centres)) / sum(counts)
-
-
-Operand = At | HistogramMean
-
-
-def _interval(numbers: Mapping[str, Any], path: str | None, where: str) -> tuple[float, float] | None:
-    if path is None:
-        return None
-    ci = lookup(numbers, path)
-    if ci is None:
-        return None
-    if not isinstance(ci, Mapping) or "low" not in ci or "high" not in ci:
-        raise ValueError(f"{where}: numbers.{path} should be an interval with 'low' and 'high', got {ci!r}")
-    low, high = (_number(ci[k], f"{where}: numbers.{path}.{k}") for k in ("low", "high"))
-    return low, high
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"
-
-
-def _fmt_ci(ci: tuple[float, float] | None) -> str:
-    return "" if ci is None else f" [{_fmt(ci[0])}, {_fmt(ci[1])}]"
-
-
-# ----------------------------------------------------------------------------- rules
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a rule found: the verdict, the numbers it used and one line on why."""
-
-    verdict: str
-    ours: str
-    values: dict[str, float] = field(default_factory=dict)
-    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
-    detail: str = ""
-
-
-def _absent(paths: Sequence[str], where: str) -> Outcome:
-    return Outcome(NO_RESULT, "", detail=f"{Path(where).name} holds no {' / '.join(paths)}")
-
-
-@dataclass(frozen=True)
-class MatchesPaper:
-    """A number of the paper: reproduced when the paper's value lies in our interval
-    (``ci``, a path to ``{low, high}``) or within ``max(abs_tol, rel_tol * |paper|)``
-    of our value. Judged only on the paper's data; elsewhere not comparable."""
-
-    value: Operand
-    ci: str | None = None
-    rel_tol: float = 0.10
-    abs_tol: float = 0.0
-    kind = "value"
-
-    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
-              where: str) -> Outcome:
-        ours = self.value.get(numbers, where)
-        ci = _interval(numbers, self.ci, where)
-        shown = "" if ours is None else _fmt(ours) + _fmt_ci(ci)
-        values = {} if ours is None else {self.value.label: ours}
-        intervals = {} if ci is None else {self.value.label: ci}
-        if not comparable:
-            return Outcome(NOT_COMPARABLE, shown, values, intervals, "measured on other data than the paper's")
-        if paper_value is None:
-            return Outcome(NOT_COMPARABLE, shown, values, intervals, "the paper's value is unknown to us")
-        if ours is None:
-            return _absent([self.value.label], where)
-        tol = max(self.abs_tol, self.rel_tol * abs(paper_value))
-        inside = ci is not None and ci[0] <= paper_value <= ci[1]
-        ok = inside or abs(ours - paper_value) <= tol
-        how = "the paper's value lies in our interval" if inside else (
-            f"|ours - paper| = {_fmt(abs(ours - paper_value))} {'<=' if ok else '>'} tolerance {_fmt(tol)}")
-        return Outcome(REPRODUCED if ok else NOT_REPRODUCED, shown, values, intervals, how)
-
-
-@dataclass(frozen=True)
-class Ordered:
-    """A direction, ``smaller < larger``: reproduced when the stored interval of
-    ``larger - smaller`` lies above 0; without one, when our two intervals are
-    separated in that direction (``smaller.high < larger.low``); where an interval is
-    not stored, when the point estimates are in that order."""
-
-    smaller: Operand
-    larger: Operand
-    smaller_ci: str | None = None
-    larger_ci: str | None = None
-    difference_ci: str | None = None  # an interval of larger - smaller, where a chapter stores one
-    kind = "direction"
-
-    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
-              where: str) -> Outcome:
-        a, b = self.smaller.get(numbers, where), self.larger.get(numbers, where)
-        if a is None or b is None:
-            return _absent([o.label for o, v in ((self.smaller, a), (self.larger, b)) if v is None], where)
-        ca, cb = _interval(numbers, self.smaller_ci, where), _interval(numbers, self.larger_ci, where)
-        cd = _interval(numbers, self.difference_ci, where)
-        shown = f"{_fmt(a)}{_fmt_ci(ca)} < {_fmt(b)}{_fmt_ci(cb)}"
-        values = {self.smaller.label: a, self.larger.label: b}
-        intervals = {k: v for k, v in ((self.smaller.label, ca), (self.larger.label, cb)) if v is not None}
-        if cd is not None:
-            intervals["difference"] = cd
-            ok = cd[0] > 0
-            how = (f"the interval of the difference{_fmt_ci(cd)} "
-                   f"{'lies above 0' if ok else 'does not lie above 0'}")
-        elif ca is not None and cb is not None:
-            ok = ca[1] < cb[0]
-            how = ("the intervals are separated in the claimed direction" if ok else
-                   "the point estimates are in the claimed order but the intervals overlap" if a < b else
-                   "the order is reversed")
-        else:
-            ok = a < b
-            how = f"point estimates (no interval stored): {'in' if ok else 'not in'} the claimed order"
-        return Outcome(REPRODUCED if ok else NOT_REPRODUCED, shown if ok else shown.replace(" < ", " vs "),
-                       values, intervals, how)
-
-
-@dataclass(frozen=True)
-class ChangeSmaller:
-    """One quantity barely moves while another rises: reproduced when
-    ``moving_after - moving_before > |stable_after - stable_before|``."""
-
-    stable: tuple[Operand, Operand]
-    moving: tuple[Operand, Operand]
-    kind = "direction"
-
-    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
-              where: str) -> Outcome:
-        ops = (*self.stable, *self.moving)
-        vals = [o.get(numbers, where) for o in ops]
-        if any(v is None for v in vals):
-            return _absent([o.label for o, v in zip(ops, vals) if v is None], where)
-        s0, s1, m0, m1 = vals
-        ds, dm = s1 - s0, m1 - m0
-        ok = dm > abs(ds)
-        shown = f"Δ {_fmt(ds):s} vs Δ {_fmt(dm):s}"
-        how = f"the rise {_fmt(dm)} {'exceeds' if ok else 'does not exceed'} the size {_fmt(abs(ds))} of the change"
-        return Outcome(REPRODUCED if ok else NOT_REPRODUCED, shown, dict(zip((o.label for o in ops), vals)), {}, how)
-
-
-@dataclass(frozen=True)
-class RatioAbove:
-    """``numerator / denominator > threshold``: reproduced when our ratio exceeds it."""
-
-    numerator: Operand
-    denominator: Operand
-    threshold: float = 1.0
-    kind = "direction"
-
-    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
-              where: str) -> Outcome:
-        a, b = self.numerator.get(numbers, where), self.denominator.get(numbers, where)
-        if a is None or b is None:
-            return _absent([o.label for o, v in ((self.numerator, a), (self.denominator, b)) if v is None], where)
-        if b == 0:
-            raise ValueError(f"{where}: numbers.{self.denominator.label} is 0; the ratio is undefined")
-        r = a / b
-        ok = r > self.threshold
-        how = f"ratio {_fmt(r)} {'>' if ok else '<='} {_fmt(self.threshold)}"
-        return Outcome(REPRODUCED if ok else NOT_REPRODUCED, f"{_fmt(r)} ({_fmt(a)} / {_fmt(b)})",
-                       {self.numerator.label: a, self.denominator.label: b}, {}, how)
-
-
-Rule = MatchesPaper | Ordered | ChangeSmaller | RatioAbove
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One claim the report checks.
-
-    Attributes:
-        key: unique id, e.g. ``"table1.resnet.order"``.
-        chapter: the two-digit chapter whose results hold the numbers (``"11"``).
-        group: what the claim belongs to (``"Table 1"``, ``"DeepFool rho"``...).
-        statement: the claim in words.
-        source: who claims it (the paper and where).
-        rule: how the verdict is reached (:class:`MatchesPaper`, :class:`Ordered`, ...).
-        paper: the paper's number(s) as text.
-        paper_value: the number :class:`MatchesPaper` compares with (None: unknown).
-        paper_data: the data the paper measured it on.
-        why: what we think explains a difference, shown when not reproduced / not comparable.
-    """
-
-    key: str
-    chapter: str
-    group: str
-    statement: str
-    source: str
-    rule: Rule
-    paper: str
-    paper_value: float | None = None
-    paper_data: str = paper_values.PAPER_DATA
-    why: str = ""
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -517,149 +269,6 @@ def judge(claim: Claim, profile: str, run: RunRecord | None) -> Finding:
                            where=str(run.path))
     return Finding(claim, profile, out.verdict, out.ours, out.values, out.intervals, out.detail, run)
 
-
-# ----------------------------------------------------------------------------- the claims
-
-# Chapter 12's result layout that the claims below read:
-#   numbers.table1.<model>.{consis, consis_adv, consis_ci, consis_adv_ci}   (chapter 11's layout)
-#   numbers.table3.<model>.{real, fgsm}.{top1, top3, top5}                   (fractions in [0, 1];
-#                                                                             top5 on ImageNet only)
-#   numbers.histograms.<model>.{edges, real, adversarial}                    (chapter 11's layout)
-# where <model> is CH12_MODEL_PATHS["standard"] or ["adv"] filled with the zoo arch: chapter 12
-# nests its rows by arch, then by variant ("consistent-AT" is the paper's -Adv). Claim keys
-# stay as ADV_KEY names.
-CH12_MODEL_PATHS: dict[str, str] = {"standard": "{arch}.standard", "adv": "{arch}.consistent-AT"}
-ADV_KEY = "{arch}-Adv"  # how claim keys name the paper's "-Adv" models (table1.resnet-Adv.consis, ...)
-
-
-def build_claims() -> tuple[Claim, ...]:
-    """The claim specs, built from :mod:`~advinterp_lib.runs.paper` and the path templates above."""
-    claims: list[Claim] = []
-    table1, table3 = paper_values.TABLE1, paper_values.TABLE3
-    k_note = ("ImageNet has 1,000 concepts and Fashion-MNIST 10: a neuron spread evenly over K concepts scores "
-              "about 1/K, so the absolute values cannot match; the comparison of consis with consis_adv carries over")
-    for arch, name in paper_values.ZOO_TO_PAPER.items():
-        # Chapter 11: Table 1, standard rows.
-        for metric in ("consis", "consis_adv"):
-            claims.append(Claim(
-                f"table1.{arch}.{metric}", "11", "Table 1", f"{name}: {metric}(n)", "Dong et al., Table 1",
-                MatchesPaper(At(f"table1.{arch}.{metric}"), ci=f"table1.{arch}.{metric}_ci"),
-                _fmt(table1[name][metric]), table1[name][metric], why=k_note))
-        claims.append(Claim(
-            f"table1.{arch}.order", "11", "Table 1", f"{name}: consis_adv(n) < consis(n)", "Dong et al., Table 1",
-            Ordered(At(f"table1.{arch}.consis_adv"), At(f"table1.{arch}.consis"),
-                    f"table1.{arch}.consis_adv_ci", f"table1.{arch}.consis_ci"),
-            f"{_fmt(table1[name]['consis_adv'])} < {_fmt(table1[name]['consis'])}",
-            why="A small perturbation bound keeps more of the source's features, and with few top images per "
-                "neuron the intervals are wide"))
-    # Chapter 11: Figure 5's shape on the standard ResNet.
-    claims.append(Claim(
-        "figure5.resnet.standard", "11", "Figure 5",
-        "ResNet-18: the consis_adv(n) histogram lies left of the consis(n) histogram", "Dong et al., Figure 5",
-        Ordered(HistogramMean("histograms.resnet", "adversarial"), HistogramMean("histograms.resnet", "real")),
-        "consis_adv left of consis (shape only)"))
-    short_ft = ("Our -Adv models are fine-tuned briefly (a few thousand images in the quick profile), and the "
-                "consistent loss's x* maximises the loss, not the feature distance (the presentation's critique)")
-    for arch, name in paper_values.ZOO_TO_PAPER.items():
-        adv, adv_name = ADV_KEY.format(arch=arch), f"{name}-Adv"
-        sp, ap = (CH12_MODEL_PATHS[m].format(arch=arch) for m in ("standard", "adv"))  # paths in 12's numbers
-        # Chapter 12: Table 1, -Adv rows, and the effect of the consistent loss.
-        for metric in ("consis", "consis_adv"):
-            claims.append(Claim(
-                f"table1.{adv}.{metric}", "12", "Table 1", f"{adv_name}: {metric}(n)", "Dong et al., Table 1",
-                MatchesPaper(At(f"table1.{ap}.{metric}"), ci=f"table1.{ap}.{metric}_ci"),
-                _fmt(table1[adv_name][metric]), table1[adv_name][metric], why=k_note))
-        claims.append(Claim(
-            f"table1.{arch}.adv_raises_consis_adv", "12", "Table 1",
-            f"{name}: consistent-AT raises consis_adv(n)", "Dong et al., Table 1",
-            Ordered(At(f"table1.{sp}.consis_adv"), At(f"table1.{ap}.consis_adv"),
-                    f"table1.{sp}.consis_adv_ci", f"table1.{ap}.consis_adv_ci"),
-            f"{_fmt(table1[name]['consis_adv'])} < {_fmt(table1[adv_name]['consis_adv'])}", why=short_ft))
-        claims.append(Claim(
-            f"table1.{arch}.consis_barely_moves", "12", "Table 1",
-            f"{name}: consistent-AT moves consis(n) less than consis_adv(n)", "Dong et al., Table 1",
-            ChangeSmaller((At(f"table1.{sp}.consis"), At(f"table1.{ap}.consis")),
-                          (At(f"table1.{sp}.consis_adv"), At(f"table1.{ap}.consis_adv"))),
-            f"Δ {_fmt(table1[adv_name]['consis'] - table1[name]['consis'])} vs "
-            f"Δ {_fmt(table1[adv_name]['consis_adv'] - table1[name]['consis_adv'])}", why=short_ft))
-        # Chapter 12: Table 3 (top-5 on ImageNet; Fashion-MNIST's ten classes get top-3).
-        for key, path, model in ((arch, sp, name), (adv, ap, adv_name)):
-            for kind, column in (("real", "real"), ("fgsm", "adv")):
-                for top in ("top1", "top5"):
-                    claims.append(Claim(
-                        f"table3.{key}.{kind}.{top}", "12", "Table 3",
-                        f"{model}: {'FGSM' if kind == 'fgsm' else 'real'} {top.replace('top', 'top-')} accuracy",
-                        "Dong et al., Table 3", MatchesPaper(At(f"table3.{path}.{kind}.{top}"), abs_tol=0.02),
-                        f"{table3[model][f'{column}_{top}']:.2f} %", table3[model][f"{column}_{top}"] / 100,
-                        why="ImageNet's 1,000 classes against Fashion-MNIST's 10, and a different FGSM budget"))
-        claims.append(Claim(
-            f"table3.{arch}.costs_clean_accuracy", "12", "Table 3",
-            f"{name}: consistent-AT costs real top-1 accuracy", "Dong et al., Table 3",
-            Ordered(At(f"table3.{ap}.real.top1"), At(f"table3.{sp}.real.top1")),
-            f"{table3[adv_name]['real_top1']:.2f} % < {table3[name]['real_top1']:.2f} %", why=short_ft))
-        claims.append(Claim(
-            f"table3.{arch}.raises_fgsm_accuracy", "12", "Table 3",
-            f"{name}: consistent-AT raises FGSM top-1 accuracy", "Dong et al., Table 3",
-            Ordered(At(f"table3.{sp}.fgsm.top1"), At(f"table3.{ap}.fgsm.top1")),
-            f"{table3[name]['adv_top1']:.2f} % < {table3[adv_name]['adv_top1']:.2f} %", why=short_ft))
-    sp, ap = (CH12_MODEL_PATHS[m].format(arch="resnet") for m in ("standard", "adv"))
-    claims.append(Claim(
-        "figure5.resnet.adv_shift", "12", "Figure 5",
-        "ResNet-18-Adv's consis_adv(n) histogram lies right of ResNet-18's", "Dong et al., Figure 5",
-        Ordered(HistogramMean(f"histograms.{sp}", "adversarial"), HistogramMean(f"histograms.{ap}", "adversarial")),
-        "-Adv's consis_adv moves right (shape only)", why=short_ft))
-    # Chapter 9: the trade-off of the paper's Table 3, on chapter 9's consistent-AT fine-tune,
-    # and Madry et al.'s PGD adversarial training.
-    for arch, name in paper_values.ZOO_TO_PAPER.items():
-        row = f"accuracy.{arch}"
-        claims.append(Claim(
-            f"ch9.{arch}.consistent_costs_clean", "09", "Trade-off",
-            f"{name}: consistent-AT lowers clean top-1 (ch. 9)", "Dong et al., Table 3",
-            Ordered(At(f"{row}.consistent-AT.clean.top1"), At(f"{row}.standard.clean.top1")),
-            "real top-1 falls for every -Adv model", why=short_ft))
-        claims.append(Claim(
-            f"ch9.{arch}.consistent_raises_fgsm", "09", "Trade-off",
-            f"{name}: consistent-AT raises FGSM top-1 (ch. 9)", "Dong et al., Table 3",
-            Ordered(At(f"{row}.standard.fgsm.top1"), At(f"{row}.consistent-AT.fgsm.top1")),
-            "FGSM top-1 rises for every -Adv model", why=short_ft))
-        claims.append(Claim(
-            f"ch9.{arch}.pgd_at_raises_pgd", "09", "Madry PGD-AT",
-            f"{name}: PGD-AT raises top-1 accuracy under PGD", "Madry et al. 2018",
-            Ordered(At(f"{row}.standard.pgd.top1"), At(f"{row}.PGD-AT.pgd.top1")),
-            "PGD-AT robust to PGD (number not in our notes)", paper_data="MNIST",
-            why="A few PGD steps and a short fine-tune are a weak version of Madry et al.'s training"))
-        claims.append(Claim(
-            f"ch9.{arch}.pgd_at_accuracy", "09", "Madry PGD-AT",
-            f"{name}: PGD-AT top-1 accuracy under PGD", "Madry et al. 2018",
-            MatchesPaper(At(f"{row}.PGD-AT.pgd.top1"), abs_tol=0.02),
-            "unknown (not in our notes)", paper_values.MADRY_PGD_AT_ACCURACY, paper_data="MNIST",
-            why="Our notes hold no number of Madry et al.; their eps, data and training differ from ours"))
-    # Chapter 6: the DeepFool paper's robustness rho.
-    rho = paper_values.DEEPFOOL_RHO
-    for arch, name in paper_values.ZOO_TO_PAPER.items():
-        m = f"models.{arch}"
-        claims.append(Claim(
-            f"ch6.{arch}.deepfool_rho", "06", "DeepFool rho", f"{name}: DeepFool rho_adv",
-            "Moosavi-Dezfooli et al. 2016, Table 1", MatchesPaper(At(f"{m}.deepfool_rho")),
-            f"{rho['deepfool']}", float(rho["deepfool"]), paper_data=str(rho["data"]),
-            why="A different data set and network: rho depends on both"))
-        claims.append(Claim(
-            f"ch6.{arch}.fgsm_overestimates", "06", "DeepFool rho",
-            f"{name}: FGSM's minimal perturbation exceeds DeepFool's (rho ratio > 1)",
-            "Moosavi-Dezfooli et al. 2016, Table 1",
-            RatioAbove(At(f"{m}.fgsm_rho"), At(f"{m}.deepfool_rho"), 1.0),
-            f"{rho['fgsm']} / {rho['deepfool']} = {float(rho['fgsm']) / float(rho['deepfool']):.3g}",
-            paper_data=str(rho["data"]),
-            why="Fashion-MNIST's black background clips FGSM's negative steps, which shrinks its L2 norm"))
-    order = {"Table 1": 0, "Figure 5": 1, "Table 3": 2, "Trade-off": 3, "Madry PGD-AT": 4, "DeepFool rho": 5}
-    claims.sort(key=lambda c: (order.get(c.group, 99), c.chapter))
-    keys = [c.key for c in claims]
-    if len(keys) != len(set(keys)):
-        raise RuntimeError(f"duplicate claim keys: {sorted(k for k in keys if keys.count(k) > 1)}")
-    return tuple(claims)
-
-
-CLAIMS: tuple[Claim, ...] = build_claims()
 
 
 # ----------------------------------------------------------------------------- the report

@@ -1,0 +1,219 @@
+"""The claims the reproduction report checks: one small spec per claim.
+
+Each :class:`Claim` names the chapter whose results hold our numbers, the paper's
+statement and value (from :mod:`advinterp_lib.runs.paper`), and the rule
+(:mod:`advinterp_lib.runs.rules`) that reaches a verdict. :func:`build_claims` builds
+them all; adding a chapter's claims is a few lines there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import paper as paper_values
+from .rules import At, ChangeSmaller, HistogramMean, MatchesPaper, Ordered, RatioAbove, Rule, _fmt
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim the report checks.
+
+    Attributes:
+        key: unique id, e.g. ``"table1.resnet.order"``.
+        chapter: the two-digit chapter whose results hold the numbers (``"11"``).
+        group: what the claim belongs to (``"Table 1"``, ``"DeepFool rho"``...).
+        statement: the claim in words.
+        source: who claims it (the paper and where).
+        rule: how the verdict is reached (:class:`MatchesPaper`, :class:`Ordered`, ...).
+        paper: the paper's number(s) as text.
+        paper_value: the number :class:`MatchesPaper` compares with (None: unknown).
+        paper_data: the data the paper measured it on.
+        why: what we think explains a difference, shown when not reproduced / not comparable.
+    """
+
+    key: str
+    chapter: str
+    group: str
+    statement: str
+    source: str
+    rule: Rule
+    paper: str
+    paper_value: float | None = None
+    paper_data: str = paper_values.PAPER_DATA
+    why: str = ""
+
+
+# ----------------------------------------------------------------------------- the claims
+
+# Chapter 12's result layout that the claims below read:
+#   numbers.table1.<model>.{consis, consis_adv, consis_ci, consis_adv_ci}   (chapter 11's layout)
+#   numbers.table3.<model>.{real, fgsm}.{top1, top3, top5}                   (fractions in [0, 1];
+#                                                                             top5 on ImageNet only)
+#   numbers.histograms.<model>.{edges, real, adversarial}                    (chapter 11's layout)
+# where <model> is CH12_MODEL_PATHS["standard"] or ["adv"] filled with the zoo arch: chapter 12
+# nests its rows by arch, then by variant ("consistent-AT" is the paper's -Adv). Claim keys
+# stay as ADV_KEY names.
+CH12_MODEL_PATHS: dict[str, str] = {"standard": "{arch}.standard", "adv": "{arch}.consistent-AT"}
+ADV_KEY = "{arch}-Adv"  # how claim keys name the paper's "-Adv" models (table1.resnet-Adv.consis, ...)
+
+
+def build_claims() -> tuple[Claim, ...]:
+    """The claim specs, built from :mod:`~advinterp_lib.runs.paper` and the path templates above."""
+    claims: list[Claim] = []
+    table1, table3 = paper_values.TABLE1, paper_values.TABLE3
+    k_note = ("ImageNet has 1,000 concepts and Fashion-MNIST 10: a neuron spread evenly over K concepts scores "
+              "about 1/K, so the absolute values cannot match; the comparison of consis with consis_adv carries over")
+    for arch, name in paper_values.ZOO_TO_PAPER.items():
+        # Chapter 11: Table 1, standard rows.
+        for metric in ("consis", "consis_adv"):
+            claims.append(Claim(
+                f"table1.{arch}.{metric}", "11", "Table 1", f"{name}: {metric}(n)", "Dong et al., Table 1",
+                MatchesPaper(At(f"table1.{arch}.{metric}"), ci=f"table1.{arch}.{metric}_ci"),
+                _fmt(table1[name][metric]), table1[name][metric], why=k_note))
+        claims.append(Claim(
+            f"table1.{arch}.order", "11", "Table 1", f"{name}: consis_adv(n) < consis(n)", "Dong et al., Table 1",
+            Ordered(At(f"table1.{arch}.consis_adv"), At(f"table1.{arch}.consis"),
+                    f"table1.{arch}.consis_adv_ci", f"table1.{arch}.consis_ci"),
+            f"{_fmt(table1[name]['consis_adv'])} < {_fmt(table1[name]['consis'])}",
+            why="A small perturbation bound keeps more of the source's features, and with few top images per "
+                "neuron the intervals are wide"))
+    # Chapter 11: Figure 5's shape on the standard ResNet.
+    claims.append(Claim(
+        "figure5.resnet.standard", "11", "Figure 5",
+        "ResNet-18: the consis_adv(n) histogram lies left of the consis(n) histogram", "Dong et al., Figure 5",
+        Ordered(HistogramMean("histograms.resnet", "adversarial"), HistogramMean("histograms.resnet", "real")),
+        "consis_adv left of consis (shape only)"))
+    short_ft = ("Our -Adv models are fine-tuned briefly (a few thousand images in the quick profile), and the "
+                "consistent loss's x* maximises the loss, not the feature distance (the presentation's critique)")
+    for arch, name in paper_values.ZOO_TO_PAPER.items():
+        adv, adv_name = ADV_KEY.format(arch=arch), f"{name}-Adv"
+        sp, ap = (CH12_MODEL_PATHS[m].format(arch=arch) for m in ("standard", "adv"))  # paths in 12's numbers
+        # Chapter 12: Table 1, -Adv rows, and the effect of the consistent loss.
+        for metric in ("consis", "consis_adv"):
+            claims.append(Claim(
+                f"table1.{adv}.{metric}", "12", "Table 1", f"{adv_name}: {metric}(n)", "Dong et al., Table 1",
+                MatchesPaper(At(f"table1.{ap}.{metric}"), ci=f"table1.{ap}.{metric}_ci"),
+                _fmt(table1[adv_name][metric]), table1[adv_name][metric], why=k_note))
+        claims.append(Claim(
+            f"table1.{arch}.adv_raises_consis_adv", "12", "Table 1",
+            f"{name}: consistent-AT raises consis_adv(n)", "Dong et al., Table 1",
+            Ordered(At(f"table1.{sp}.consis_adv"), At(f"table1.{ap}.consis_adv"),
+                    f"table1.{sp}.consis_adv_ci", f"table1.{ap}.consis_adv_ci"),
+            f"{_fmt(table1[name]['consis_adv'])} < {_fmt(table1[adv_name]['consis_adv'])}", why=short_ft))
+        claims.append(Claim(
+            f"table1.{arch}.consis_barely_moves", "12", "Table 1",
+            f"{name}: consistent-AT moves consis(n) less than consis_adv(n)", "Dong et al., Table 1",
+            ChangeSmaller((At(f"table1.{sp}.consis"), At(f"table1.{ap}.consis")),
+                          (At(f"table1.{sp}.consis_adv"), At(f"table1.{ap}.consis_adv"))),
+            f"Δ {_fmt(table1[adv_name]['consis'] - table1[name]['consis'])} vs "
+            f"Δ {_fmt(table1[adv_name]['consis_adv'] - table1[name]['consis_adv'])}", why=short_ft))
+        # Chapter 12: Table 3 (top-5 on ImageNet; Fashion-MNIST's ten classes get top-3).
+        for key, path, model in ((arch, sp, name), (adv, ap, adv_name)):
+            for kind, column in (("real", "real"), ("fgsm", "adv")):
+                for top in ("top1", "top5"):
+                    claims.append(Claim(
+                        f"table3.{key}.{kind}.{top}", "12", "Table 3",
+                        f"{model}: {'FGSM' if kind == 'fgsm' else 'real'} {top.replace('top', 'top-')} accuracy",
+                        "Dong et al., Table 3", MatchesPaper(At(f"table3.{path}.{kind}.{top}"), abs_tol=0.02),
+                        f"{table3[model][f'{column}_{top}']:.2f} %", table3[model][f"{column}_{top}"] / 100,
+                        why="ImageNet's 1,000 classes against Fashion-MNIST's 10, and a different FGSM budget"))
+        claims.append(Claim(
+            f"table3.{arch}.costs_clean_accuracy", "12", "Table 3",
+            f"{name}: consistent-AT costs real top-1 accuracy", "Dong et al., Table 3",
+            Ordered(At(f"table3.{ap}.real.top1"), At(f"table3.{sp}.real.top1")),
+            f"{table3[adv_name]['real_top1']:.2f} % < {table3[name]['real_top1']:.2f} %", why=short_ft))
+        claims.append(Claim(
+            f"table3.{arch}.raises_fgsm_accuracy", "12", "Table 3",
+            f"{name}: consistent-AT raises FGSM top-1 accuracy", "Dong et al., Table 3",
+            Ordered(At(f"table3.{sp}.fgsm.top1"), At(f"table3.{ap}.fgsm.top1")),
+            f"{table3[name]['adv_top1']:.2f} % < {table3[adv_name]['adv_top1']:.2f} %", why=short_ft))
+    sp, ap = (CH12_MODEL_PATHS[m].format(arch="resnet") for m in ("standard", "adv"))
+    claims.append(Claim(
+        "figure5.resnet.adv_shift", "12", "Figure 5",
+        "ResNet-18-Adv's consis_adv(n) histogram lies right of ResNet-18's", "Dong et al., Figure 5",
+        Ordered(HistogramMean(f"histograms.{sp}", "adversarial"), HistogramMean(f"histograms.{ap}", "adversarial")),
+        "-Adv's consis_adv moves right (shape only)", why=short_ft))
+    # Chapter 9: the trade-off of the paper's Table 3, on chapter 9's consistent-AT fine-tune,
+    # and Madry et al.'s PGD adversarial training.
+    for arch, name in paper_values.ZOO_TO_PAPER.items():
+        row = f"accuracy.{arch}"
+        claims.append(Claim(
+            f"ch9.{arch}.consistent_costs_clean", "09", "Trade-off",
+            f"{name}: consistent-AT lowers clean top-1 (ch. 9)", "Dong et al., Table 3",
+            Ordered(At(f"{row}.consistent-AT.clean.top1"), At(f"{row}.standard.clean.top1")),
+            "real top-1 falls for every -Adv model", why=short_ft))
+        claims.append(Claim(
+            f"ch9.{arch}.consistent_raises_fgsm", "09", "Trade-off",
+            f"{name}: consistent-AT raises FGSM top-1 (ch. 9)", "Dong et al., Table 3",
+            Ordered(At(f"{row}.standard.fgsm.top1"), At(f"{row}.consistent-AT.fgsm.top1")),
+            "FGSM top-1 rises for every -Adv model", why=short_ft))
+        claims.append(Claim(
+            f"ch9.{arch}.pgd_at_raises_pgd", "09", "Madry PGD-AT",
+            f"{name}: PGD-AT raises top-1 accuracy under PGD", "Madry et al. 2018",
+            Ordered(At(f"{row}.standard.pgd.top1"), At(f"{row}.PGD-AT.pgd.top1")),
+            "PGD-AT robust to PGD (number not in our notes)", paper_data="MNIST",
+            why="A few PGD steps and a short fine-tune are a weak version of Madry et al.'s training"))
+        claims.append(Claim(
+            f"ch9.{arch}.pgd_at_accuracy", "09", "Madry PGD-AT",
+            f"{name}: PGD-AT top-1 accuracy under PGD", "Madry et al. 2018",
+            MatchesPaper(At(f"{row}.PGD-AT.pgd.top1"), abs_tol=0.02),
+            "unknown (not in our notes)", paper_values.MADRY_PGD_AT_ACCURACY, paper_data="MNIST",
+            why="Our notes hold no number of Madry et al.; their eps, data and training differ from ours"))
+    # Chapter 6: the DeepFool paper's robustness rho.
+    rho = paper_values.DEEPFOOL_RHO
+    for arch, name in paper_values.ZOO_TO_PAPER.items():
+        m = f"models.{arch}"
+        claims.append(Claim(
+            f"ch6.{arch}.deepfool_rho", "06", "DeepFool rho", f"{name}: DeepFool rho_adv",
+            "Moosavi-Dezfooli et al. 2016, Table 1", MatchesPaper(At(f"{m}.deepfool_rho")),
+            f"{rho['deepfool']}", float(rho["deepfool"]), paper_data=str(rho["data"]),
+            why="A different data set and network: rho depends on both"))
+        claims.append(Claim(
+            f"ch6.{arch}.fgsm_overestimates", "06", "DeepFool rho",
+            f"{name}: FGSM's minimal perturbation exceeds DeepFool's (rho ratio > 1)",
+            "Moosavi-Dezfooli et al. 2016, Table 1",
+            RatioAbove(At(f"{m}.fgsm_rho"), At(f"{m}.deepfool_rho"), 1.0),
+            f"{rho['fgsm']} / {rho['deepfool']} = {float(rho['fgsm']) / float(rho['deepfool']):.3g}",
+            paper_data=str(rho["data"]),
+            why="Fashion-MNIST's black background clips FGSM's negative steps, which shrinks its L2 norm"))
+    # Chapter 13: the paper's tracing (v1, Figure 1c) on the chapter's explained model.
+    for curve in ("ablation_curve", "flipped_share"):
+        what = "the true class's mean logit falls further" if curve == "ablation_curve" else "more decisions flip"
+        smaller, larger = ((f"{curve}.prediction difference.-1", f"{curve}.random order.-1") if curve == "ablation_curve"
+                           else (f"{curve}.random order.-1", f"{curve}.prediction difference.-1"))
+        claims.append(Claim(
+            f"ch13.{curve}", "13", "Tracing",
+            f"Removing the top neurons by prediction difference: {what} than removing as many at random",
+            "Dong et al. (v1), Figure 1c", Ordered(At(smaller), At(larger)),
+            paper_values.TRACING_CLAIM, paper_data="any data",
+            why="Prediction difference ranks neurons one at a time; removing many at once also removes their "
+                "interactions"))
+    # Chapter 14: Grad-CAM under attack (the presentation's discussion), on the standard ResNet.
+    agreement = "agreement.resnet.Grad-CAM"
+    for attack, label in (("PGD", "PGD (white-box)"), ("ensemble", "the targeted ensemble attack")):
+        claims.append(Claim(
+            f"ch14.resnet.grad_cam_survives_{attack.lower()}", "14", "Grad-CAM under attack",
+            f"ResNet: Grad-CAM of the true class after {label} is closer to the clean map (Spearman) than an "
+            "unrelated image's map is", "Selvaraju et al. 2017; the presentation",
+            Ordered(At(f"{agreement}.another image.spearman.mean"), At(f"{agreement}.{attack}, true class.spearman.mean"),
+                    f"{agreement}.another image.spearman", f"{agreement}.{attack}, true class.spearman"),
+            paper_values.GRAD_CAM_ROBUSTNESS_CLAIM, paper_data="any data",
+            why="An attack that changes the prediction also moves the class evidence Grad-CAM reads: on an "
+                "undefended model the map of the true class is no closer to the clean one than a random map"))
+    claims.append(Claim(
+        "ch14.resnet.phase_carries_pgd", "14", "Grad-CAM under attack",
+        "ResNet: a PGD perturbation's Fourier phase alone keeps more of its effect than its amplitude alone",
+        "the presentation (a question)",
+        Ordered(At("perturbation_phase_vs_amplitude.resnet.PGD.amplitude"),
+                At("perturbation_phase_vs_amplitude.resnet.PGD.phase")),
+        "asked, not answered", paper_data="any data"))
+    order = {"Table 1": 0, "Figure 5": 1, "Table 3": 2, "Trade-off": 3, "Madry PGD-AT": 4, "DeepFool rho": 5,
+             "Tracing": 6, "Grad-CAM under attack": 7}
+    claims.sort(key=lambda c: (order.get(c.group, 99), c.chapter))
+    keys = [c.key for c in claims]
+    if len(keys) != len(set(keys)):
+        raise RuntimeError(f"duplicate claim keys: {sorted(k for k in keys if keys.count(k) > 1)}")
+    return tuple(claims)
+
+
+CLAIMS: tuple[Claim, ...] = build_claims()

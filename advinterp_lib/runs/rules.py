@@ -1,0 +1,270 @@
+"""The rules that judge a claim of the reproduction report, and the operands they read.
+
+A chapter's results file (``results/<profile>/NN_slug.json``) holds its ``numbers``; an
+operand picks one number out of them (:class:`At`, a dotted path; :class:`HistogramMean`,
+the mean of a stored histogram), and a rule turns operands into a verdict:
+
+- :class:`MatchesPaper` (a number of the paper): only on the paper's own data;
+  reproduced when the paper's value lies in our confidence interval, or within
+  ``max(abs_tol, rel_tol * |paper|)`` of our value.
+- :class:`Ordered` (a direction, e.g. consis_adv < consis): reproduced when the
+  interval of the difference lies above 0 (where a chapter stores one), else when our
+  two intervals are separated in the claimed direction (``smaller.high < larger.low``);
+  where a chapter stored no interval, when the point estimates are in that order
+  (the finding says so).
+- :class:`ChangeSmaller` ("consis barely moves while consis_adv rises markedly"):
+  reproduced when the moving quantity rises by more than the stable one changes,
+  ``after_m - before_m > |after_s - before_s|``.
+- :class:`RatioAbove` (e.g. FGSM's rho over DeepFool's > 1): reproduced when our
+  ratio exceeds the threshold.
+
+The claims themselves are in :mod:`advinterp_lib.runs.claims`; the report that applies
+them to every profile's results in :mod:`advinterp_lib.runs.report`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPRODUCED = "reproduced"
+NOT_REPRODUCED = "not reproduced"
+NOT_COMPARABLE = "not comparable"
+NO_RESULT = "no result yet"
+VERDICTS = (REPRODUCED, NOT_REPRODUCED, NOT_COMPARABLE, NO_RESULT)
+
+
+# ----------------------------------------------------------------------------- operands
+
+
+def lookup(numbers: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted ``path`` of a chapter's numbers (``"histograms.resnet"``), None
+    when absent. A key that is an integer indexes a list (``"ablation_curve.random order.-1"``:
+    the curve's last point)."""
+    node: Any = numbers
+    for key in path.split("."):
+        if isinstance(node, list) and re.fullmatch(r"-?\d+", key):
+            i = int(key)
+            if not -len(node) <= i < len(node):
+                return None
+            node = node[i]
+        elif isinstance(node, Mapping) and key in node:
+            node = node[key]
+        else:
+            return None
+    return node
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{what} should be a finite number, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class At:
+    """The number at a dotted path of a chapter's ``numbers`` (``"table1.resnet.consis"``)."""
+
+    path: str
+
+    @property
+    def label(self) -> str:
+        return self.path
+
+    def get(self, numbers: Mapping[str, Any], where: str) -> float | None:
+        value = lookup(numbers, self.path)
+        return None if value is None else _number(value, f"{where}: numbers.{self.path}")
+
+
+@dataclass(frozen=True)
+class HistogramMean:
+    """The mean of a stored histogram: ``<path>`` holds ``edges`` (B + 1 floats) and a
+    ``series`` of B counts (chapter 11's layout); the mean of the bin centres weighted
+    by the counts."""
+
+    path: str
+    series: str
+
+    @property
+    def label(self) -> str:
+        return f"mean of {self.path}.{self.series}"
+
+    def get(self, numbers: Mapping[str, Any], where: str) -> float | None:
+        hist = lookup(numbers, self.path)
+        if hist is None or not isinstance(hist, Mapping) or self.series not in hist or "edges" not in hist:
+            return None
+        edges = [_number(e, f"{where}: numbers.{self.path}.edges") for e in hist["edges"]]
+        counts = [_number(c, f"{where}: numbers.{self.path}.{self.series}") for c in hist[self.series]]
+        if len(edges) != len(counts) + 1 or sum(counts) <= 0:
+            raise ValueError(f"{where}: numbers.{self.path} should hold B + 1 edges and B counts with a positive "
+                             f"sum, got {len(edges)} edges and counts summing to {sum(counts)}")
+        centres = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
+        return sum(c * m for c, m in zip(counts, centres)) / sum(counts)
+
+
+Operand = At | HistogramMean
+
+
+def _interval(numbers: Mapping[str, Any], path: str | None, where: str) -> tuple[float, float] | None:
+    if path is None:
+        return None
+    ci = lookup(numbers, path)
+    if ci is None:
+        return None
+    if not isinstance(ci, Mapping) or "low" not in ci or "high" not in ci:
+        raise ValueError(f"{where}: numbers.{path} should be an interval with 'low' and 'high', got {ci!r}")
+    low, high = (_number(ci[k], f"{where}: numbers.{path}.{k}") for k in ("low", "high"))
+    return low, high
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _fmt_ci(ci: tuple[float, float] | None) -> str:
+    return "" if ci is None else f" [{_fmt(ci[0])}, {_fmt(ci[1])}]"
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a rule found: the verdict, the numbers it used and one line on why."""
+
+    verdict: str
+    ours: str
+    values: dict[str, float] = field(default_factory=dict)
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    detail: str = ""
+
+
+def _absent(paths: Sequence[str], where: str) -> Outcome:
+    return Outcome(NO_RESULT, "", detail=f"{Path(where).name} holds no {' / '.join(paths)}")
+
+
+@dataclass(frozen=True)
+class MatchesPaper:
+    """A number of the paper: reproduced when the paper's value lies in our interval
+    (``ci``, a path to ``{low, high}``) or within ``max(abs_tol, rel_tol * |paper|)``
+    of our value. Judged only on the paper's data; elsewhere not comparable."""
+
+    value: Operand
+    ci: str | None = None
+    rel_tol: float = 0.10
+    abs_tol: float = 0.0
+    kind = "value"
+
+    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
+              where: str) -> Outcome:
+        ours = self.value.get(numbers, where)
+        ci = _interval(numbers, self.ci, where)
+        shown = "" if ours is None else _fmt(ours) + _fmt_ci(ci)
+        values = {} if ours is None else {self.value.label: ours}
+        intervals = {} if ci is None else {self.value.label: ci}
+        if not comparable:
+            return Outcome(NOT_COMPARABLE, shown, values, intervals, "measured on other data than the paper's")
+        if paper_value is None:
+            return Outcome(NOT_COMPARABLE, shown, values, intervals, "the paper's value is unknown to us")
+        if ours is None:
+            return _absent([self.value.label], where)
+        tol = max(self.abs_tol, self.rel_tol * abs(paper_value))
+        inside = ci is not None and ci[0] <= paper_value <= ci[1]
+        ok = inside or abs(ours - paper_value) <= tol
+        how = "the paper's value lies in our interval" if inside else (
+            f"|ours - paper| = {_fmt(abs(ours - paper_value))} {'<=' if ok else '>'} tolerance {_fmt(tol)}")
+        return Outcome(REPRODUCED if ok else NOT_REPRODUCED, shown, values, intervals, how)
+
+
+@dataclass(frozen=True)
+class Ordered:
+    """A direction, ``smaller < larger``: reproduced when the stored interval of
+    ``larger - smaller`` lies above 0; without one, when our two intervals are
+    separated in that direction (``smaller.high < larger.low``); where an interval is
+    not stored, when the point estimates are in that order."""
+
+    smaller: Operand
+    larger: Operand
+    smaller_ci: str | None = None
+    larger_ci: str | None = None
+    difference_ci: str | None = None  # an interval of larger - smaller, where a chapter stores one
+    kind = "direction"
+
+    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
+              where: str) -> Outcome:
+        a, b = self.smaller.get(numbers, where), self.larger.get(numbers, where)
+        if a is None or b is None:
+            return _absent([o.label for o, v in ((self.smaller, a), (self.larger, b)) if v is None], where)
+        ca, cb = _interval(numbers, self.smaller_ci, where), _interval(numbers, self.larger_ci, where)
+        cd = _interval(numbers, self.difference_ci, where)
+        shown = f"{_fmt(a)}{_fmt_ci(ca)} < {_fmt(b)}{_fmt_ci(cb)}"
+        values = {self.smaller.label: a, self.larger.label: b}
+        intervals = {k: v for k, v in ((self.smaller.label, ca), (self.larger.label, cb)) if v is not None}
+        if cd is not None:
+            intervals["difference"] = cd
+            ok = cd[0] > 0
+            how = (f"the interval of the difference{_fmt_ci(cd)} "
+                   f"{'lies above 0' if ok else 'does not lie above 0'}")
+        elif ca is not None and cb is not None:
+            ok = ca[1] < cb[0]
+            how = ("the intervals are separated in the claimed direction" if ok else
+                   "the point estimates are in the claimed order but the intervals overlap" if a < b else
+                   "the order is reversed")
+        else:
+            ok = a < b
+            how = f"point estimates (no interval stored): {'in' if ok else 'not in'} the claimed order"
+        return Outcome(REPRODUCED if ok else NOT_REPRODUCED, shown if ok else shown.replace(" < ", " vs "),
+                       values, intervals, how)
+
+
+@dataclass(frozen=True)
+class ChangeSmaller:
+    """One quantity barely moves while another rises: reproduced when
+    ``moving_after - moving_before > |stable_after - stable_before|``."""
+
+    stable: tuple[Operand, Operand]
+    moving: tuple[Operand, Operand]
+    kind = "direction"
+
+    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
+              where: str) -> Outcome:
+        ops = (*self.stable, *self.moving)
+        vals = [o.get(numbers, where) for o in ops]
+        if any(v is None for v in vals):
+            return _absent([o.label for o, v in zip(ops, vals) if v is None], where)
+        s0, s1, m0, m1 = vals
+        ds, dm = s1 - s0, m1 - m0
+        ok = dm > abs(ds)
+        shown = f"Δ {_fmt(ds):s} vs Δ {_fmt(dm):s}"
+        how = f"the rise {_fmt(dm)} {'exceeds' if ok else 'does not exceed'} the size {_fmt(abs(ds))} of the change"
+        return Outcome(REPRODUCED if ok else NOT_REPRODUCED, shown, dict(zip((o.label for o in ops), vals)), {}, how)
+
+
+@dataclass(frozen=True)
+class RatioAbove:
+    """``numerator / denominator > threshold``: reproduced when our ratio exceeds it."""
+
+    numerator: Operand
+    denominator: Operand
+    threshold: float = 1.0
+    kind = "direction"
+
+    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
+              where: str) -> Outcome:
+        a, b = self.numerator.get(numbers, where), self.denominator.get(numbers, where)
+        if a is None or b is None:
+            return _absent([o.label for o, v in ((self.numerator, a), (self.denominator, b)) if v is None], where)
+        if b == 0:
+            raise ValueError(f"{where}: numbers.{self.denominator.label} is 0; the ratio is undefined")
+        r = a / b
+        ok = r > self.threshold
+        how = f"ratio {_fmt(r)} {'>' if ok else '<='} {_fmt(self.threshold)}"
+        return Outcome(REPRODUCED if ok else NOT_REPRODUCED, f"{_fmt(r)} ({_fmt(a)} / {_fmt(b)})",
+                       {self.numerator.label: a, self.denominator.label: b}, {}, how)
+
+
+Rule = MatchesPaper | Ordered | ChangeSmaller | RatioAbove
