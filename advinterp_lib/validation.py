@@ -61,15 +61,18 @@ def check_images(
     return x
 
 
-def check_labels(y: object, n: int, num_classes: int, name: str = "y") -> torch.Tensor:
-    """``y`` must be an integer tensor [n] with values in [0, num_classes)."""
+def check_labels(y: object, n: int, num_classes: int | None, name: str = "y") -> torch.Tensor:
+    """``y`` must be an integer tensor [n] with values in [0, num_classes) (only >= 0
+    where ``num_classes`` is None: not known yet)."""
     if not isinstance(y, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of class indices, got {type(y).__name__}")
     if y.dim() != 1 or y.shape[0] != n:
         raise ValueError(f"{name} must have shape [{n}] (one label per image), got {tuple(y.shape)}")
     if y.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
         raise TypeError(f"{name} must hold integer class indices, got dtype {y.dtype}")
-    if n and (y.min().item() < 0 or y.max().item() >= num_classes):
+    if n and num_classes is None and y.min().item() < 0:
+        raise ValueError(f"{name} must be class indices >= 0, got values in [{y.min().item()}, {y.max().item()}]")
+    if n and num_classes is not None and (y.min().item() < 0 or y.max().item() >= num_classes):
         raise ValueError(
             f"{name} must be class indices in [0, {num_classes}), got values in [{y.min().item()}, {y.max().item()}]"
         )

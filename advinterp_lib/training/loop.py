@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 
 from advinterp_lib.training.checkpoint import load_checkpoint, save_checkpoint
 from advinterp_lib.training.objectives import cross_entropy
+from advinterp_lib.validation import check_images, check_int, check_labels, check_number
 
 __all__ = [
     "OPTIMIZERS",
@@ -155,72 +156,6 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
-
-
-def _check_images(images: object) -> torch.Tensor:
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(
-            f"images must be a torch.Tensor [N, C, H, W] of pixels in [0, 1], "
-            f"got {type(images).__name__}"
-        )
-    if not images.is_floating_point():
-        hint = " (for 0..255 bytes use images.float() / 255)" if images.dtype == torch.uint8 else ""
-        raise TypeError(f"images must be floating-point pixels in [0, 1], got dtype {images.dtype}{hint}")
-    if images.dim() != 4:
-        hint = " (add the channel axis: images.unsqueeze(1))" if images.dim() == 3 else ""
-        raise ValueError(f"images must be [N, C, H, W], got shape {list(images.shape)}{hint}")
-    if len(images) == 0:
-        raise ValueError("images is empty (N = 0)")
-    bad = int((~torch.isfinite(images)).sum())
-    if bad:
-        raise ValueError(f"images contain {bad} NaN or infinite values")
-    low, high = float(images.min()), float(images.max())
-    if low < 0:
-        raise ValueError(
-            f"images must be pixels in [0, 1], got values from {low:g} to {high:g}; looks "
-            f"normalised: pass raw pixels, the model normalises its own input"
-        )
-    if high > 1:
-        hint = "; looks like 0..255 pixels: divide by 255" if 2 < high <= 255 else ""
-        raise ValueError(f"images must be pixels in [0, 1], got values up to {high:g}{hint}")
-    return images
-
-
-def _check_labels(labels: object, n: int) -> torch.Tensor:
-    if not isinstance(labels, torch.Tensor):
-        raise TypeError(f"labels must be a torch.Tensor [N] of int64 class indices, got {type(labels).__name__}")
-    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
-        raise TypeError(f"labels must be integer class indices (int64), got dtype {labels.dtype}")
-    if labels.dim() != 1 or len(labels) != n:
-        raise ValueError(f"labels must be [N] = [{n}] (one per image), got shape {list(labels.shape)}")
-    if int(labels.min()) < 0:
-        raise ValueError(f"labels must be class indices >= 0, got {int(labels.min())}")
-    return labels.long()
-
-
-def _check_label_range(labels: torch.Tensor, num_classes: int) -> None:
-    high = int(labels.max())
-    if high >= num_classes:
-        raise ValueError(
-            f"labels must be in [0, {num_classes}) for a model with {num_classes} outputs, got {high}"
-        )
-
-
-def _check_int(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return value
-
-
-def _check_float(name: str, value: object, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value}")
-    return value
 
 
 def _resolve(strategy: str | Callable, table: MappingProxyType, name: str) -> tuple[Callable, str]:
@@ -388,15 +323,15 @@ def train(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    images = _check_images(images)
-    labels = _check_labels(labels, len(images))
-    epochs = _check_int("epochs", epochs, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    seed = _check_int("seed", seed, 0)
-    lr = _check_float("lr", lr, positive=True)
-    weight_decay = _check_float("weight_decay", weight_decay, positive=False)
+    images = check_images(images, "images")
+    check_labels(labels, len(images), None, "labels")  # the range once the model's width is known
+    epochs = check_int(epochs, "epochs", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    seed = check_int(seed, "seed", minimum=0)
+    lr = check_number(lr, "lr", minimum=0, strict_minimum=True)
+    weight_decay = check_number(weight_decay, "weight_decay", minimum=0)
     if stop_after_epochs is not None:
-        _check_int("stop_after_epochs", stop_after_epochs, 1)
+        check_int(stop_after_epochs, "stop_after_epochs", minimum=1)
         if stop_after_epochs > epochs:
             raise ValueError(f"stop_after_epochs must be <= epochs = {epochs}, got {stop_after_epochs}")
     if not callable(objective):
@@ -421,7 +356,7 @@ def train(
 
     device = resolve_device(device)
     model.to(device)
-    _check_label_range(labels, _num_outputs(model, images[:2], device))
+    labels = check_labels(labels, len(images), _num_outputs(model, images[:2], device), "labels").long()
 
     sizes = [len(b) for b in _batches(torch.arange(len(images)), batch_size, 2 * world)]
     steps_per_epoch, n_used = len(sizes), sum(sizes)
@@ -630,8 +565,8 @@ def predict(
     Raises:
         TypeError / ValueError: bad ``images`` (see :func:`train`), bad ``batch_size``.
     """
-    images = _check_images(images)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    images = check_images(images, "images")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     return torch.cat([out.cpu() for _, out in
                       _logits_in_batches(model, images, batch_size, device, progress)])
 
@@ -662,21 +597,22 @@ def evaluate(
     Raises:
         TypeError / ValueError: bad images, labels out of range, a bad k.
     """
-    images = _check_images(images)
-    labels = _check_labels(labels, len(images))
-    batch_size = _check_int("batch_size", batch_size, 1)
+    images = check_images(images, "images")
+    check_labels(labels, len(images), None, "labels")  # the range once the model's width is known
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     ks = [topk] if isinstance(topk, int) else list(topk)
     if not ks:
         raise ValueError("topk must name at least one k")
     for k in ks:
-        _check_int("topk", k, 1)
+        check_int(k, "topk", minimum=1)
     correct = dict.fromkeys(ks, 0)
     for part, out in _logits_in_batches(model, images, batch_size, device, progress):
         num_classes = out.shape[1]
         if max(ks) > num_classes:
             raise ValueError(f"topk must be <= num_classes = {num_classes}, got {max(ks)}")
+        if part.start == 0:  # the logits' width is known now: check every label once
+            labels = check_labels(labels, len(images), num_classes, "labels")
         y = labels[part].to(out.device)
-        _check_label_range(y, num_classes)
         ranked = out.topk(max(ks), dim=1).indices
         hits = ranked == y[:, None]
         for k in ks:

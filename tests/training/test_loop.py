@@ -289,10 +289,10 @@ def test_predict_returns_cpu_logits_and_restores_the_mode():
         (lambda x: (x * 255).to(torch.uint8), None, TypeError, "float\\(\\) / 255"),
         (lambda x: x[:, 0], None, ValueError, r"\[N, C, H, W\].*unsqueeze"),
         (lambda x: x.numpy(), None, TypeError, "torch.Tensor"),
-        (None, lambda y: y + 1, ValueError, r"labels must be in \[0, 2\).*got 2"),
-        (None, lambda y: y - 1, ValueError, "labels must be class indices >= 0"),
+        (None, lambda y: y + 1, ValueError, r"labels must be class indices in \[0, 2\), got values in \[1, 2\]"),
+        (None, lambda y: y - 1, ValueError, r"labels must be class indices >= 0, got values in \[-1, 0\]"),
         (None, lambda y: y.float(), TypeError, "integer"),
-        (None, lambda y: y[:-1], ValueError, r"one per image"),
+        (None, lambda y: y[:-1], ValueError, r"labels must have shape \[16\] \(one label per image\)"),
     ],
 )
 def test_bad_data_is_explained(images, labels, error, message):
