@@ -109,10 +109,6 @@ def measure_consistency(
     return ModelConsistency(activations=acts, summary=summary)
 
 
-def _interval(b: BootstrapInterval) -> dict[str, float]:
-    return {"mean": b.mean, "low": b.low, "high": b.high, "bias": b.bias, "confidence": b.confidence}
-
-
 def consistency_row(summary: ConsistencySummary) -> dict[str, Any]:
     """The JSON row of Table 1 for one model.
 
@@ -126,15 +122,7 @@ def consistency_row(summary: ConsistencySummary) -> dict[str, Any]:
     if not isinstance(summary, ConsistencySummary):
         raise TypeError(f"summary: expected a ConsistencySummary, got {type(summary).__name__}")
     r, v = summary.real_interval, summary.adversarial_interval
-    return {
-        "consis": summary.mean,
-        "consis_adv": summary.mean_adv,
-        "consis_ci": _interval(r),
-        "consis_adv_ci": _interval(v),
-        "consis_bias_corrected": r.mean - r.bias,
-        "consis_adv_bias_corrected": v.mean - v.bias,
-        "neurons": int(summary.consis.shape[0]),
-    }
+    return {**summary.to_dict(), "consis_bias_corrected": r.mean - r.bias, "consis_adv_bias_corrected": v.mean - v.bias}
 
 
 def consistency_histograms(summary: ConsistencySummary, *, bins: int = 20) -> dict[str, list]:
