@@ -169,6 +169,33 @@ def test_mean_perturbation_within_5_percent_of_torchattacks(trained) -> None:
     assert ours_mean == pytest.approx(ref_mean.item(), rel=0.05)
 
 
+def test_without_the_box_projection_it_is_torchattacks_deepfool(trained) -> None:
+    """On images with many saturated pixels (a dark background, as Fashion-MNIST's) the
+    projection is what separates our DeepFool from torchattacks': without it every image
+    both fool gets the same perturbation; with it every image is fooled, with a larger one."""
+    model, x = trained
+    x = ((x - 0.45) * 2).clamp(0, 1)  # about half of the pixels at 0, some at 1
+    assert float((x == 0).float().mean()) > 0.3
+    with torch.no_grad():
+        y = model(x).argmax(1)
+    ref = torchattacks.DeepFool(model, steps=50, overshoot=0.02)(x, y)
+    with torch.no_grad():
+        ref_success = model(ref).argmax(1) != y
+    plain = deepfool(model, x, overshoot=0.02, max_iter=50, num_candidates=10, project_box=False)
+    both = plain.success & ref_success
+    assert both.sum() >= len(x) // 2
+    torch.testing.assert_close(plain.x_adv[both], ref[both], atol=1e-5, rtol=0)
+    projected = deepfool(model, x, overshoot=0.02, max_iter=50, num_candidates=10)
+    assert projected.success.all() and projected.success.sum() >= plain.success.sum()
+    assert projected.l2[both].mean() >= plain.l2[both].mean()
+
+
+def test_project_box_must_be_a_bool(trained) -> None:
+    model, x = trained
+    with pytest.raises(TypeError, match="project_box must be a bool"):
+        deepfool(model, x, project_box="yes")
+
+
 def test_robustness_is_the_mean_relative_norm() -> None:
     x = torch.full((2, 1, 2, 2), 0.5)  # ||x|| = 1
     r = torch.zeros(2, 1, 2, 2)
