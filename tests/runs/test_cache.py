@@ -1,10 +1,13 @@
 """The artifact cache builds once per config, survives kills, and loads safely."""
 
 import json
+import os
+import stat
 
 import pytest
 import torch
 
+from advinterp_lib.atomic import atomic_write_text
 from advinterp_lib.runs.cache import ArtifactCache, atomic_torch_save, config_key
 
 
@@ -119,3 +122,15 @@ def test_two_processes_needing_one_artifact_build_it_once(tmp_path):
     assert [p.exitcode for p in procs] == [0, 0]
     assert log.read_text().splitlines() == ["built"]
     assert torch.equal(ArtifactCache(tmp_path / "cache").load("model", {"a": 1})["x"], torch.arange(3))
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_atomic_writes_get_the_mode_open_would_give(tmp_path, umask):
+    """mkstemp's temp file is private (0600); the written file follows the umask as open() does."""
+    old = os.umask(umask)
+    try:
+        for name, write in (("a.txt", lambda p: atomic_write_text("x", p)), ("b.pt", lambda p: atomic_torch_save({"a": 1}, p))):
+            path = write(tmp_path / name)
+            assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, name
+    finally:
+        os.umask(old)
