@@ -177,14 +177,15 @@ def build_claims() -> tuple[Claim, ...]:
             paper_data=str(rho["data"]),
             why="Fashion-MNIST's black background clips FGSM's negative steps, which shrinks its L2 norm"))
     # Chapter 13: the paper's tracing (v1, Figure 1c) on the chapter's explained model.
-    for curve in ("ablation_curve", "flipped_share"):
-        what = "the true class's mean logit falls further" if curve == "ablation_curve" else "more decisions flip"
-        smaller, larger = ((f"{curve}.prediction difference.-1", f"{curve}.random order.-1") if curve == "ablation_curve"
-                           else (f"{curve}.random order.-1", f"{curve}.prediction difference.-1"))
+    # (curve, what the claim says, the ranking expected lower at the curve's end, the one expected higher)
+    for curve, what, smaller, larger in (
+        ("ablation_curve", "the true class's mean logit falls further", "prediction difference", "random order"),
+        ("flipped_share", "more decisions flip", "random order", "prediction difference"),
+    ):
         claims.append(Claim(
             f"ch13.{curve}", "13", "Tracing",
             f"Removing the top neurons by prediction difference: {what} than removing as many at random",
-            "Dong et al. (v1), Figure 1c", Ordered(At(smaller), At(larger)),
+            "Dong et al. (v1), Figure 1c", Ordered(At(f"{curve}.{smaller}.-1"), At(f"{curve}.{larger}.-1")),
             paper_values.TRACING_CLAIM, paper_data="any data",
             why="Prediction difference ranks neurons one at a time; removing many at once also removes their "
                 "interactions"))
