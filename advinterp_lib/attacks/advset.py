@@ -26,6 +26,12 @@ anything else -- a truncated file, a flipped byte -- is redone.
 The attack has no randomness unless ``random_start=True``; each shard then draws its
 start from a generator seeded by ``(seed, start)``, so a resumed run equals an
 uninterrupted one.
+
+Two processes asked for the same set (two chapters run at once) do not both compute it:
+generation holds the folder's lock (:func:`advinterp_lib.atomic.folder_lock`, the
+artifact cache's per-entry lock, a ``.<folder>.lock`` beside it), so the second waits
+and then finds every shard finished. Only temp files whose writer is gone (its pid
+dead, or older than the lock) are removed; a live writer's file is never touched.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,8 +48,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..atomic import atomic_torch_save, atomic_write_text, file_sha256
+from ..atomic import atomic_torch_save, atomic_write_text, file_sha256, folder_lock, remove_stale_temp_files
 from ..validation import check_images, check_labels
+from .base import check_budget, check_count
 from .ensemble import (
     EnsembleLoss,
     _check_models,
@@ -185,6 +193,9 @@ def generate_adversarial_set(
         ValueError: bad images, labels or parameters; ``directory`` holds a set made
             with a different configuration.
         TypeError: wrong argument types.
+
+    Every argument is checked before anything is written: a bad call leaves no manifest
+    behind that would refuse the corrected call as "a different configuration".
     """
     models = _check_models(models)
     check_images(images, "images", model=models[0])
@@ -194,6 +205,19 @@ def generate_adversarial_set(
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if shard_size < 1 or batch_size < 1:
         raise ValueError(f"shard_size and batch_size must be >= 1, got {shard_size} and {batch_size}")
+    # the attack's parameters, as ensemble_attack_result checks them, before the manifest
+    check_count(steps, "steps")
+    step_size = check_budget(step_size, "step_size")
+    if step_size == 0:
+        raise ValueError("step_size must be > 0 (pixel units; the paper's 5 is 5/255), got 0")
+    if eps is not None:
+        eps = check_budget(eps, "eps")
+    if not isinstance(random_start, bool):
+        raise TypeError(f"random_start must be a bool, got {type(random_start).__name__}")
+    if random_start and eps is None:
+        raise ValueError("random_start=True needs an eps budget to draw the start from, got eps=None")
+    if not callable(loss):
+        raise TypeError(f"loss must be a callable (logits list, target) -> loss per image, got {type(loss).__name__}")
     if device is None:
         first = next(iter(models[0].parameters()), None)
         device = first.device if first is not None else torch.device("cpu")
@@ -223,10 +247,35 @@ def generate_adversarial_set(
     }
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    manifest = _open_manifest(directory, config)
-    for stale in directory.glob(".*.tmp"):  # left by a kill in the middle of a write
-        stale.unlink(missing_ok=True)
+    with folder_lock(directory) as locked_at:
+        manifest = _open_manifest(directory, config)
+        remove_stale_temp_files(directory, older_than=locked_at)  # left by a kill mid-write
+        _generate_shards(models, images, labels, directory, manifest, config, batch_size=batch_size, device=device,
+                         step_size=step_size, steps=steps, eps=eps, loss=loss, random_start=random_start, seed=seed,
+                         progress=progress)  # fmt: skip
+    return AdversarialSet.load(directory)
 
+
+def _generate_shards(
+    models: Sequence[nn.Module],
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    directory: Path,
+    manifest: dict[str, Any],
+    config: dict[str, Any],
+    *,
+    batch_size: int,
+    device: torch.device,
+    step_size: float,
+    steps: int,
+    eps: float | None,
+    loss: EnsembleLoss,
+    random_start: bool,
+    seed: int,
+    progress: bool,
+) -> None:
+    """Compute and write every missing or damaged shard (the caller holds the lock)."""
+    k, shard_size = config["k"], config["shard_size"]
     ranges = _shard_ranges(images.shape[0], shard_size)
     bar = tqdm(ranges, desc="adversarial shards", unit="shard", disable=not progress)
     for start, stop in bar:
@@ -249,7 +298,6 @@ def generate_adversarial_set(
         atomic_torch_save(shard, path)
         manifest["shards"][path.name] = file_sha256(path)
         _write_manifest(directory, manifest)
-    return AdversarialSet.load(directory)
 
 
 def _attack_shard(
@@ -349,23 +397,49 @@ def _tensor_sha256(tensors: Sequence[torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+_CONFIG_KEYS = ("k", "num_images", "num_classes", "shard_size", "image_shape")
+
+
+def _parse_manifest(path: Path) -> dict[str, Any]:
+    """The manifest at ``path``, checked: ValueError naming the file and what is wrong."""
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except (ValueError, RecursionError) as err:  # truncated JSON, not UTF-8, absurdly nested
+        raise ValueError(f"{path} is damaged ({type(err).__name__}: {err})") from None
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{path} is damaged: expected a JSON object, got {type(manifest).__name__}")
+    for key, kind in (("config", dict), ("shards", dict)):
+        if not isinstance(manifest.get(key), kind):
+            raise ValueError(f"{path} is damaged: {key!r} is missing or not a {kind.__name__}")
+    missing = [key for key in _CONFIG_KEYS if key not in manifest["config"]]
+    if missing:
+        raise ValueError(f"{path} is damaged: its config lacks {', '.join(missing)}")
+    return manifest
+
+
 def _read_manifest(directory: Path) -> dict[str, Any]:
     path = directory / MANIFEST
     if not path.is_file():
         raise FileNotFoundError(f"no adversarial set in {directory} (missing {MANIFEST})")
-    return json.loads(path.read_text())
+    try:
+        return _parse_manifest(path)
+    except ValueError as err:
+        raise ValueError(f"{err}; run generate_adversarial_set again with the same arguments to rewrite it") from None
 
 
 def _open_manifest(directory: Path, config: dict[str, Any]) -> dict[str, Any]:
     path = directory / MANIFEST
     if path.is_file():
         try:
-            manifest = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            manifest = None  # cannot happen with atomic writes; start the manifest afresh
+            manifest = _parse_manifest(path)
+        except ValueError as err:
+            # cannot happen with atomic writes, but a disk can lie: start the manifest afresh;
+            # finished shards are then checked by their content and recorded again
+            warnings.warn(f"{err}; writing a new manifest", RuntimeWarning, stacklevel=3)
+            manifest = None
         if manifest is not None:
-            if manifest.get("config") != config:
-                old = manifest.get("config", {})
+            if manifest["config"] != config:
+                old = manifest["config"]
                 differ = sorted(key for key in set(old) | set(config) if old.get(key) != config.get(key))
                 raise ValueError(
                     f"directory {directory} holds an adversarial set made with a different configuration "

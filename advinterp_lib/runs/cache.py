@@ -8,26 +8,30 @@ them the next time it is asked for. Writes are atomic (temp file + rename), and
 loads use ``torch.load(weights_only=True)``: a cached file can never run code. The
 artifact's SHA-256 is recorded in ``config.json`` and checked on every load, so a
 truncated or altered file is detected, and :meth:`ArtifactCache.get_or_build`
-rebuilds it instead of using it.
+rebuilds it instead of using it. An entry without a readable checksum (``config.json``
+missing, truncated, unreadable, or without ``sha256``) is damaged too: it is never
+loaded, only rebuilt.
+
+Every file goes through :mod:`advinterp_lib.atomic` (the library's one write path), and
+building an entry holds its lock (:func:`advinterp_lib.atomic.folder_lock`), the same lock
+that adversarial-set generation takes on its folder.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import shutil
-import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from .. import roots
-from ..atomic import atomic_torch_save, atomic_write_text, file_sha256  # noqa: F401 (atomic_torch_save: re-exported, tests use it)
+from ..atomic import atomic_torch_save, atomic_write_text, file_sha256, folder_lock, remove_stale_temp_files
 
 # Bump when the meaning of a cached artifact changes (e.g. a model definition), so
 # that old entries are no longer found instead of being silently reused.
@@ -84,15 +88,22 @@ class ArtifactCache:
         Raises:
             KeyError: nothing cached for this config.
             CorruptArtifactError: the file cannot be read (truncated, foreign, holds
-                pickled code) or differs from the SHA-256 recorded when it was saved
-                (e.g. a flipped byte, which ``torch.load`` alone would not notice).
+                pickled code), differs from the SHA-256 recorded when it was saved
+                (e.g. a flipped byte, which ``torch.load`` alone would not notice), or
+                has no readable recorded SHA-256 (``config.json`` missing, truncated or
+                without ``sha256``): an unchecked file is never loaded.
         """
         folder = self.folder(kind, config)
         path = folder / "artifact.pt"
         if not path.is_file():
             raise KeyError(f"no cached {kind!r} for this config (looked in {path.parent})")
-        recorded = _recorded_sha256(folder / "config.json")
-        if recorded is not None and file_sha256(path) != recorded:
+        recorded, problem = _recorded_sha256(folder / "config.json")
+        if recorded is None:
+            raise CorruptArtifactError(
+                f"cached artifact {path} cannot be checked: {problem}; it is treated as damaged "
+                f"(delete its folder to rebuild it)"
+            )
+        if file_sha256(path) != recorded:
             raise CorruptArtifactError(
                 f"cached artifact {path} cannot be read: its SHA-256 differs from the one recorded "
                 f"when it was saved (corrupt); delete its folder to rebuild it"
@@ -128,10 +139,11 @@ class ArtifactCache:
                 warnings.warn(f"{err}; rebuilding it", RuntimeWarning, stacklevel=2)
                 path.unlink(missing_ok=True)
         folder.mkdir(parents=True, exist_ok=True)
-        with _exclusive(folder.parent / f".{folder.name}.lock"):  # beside the folder, which stays clean
+        with folder_lock(folder) as locked_at:
             # Another process may have built it while this one waited for the lock.
             if path.is_file():
                 return self.load(kind, config)
+            remove_stale_temp_files(folder, older_than=locked_at)  # a killed build's half-written file
             return self._build(kind, config, folder, path, build)
 
     def _build(self, kind: str, config: Mapping[str, Any], folder: Path, path: Path,
@@ -143,46 +155,24 @@ class ArtifactCache:
             raise TypeError(f"build for {kind!r} must return a dict, got {type(state).__name__}")
         # The checksum goes into config.json before the artifact is moved into place:
         # a kill in between leaves no artifact (rebuilt next time), never an unchecked one.
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".artifact.pt.", suffix=".tmp")
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(state, f)
-                f.flush()
-                os.fsync(f.fileno())
+        def record_checksum(tmp: Path) -> None:
             record = {"kind": kind, "config": dict(config), "sha256": file_sha256(tmp)}
             atomic_write_text(json.dumps(record, indent=2, sort_keys=True), folder / "config.json")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+
+        atomic_torch_save(state, path, before_replace=record_checksum)
         shutil.rmtree(work, ignore_errors=True)
         return state
 
 
-@contextlib.contextmanager
-def _exclusive(lock_file: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``lock_file`` (POSIX ``flock``): two processes
-    that need the same artifact (two chapters run at once) build it once, not twice into
-    one work folder. The kernel releases the lock if the holder dies. Where ``fcntl``
-    does not exist (Windows) this does nothing."""
+def _recorded_sha256(config_file: Path) -> tuple[str | None, str]:
+    """The artifact checksum recorded in ``config.json``, or None and what is wrong."""
     try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    with open(lock_file, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _recorded_sha256(config_file: Path) -> str | None:
-    """The artifact checksum recorded in ``config.json`` (None for entries written
-    before checksums were recorded, or when the file is missing/unreadable)."""
-    try:
-        value = json.loads(config_file.read_text()).get("sha256")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None
+        record = json.loads(config_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, f"{config_file.name} is missing"
+    except (OSError, ValueError, RecursionError) as err:  # unreadable, not UTF-8, truncated JSON
+        return None, f"{config_file.name} cannot be read ({type(err).__name__}: {err})"
+    value = record.get("sha256") if isinstance(record, dict) else None
+    if not (isinstance(value, str) and len(value) == 64):
+        return None, f"{config_file.name} records no SHA-256 of the artifact"
+    return value, ""

@@ -14,12 +14,13 @@ or corrupted file raises :class:`CheckpointError` instead of resuming from garba
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..atomic import atomic_torch_save
+from ..atomic import WriteFailedError, atomic_torch_save, free_space
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint"]
 
@@ -81,12 +82,40 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     Raises:
         TypeError: ``state`` is not a dict or holds something other than tensors and
             primitives (e.g. a module or a function).
+        WriteFailedError: no room for the file (disk full, quota, file-size limit); the
+            message says what was being written and that the previous checkpoint at
+            ``path`` is intact (a resumed run starts from it).
     """
     if not isinstance(state, dict):
         raise TypeError(f"state must be a dict, got {type(state).__name__}")
     path = Path(path)
     payload = {"format": _FORMAT, "sha256": _checksum(state), "state": state}
-    return atomic_torch_save(payload, path)
+    had_previous = path.is_file()
+    try:
+        return atomic_torch_save(payload, path)
+    except WriteFailedError as err:
+        previous = (f"the previous checkpoint {path} is intact and a resumed run starts from it" if had_previous
+                    else f"no checkpoint was written at {path} (there was none before)")
+        raise WriteFailedError(
+            err.errno,
+            f"saving the checkpoint {path} ({_tensor_megabytes(state):.1f} MB of tensors: {', '.join(map(str, state))}) "
+            f"failed: {os.strerror(err.errno)} (free on its disk: {_free(path)}); {previous}",
+        ) from err
+
+
+def _free(path: Path) -> str:
+    free = free_space(path.parent)
+    return "unknown" if free is None else f"{free / 1e6:,.1f} MB"
+
+
+def _tensor_megabytes(obj: Any) -> float:
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size() / 1e6
+    if isinstance(obj, dict):
+        return sum(_tensor_megabytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_tensor_megabytes(v) for v in obj)
+    return 0.0
 
 
 def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> dict[str, Any]:

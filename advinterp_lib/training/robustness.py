@@ -14,8 +14,6 @@ its last checkpoint and its last JSON.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..atomic import atomic_write_text
 from ..attacks.fgsm import fgsm
 from ..attacks.pgd import pgd
 from .loop import TrainHistory, evaluate, train
@@ -84,18 +83,6 @@ def evaluate_robustness(
     }
 
 
-def _write_json(data: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def train_with_metrics(
     model: nn.Module,
     images: torch.Tensor,
@@ -149,5 +136,5 @@ def train_with_metrics(
         last = history.records[-1]
         records.append({"epoch": epoch, "loss": last.loss, "train_acc": last.train_acc,
                         "seconds": last.seconds, **metrics})
-        _write_json({"epochs": records}, metrics_path)
+        atomic_write_text(json.dumps({"epochs": records}, indent=2), metrics_path)
     return history, records

@@ -225,3 +225,112 @@ def test_a_killed_generation_resumes_without_redoing_finished_shards(tmp_path):
     assert not [
         p for p in os.listdir(killed_dir) if p.endswith(".tmp")
     ]  # a kill's leftovers are cleared
+
+
+# --- two processes asked for one set at once -------------------------------------------------
+
+_CONCURRENT = textwrap.dedent(
+    """
+    import os, sys, time
+    import torch
+    from torch import nn
+    import advinterp_lib.attacks.advset as advset
+
+    torch.set_num_threads(1)
+    directory, log, go = sys.argv[1], sys.argv[2], sys.argv[3]
+    attack_shard = advset._attack_shard
+
+    def logged(models, images, labels, start, **kw):  # the real attack, with a line per shard computed
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()} {start}\\n")
+        return attack_shard(models, images, labels, start, **kw)
+
+    advset._attack_shard = logged
+    torch.manual_seed(0)
+    models = [nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 5)),
+              nn.Sequential(nn.Flatten(), nn.Linear(64, 5))]
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.rand(48, 1, 8, 8, generator=g), torch.randint(0, 5, (48,), generator=g)
+    while not os.path.exists(go):  # both start together
+        time.sleep(0.001)
+    s = advset.generate_adversarial_set(models, x, y, directory, k=2, shard_size=8, batch_size=4, steps=30,
+                                        progress=False)
+    assert len(s) == 96
+    """
+)
+
+
+def test_two_processes_generating_one_set_neither_crash_nor_compute_a_shard_twice(tmp_path):
+    """The attack of issue 18: two processes on one folder. Before the lock, the second
+    deleted the first's shard being written (FileNotFoundError) and both computed
+    every shard; now the second waits for the folder's lock and finds the set done."""
+    script, log, go = tmp_path / "generate.py", tmp_path / "shards.log", tmp_path / "go"
+    script.write_text(_CONCURRENT)
+    directory = tmp_path / "set"
+    procs = [
+        subprocess.Popen([sys.executable, str(script), str(directory), str(log), str(go)], cwd=ROOT,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    time.sleep(1.0)  # both imported torch and wait at the start line
+    go.touch()
+    for p in procs:
+        assert p.wait(timeout=300) == 0, p.stderr.read().decode()[-3000:]
+    starts = [int(line.split()[1]) for line in log.read_text().splitlines()]
+    assert sorted(starts) == [0, 8, 16, 24, 32, 40]  # every shard computed exactly once
+    assert len(AdversarialSet.load(directory)) == 96
+    assert not list(directory.glob(".*.tmp"))
+
+
+def test_a_live_writers_temp_file_is_kept_and_a_dead_ones_removed(tmp_path):
+    """Only stale temp files go: a dead pid's, or a pid-less one older than the lock.
+    A file a live process is writing (here: this test's own pid) stays."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    tmp_path.mkdir(exist_ok=True)
+    live = tmp_path / f".shard_00000000-00000006.pt.p{os.getpid()}-abc.tmp"
+    gone = tmp_path / f".shard_00000006-00000012.pt.p{dead.pid}-abc.tmp"
+    old_style = tmp_path / ".shard_00000012-00000018.pt.x1y2z3.tmp"
+    for p in (live, gone, old_style):
+        p.write_bytes(b"partial")
+    os.utime(old_style, (time.time() - 60, time.time() - 60))
+    _generate(tmp_path)
+    assert live.exists() and not gone.exists() and not old_style.exists()
+
+
+def test_a_bad_call_leaves_no_manifest_behind(tmp_path):
+    """Validate first, write after: a call with a bad attack parameter used to write the
+    manifest, then fail in the attack; the corrected call was refused as a different
+    configuration."""
+    x, y = _data()
+    for bad, exc in ((dict(steps="4"), TypeError), (dict(step_size=-0.1), ValueError), (dict(step_size="a"), TypeError),
+                     (dict(eps=2.0), ValueError), (dict(random_start=True), ValueError),
+                     (dict(random_start="yes", eps=0.1), TypeError), (dict(loss="ce"), TypeError)):
+        name = next(iter(bad))
+        with pytest.raises(exc, match=name):
+            _generate(tmp_path, **bad)
+        assert not (tmp_path / "manifest.json").exists(), bad
+    assert len(_generate(tmp_path)) == 60  # the corrected call
+
+
+@pytest.mark.parametrize("damage", ["truncated", "no config", "config lacks k", "not an object"])
+def test_a_damaged_manifest_is_named_when_loading_and_rewritten_when_generating(tmp_path, damage):
+    reference = _generate(tmp_path)
+    manifest = tmp_path / "manifest.json"
+    record = json.loads(manifest.read_text())
+    if damage == "truncated":
+        manifest.write_text(manifest.read_text()[:50])
+    elif damage == "no config":
+        manifest.write_text(json.dumps({"shards": record["shards"]}))
+    elif damage == "config lacks k":
+        del record["config"]["k"]
+        manifest.write_text(json.dumps(record))
+    else:
+        manifest.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="manifest.json is damaged") as err:
+        AdversarialSet.load(tmp_path)
+    assert "generate_adversarial_set again" in str(err.value)
+    before = _mtimes(tmp_path)
+    with pytest.warns(RuntimeWarning, match="new manifest"):
+        again = _generate(tmp_path)
+    assert _mtimes(tmp_path) == before and _same(again, reference)  # finished shards kept

@@ -7,7 +7,7 @@ import stat
 import pytest
 import torch
 
-from advinterp_lib.atomic import atomic_write_text
+from advinterp_lib.atomic import atomic_write_text, file_sha256
 from advinterp_lib.runs.cache import ArtifactCache, atomic_torch_save, config_key
 
 
@@ -72,10 +72,13 @@ def test_corrupt_artifact_is_reported_not_used(tmp_path):
 
 
 def test_cache_refuses_pickled_code(tmp_path):
-    """weights_only loading: an artifact holding an arbitrary object is refused."""
+    """weights_only loading: an artifact holding an arbitrary object is refused, even
+    with a matching checksum recorded beside it."""
     cache = ArtifactCache(tmp_path)
     folder = cache.folder("model", {"k": 3})
     atomic_torch_save({"obj": ArtifactCache(tmp_path)}, folder / "artifact.pt")
+    record = {"kind": "model", "config": {"k": 3}, "sha256": file_sha256(folder / "artifact.pt")}
+    atomic_write_text(json.dumps(record), folder / "config.json")
     with pytest.raises(RuntimeError, match="cannot be read"):
         cache.load("model", {"k": 3})
 
@@ -134,3 +137,19 @@ def test_atomic_writes_get_the_mode_open_would_give(tmp_path, umask):
             assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, name
     finally:
         os.umask(old)
+
+
+@pytest.mark.parametrize("umask", [0o002, 0o022])
+def test_a_cache_entry_gets_the_mode_open_would_give(tmp_path, umask):
+    """artifact.pt goes through the one atomic-write path: a cache shared by a group
+    (umask 002) gets group-readable and -writable entries, not mkstemp's private 0600."""
+    old = os.umask(umask)
+    try:
+        cache = ArtifactCache(tmp_path)
+        cache.get_or_build("model", {"k": 4}, lambda work: {"w": torch.ones(3)})
+        folder = cache.folder("model", {"k": 4})
+        for name in ("artifact.pt", "config.json"):
+            assert stat.S_IMODE((folder / name).stat().st_mode) == 0o666 & ~umask, name
+    finally:
+        os.umask(old)
+

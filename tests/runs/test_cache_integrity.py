@@ -1,5 +1,5 @@
 """A cached artifact that is truncated or has one flipped byte is detected, never
-used, and rebuilt by get_or_build; entries from before checksums still load."""
+used, and rebuilt by get_or_build; so is one whose checksum cannot be read."""
 
 import json
 
@@ -59,14 +59,38 @@ def test_the_checksum_is_recorded_beside_the_config(tmp_path):
     assert record["sha256"] == hashlib.sha256((folder / "artifact.pt").read_bytes()).hexdigest()
 
 
-def test_an_entry_without_a_recorded_checksum_still_loads(tmp_path):
-    """Entries cached before checksums were recorded stay usable (weights_only still guards them)."""
-    cache = ArtifactCache(tmp_path)
-    build, calls = _build_counter()
-    cache.get_or_build("model", {"k": 3}, build)
-    config = cache.folder("model", {"k": 3}) / "config.json"
+def _drop_checksum(config):
     record = json.loads(config.read_text())
     del record["sha256"]
     config.write_text(json.dumps(record))
-    assert torch.equal(cache.get_or_build("model", {"k": 3}, build)["w"], torch.arange(1000.0))
-    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("damage", ["config.json deleted", "config.json truncated", "no sha256", "not UTF-8",
+                                    "sha256 not a string"])
+def test_an_entry_whose_checksum_cannot_be_read_is_rebuilt_never_loaded(tmp_path, damage):
+    """A missing or unreadable checksum is a damaged entry: with config.json gone, cut
+    short or without its sha256, a corrupted artifact.pt would otherwise load unchecked."""
+    cache = ArtifactCache(tmp_path)
+    build, calls = _build_counter()
+    cache.get_or_build("model", {"k": 3}, build)
+    folder = cache.folder("model", {"k": 3})
+    config, artifact = folder / "config.json", folder / "artifact.pt"
+    _flip_tensor_byte(artifact)  # the attack: corrupt the artifact, then hide the checksum
+    if damage == "config.json deleted":
+        config.unlink()
+    elif damage == "config.json truncated":
+        config.write_text(config.read_text()[:40])
+    elif damage == "no sha256":
+        _drop_checksum(config)
+    elif damage == "not UTF-8":
+        config.write_bytes(b"\xff\xfe" + config.read_bytes())
+    else:
+        config.write_text(json.dumps({**json.loads(config.read_text()), "sha256": 12}))
+    with pytest.raises(CorruptArtifactError, match="cannot be checked"):
+        cache.load("model", {"k": 3})
+    with pytest.warns(RuntimeWarning, match="rebuilding"):
+        again = cache.get_or_build("model", {"k": 3}, build)
+    assert len(calls) == 2
+    assert torch.equal(again["w"], torch.arange(1000, dtype=torch.float32))
+    assert "sha256" in json.loads(config.read_text())  # the rebuilt entry is checked again
+    assert torch.equal(cache.load("model", {"k": 3})["w"], again["w"])
