@@ -167,7 +167,7 @@ def adversarial_set(
 ADVERSARIAL_OBJECTIVES: dict[str, tuple[str, ...]] = {
     "standard": (),
     "fgsm": ("eps", "alpha"),
-    "pgd": ("eps", "step_size", "steps", "random_start"),
+    "pgd": ("eps", "step_size", "steps", "random_start", "alpha"),
     "ensemble": ("eps", "alpha", "static_archs"),
     "consistent": ("eps_step", "steps", "alpha", "beta", "target", "layer"),
     "feature_consistent": ("eps_step", "steps", "alpha", "beta", "target", "layer",
@@ -203,6 +203,7 @@ def adversarially_trained_model(
     finetune_epochs: int = 1,
     lr: float = 1e-3,
     batch_size: int = 128,
+    finetune_seed: int | None = None,
     from_scratch: bool = False,
     device: torch.device | str | None = None,
     cache: ArtifactCache | None = None,
@@ -224,6 +225,10 @@ def adversarially_trained_model(
         train_size, train_epochs, seed: the standard base model (as :func:`trained_model`).
         finetune_size, finetune_epochs, lr, batch_size: the adversarial training run
             (Adam, one-cycle schedule peaking at ``lr``).
+        finetune_seed: seeds the fine-tuning run alone (its subset, batch order and the
+            objective's random draws) while the base model stays the one of ``seed``:
+            chapter 12's ablation repeats each fine-tune over several seeds of the same
+            base. None (default) uses ``seed``, as every model before the ablation did.
         from_scratch: train a new network rather than fine-tune the standard one.
         **objective_params: the objective's parameters (e.g. ``eps=0.1``); for
             ``"ensemble"``, ``static_archs`` (default: the other zoo architectures)
@@ -244,6 +249,9 @@ def adversarially_trained_model(
         raise ValueError(f"objective {objective!r} takes {ADVERSARIAL_OBJECTIVES[objective] or 'no parameters'}, "
                          f"got unknown {sorted(unknown)}")
     base_config = zoo_model_config(arch, train_size=train_size, train_epochs=train_epochs, seed=seed)
+    if finetune_seed is not None and (isinstance(finetune_seed, bool) or not isinstance(finetune_seed, int)):
+        raise TypeError(f"finetune_seed must be an int or None, got {type(finetune_seed).__name__}")
+    run_seed = seed if finetune_seed is None else int(finetune_seed)
     cache = cache or ArtifactCache()
     device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     params = dict(objective_params)
@@ -270,19 +278,21 @@ def adversarially_trained_model(
         "lr": float(lr),
         "batch_size": int(batch_size),
         "seed": int(seed),
+        # only when it differs from seed, so that the keys of earlier models still hold
+        **({} if run_seed == seed else {"finetune_seed": run_seed}),
     }
 
     def build_state(work_dir):
         data = load("fashion-mnist", "train")
         if finetune_size < len(data):
-            data = data.subset(finetune_size, seed=seed + 1)
+            data = data.subset(finetune_size, seed=run_seed + 1)
         if from_scratch:
             model = _seeded_build(arch, seed)
         else:
             model = trained_model(arch, train_size=train_size, train_epochs=train_epochs, seed=seed,
                                   device=device, cache=cache, progress=progress)
         history = train(model, data.images, data.labels, epochs=finetune_epochs, batch_size=batch_size,
-                        lr=lr, objective=obj, seed=seed, device=device, checkpoint_dir=work_dir,
+                        lr=lr, objective=obj, seed=run_seed, device=device, checkpoint_dir=work_dir,
                         progress=progress)
         return {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "history": history.to_dict()}
 
@@ -296,7 +306,8 @@ def adversarially_trained_model(
 # ----------------------------------------------- the book's adversarially trained rows
 
 #: The adversarially trained variants the book compares, by the row name chapters show.
-ADV_VARIANTS: tuple[str, ...] = ("FGSM-AT", "PGD-AT", "ensemble-AT", "consistent-AT", "feature-consistent-AT")
+ADV_VARIANTS: tuple[str, ...] = ("FGSM-AT", "PGD-AT", "ensemble-AT", "consistent-AT", "feature-consistent-AT",
+                                 "targeted-AT", "mixed-PGD-AT")
 
 
 def adversarial_variant_spec(
@@ -310,6 +321,10 @@ def adversarial_variant_spec(
     (alpha = 0.5, beta = 0.1, least-likely target) takes ``consistent_steps`` targeted
     steps of ``eps / consistent_steps``; feature-consistent-AT adds PGD on the feature
     distance with the same reach. Raises ValueError for an unknown variant.
+
+    Two controls for chapter 12's ablation of the consistent term: ``targeted-AT`` is
+    consistent-AT with beta = 0 (the same x*, the same alpha = 0.5, no feature term), and
+    ``mixed-PGD-AT`` is PGD-AT with the same clean term (alpha = 0.5) as the others.
     """
     consistent = {"eps_step": eps / consistent_steps, "steps": consistent_steps,
                   "alpha": 0.5, "beta": 0.1, "target": "least_likely"}
@@ -319,6 +334,8 @@ def adversarial_variant_spec(
         "ensemble-AT": ("ensemble", {"eps": eps, "alpha": 0.5}),
         "consistent-AT": ("consistent", consistent),
         "feature-consistent-AT": ("feature_consistent", consistent),
+        "targeted-AT": ("consistent", {**consistent, "beta": 0.0}),
+        "mixed-PGD-AT": ("pgd", {"eps": eps, "step_size": pgd_train_step, "steps": pgd_train_steps, "alpha": 0.5}),
     }
     if variant not in specs:
         raise ValueError(f"unknown variant {variant!r}; known: standard, {', '.join(specs)}")
@@ -339,6 +356,7 @@ def adversarial_variant(
     pgd_train_steps: int,
     pgd_train_step: float,
     consistent_steps: int,
+    finetune_seed: int | None = None,
     device: torch.device | str | None = None,
     cache: ArtifactCache | None = None,
     progress: bool = True,
@@ -350,6 +368,8 @@ def adversarial_variant(
     keyword arguments are those of ``advinterp_lib.runs.profiles.ZOO_TRAINING`` and
     ``ADV_TRAINING`` for a profile, so a chapter passes ``**`` its parameters' share
     of them and finds the models every other chapter of the profile uses.
+    ``finetune_seed`` repeats the fine-tune with another seed from the same standard
+    model (see :func:`adversarially_trained_model`; ignored for ``"standard"``).
     """
     if variant == "standard":
         return trained_model(arch, train_size=train_size, train_epochs=train_epochs, seed=seed,
@@ -358,5 +378,5 @@ def adversarial_variant(
                                                  pgd_train_step=pgd_train_step, consistent_steps=consistent_steps)
     return adversarially_trained_model(
         arch, objective, train_size=train_size, train_epochs=train_epochs, seed=seed,
-        finetune_size=finetune_size, finetune_epochs=finetune_epochs, lr=finetune_lr,
+        finetune_size=finetune_size, finetune_epochs=finetune_epochs, lr=finetune_lr, finetune_seed=finetune_seed,
         device=device, cache=cache, progress=progress, **params)  # fmt: skip

@@ -135,13 +135,19 @@ class PGDTraining:
     the inner max by PGD (``steps`` steps of ``step_size``, from a uniform random point
     of the ball when ``random_start``), the outer by the training loop on ``CE(x_pgd, y)``.
 
-    Cost per batch: ``steps + 1`` forward and ``steps + 1`` backward passes.
+    With ``alpha > 0`` the loss keeps a clean term as FGSM-AT and the paper's
+    consistent loss do, ``alpha * CE(x, y) + (1 - alpha) * CE(x_pgd, y)`` (chapter 12's
+    ablation compares the objectives at the same alpha). ``alpha = 0`` is Madry et al.'s.
+
+    Cost per batch: ``steps + 1`` forward and ``steps + 1`` backward passes (one more
+    of each for the clean term).
     """
 
     eps: float
     step_size: float
     steps: int
     random_start: bool = True
+    alpha: float = 0.0
 
     def __post_init__(self) -> None:
         check_budget(self.eps, "eps")
@@ -149,17 +155,25 @@ class PGDTraining:
         check_count(self.steps, "steps")
         if not isinstance(self.random_start, bool):
             raise TypeError(f"random_start must be a bool, got {type(self.random_start).__name__}")
+        _check_weight("alpha", self.alpha)
 
     def config(self) -> dict[str, Any]:
-        """JSON-ready description (name and parameters), e.g. for a cache key."""
-        return {"name": "pgd", **asdict(self)}
+        """JSON-ready description (name and parameters), e.g. for a cache key. ``alpha``
+        appears only when it is not Madry et al.'s 0, so the keys of models trained
+        before the clean term existed still name them."""
+        config = {"name": "pgd", **asdict(self)}
+        if self.alpha == 0:
+            del config["alpha"]
+        return config
 
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.alpha == 1:
+            return _mixed_loss(model, x, None, y, 1.0)
         # The random start draws from torch's global generator, which the training loop
         # seeds per epoch: runs are reproducible and resumable.
         x_adv = pgd(model, x, y, eps=self.eps, step_size=self.step_size, steps=self.steps,
                     random_start=self.random_start)
-        return F.cross_entropy(model(x_adv), y)
+        return _mixed_loss(model, x, x_adv, y, self.alpha)
 
 
 @dataclass(frozen=True)

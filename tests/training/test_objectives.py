@@ -169,6 +169,35 @@ def test_consistent_training_other_weights(alpha, beta):
     _assert_close_lists(_grads(model, ours), _grads(model, hand))
 
 
+def test_beta_zero_is_the_consistent_loss_minus_its_feature_term():
+    # chapter 12's ablation control ("targeted-AT"): same x*, same alpha, no feature term
+    model, x, y = _setup(8)
+    full = ConsistentAdversarialTraining(eps_step=0.02, steps=4, beta=0.1)
+    control = ConsistentAdversarialTraining(eps_step=0.02, steps=4, beta=0.0)
+    x_star = full.adversarial_example(model, x, y)
+    term = 0.1 * feature_distance(model, x, x_star).mean()
+    with_term, without = full(model, x, y), control(model, x, y)
+    torch.testing.assert_close(without, with_term - term)
+    difference = full(model, x, y) - 0.1 * feature_distance(model, x, x_star).mean()
+    _assert_close_lists(_grads(model, control(model, x, y)), _grads(model, difference))
+    assert term > 0  # the term is not vacuous on this batch
+
+
+def test_pgd_training_with_a_clean_term():
+    # chapter 12's other control ("mixed-PGD-AT"): alpha * CE(x) + (1 - alpha) * CE(x_pgd)
+    model, x, y = _setup(9)
+    plain = PGDTraining(eps=0.1, step_size=0.04, steps=3, random_start=False)
+    mixed = PGDTraining(eps=0.1, step_size=0.04, steps=3, random_start=False, alpha=0.5)
+    hand = 0.5 * F.cross_entropy(model(x), y) + 0.5 * plain(model, x, y)
+    ours = mixed(model, x, y)
+    torch.testing.assert_close(ours, hand)
+    _assert_close_lists(_grads(model, ours), _grads(model, hand))
+    # Madry et al.'s alpha = 0 keeps its old config (and cache key); alpha > 0 is named
+    assert "alpha" not in plain.config() and mixed.config()["alpha"] == 0.5
+    with pytest.raises(ValueError):
+        PGDTraining(eps=0.1, step_size=0.04, steps=3, alpha=1.5)
+
+
 def test_alpha_one_beta_zero_is_erm_exactly():
     model, x, y = _setup(7)
     for obj in (ConsistentAdversarialTraining(eps_step=0.05, steps=3, alpha=1.0, beta=0.0),
