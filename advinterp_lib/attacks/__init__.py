@@ -11,6 +11,7 @@ from .ensemble import EnsembleAttackResult, ensemble_attack, ensemble_attack_res
 from .explanation import ExplanationAttackResult, grad_cam_attack
 from .fgsm import FgsmSweep, fgsm, fgsm_sweep
 from .pgd import pgd
+from .strong import StrongAttackResult, strong_attack
 from .surface import loss_surface, orthogonal_direction, plane_values, signed_gradient
 from .targets import least_likely, random_targets
 
@@ -45,4 +46,6 @@ __all__ = [
     "random_targets",
     "robustness",
     "signed_gradient",
+    "StrongAttackResult",
+    "strong_attack",
 ]
