@@ -6,6 +6,9 @@
   each image's concept (streamed once, O(neurons x k) memory).
 - :mod:`.metric`: ``p_n``, ``consis(n) = p_n^T A p_n``, layer averages, histograms and
   bootstrap confidence intervals.
+- :mod:`.sensitivity`: whether Table 1's direction (consis_adv < consis) survives each
+  choice the paper leaves open (sigma, spatial reduction, the adversarial image's
+  concept, fooled images only, the attack's bound).
 - :mod:`.tracing`: a prediction's most influential neurons (prediction difference and
   gradient x activation) and how well the two rankings agree.
 """
@@ -20,6 +23,18 @@ from .metric import (
     consistency_histogram,
     consistency_scores,
     summarize_consistency,
+)
+from .sensitivity import (
+    DirectionCheck,
+    Variant,
+    describe_sensitivity,
+    direction_check,
+    sensitivity_record,
+    sensitivity_table,
+    source_positions,
+    source_rows,
+    target_concepts,
+    top_concepts,
 )
 from .tracing import (
     NeuronInfluence,
@@ -45,6 +60,16 @@ __all__ = [
     "BootstrapInterval",
     "ConsistencySummary",
     "summarize_consistency",
+    "DirectionCheck",
+    "direction_check",
+    "target_concepts",
+    "top_concepts",
+    "source_positions",
+    "source_rows",
+    "Variant",
+    "sensitivity_record",
+    "sensitivity_table",
+    "describe_sensitivity",
     "NeuronInfluence",
     "neuron_influence",
     "ablation_curve",

@@ -1,0 +1,208 @@
+"""advinterp_lib.consistency.sensitivity: Table 1's direction under the variants of chapter 11."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from advinterp_lib.consistency.activations import concept_top_activations
+from advinterp_lib.consistency.concepts import correlation_matrix
+from advinterp_lib.consistency.evaluation import interval_difference
+from advinterp_lib.consistency.metric import summarize_consistency
+from advinterp_lib.consistency.sensitivity import (
+    CRITERION,
+    DirectionCheck,
+    Variant,
+    describe_sensitivity,
+    direction_check,
+    sensitivity_record,
+    sensitivity_table,
+    source_positions,
+    source_rows,
+    target_concepts,
+    top_concepts,
+)
+
+
+class QuadrantDetector(nn.Module):
+    """Channel c responds to quadrant c of an 8x8 image: its spatial max is the
+    quadrant's mean brightness, its spatial mean a quarter of it."""
+
+    last_conv = "features"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Conv2d(1, 4, kernel_size=4, stride=4, bias=False)
+        with torch.no_grad():
+            self.features.weight.fill_(1.0 / 16)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(x) * torch.eye(4, device=x.device).view(4, 2, 2)
+        return self.head(f.amax((2, 3)))
+
+
+def quadrant_images(levels: torch.Tensor, quadrant: torch.Tensor) -> torch.Tensor:
+    x = torch.zeros(len(levels), 1, 8, 8)
+    for i, (v, q) in enumerate(zip(levels.tolist(), quadrant.tolist())):
+        r, c = divmod(q, 2)
+        x[i, 0, 4 * r:4 * r + 4, 4 * c:4 * c + 4] = v
+    return x
+
+
+def identity_a(k: int) -> torch.Tensor:
+    return torch.eye(k, dtype=torch.float64)
+
+
+def line_a(k: int, sigma: float = 1.0) -> torch.Tensor:
+    idx = torch.arange(k, dtype=torch.float64)
+    return correlation_matrix((idx[:, None] - idx[None]).abs(), sigma=sigma)
+
+
+def test_direction_check_equals_summarize_consistency_and_interval_difference():
+    g = torch.Generator().manual_seed(0)
+    real = torch.randint(0, 3, (6, 20), generator=g)
+    adv = torch.randint(0, 3, (6, 40), generator=g)
+    a = line_a(3)
+    got = direction_check(real, adv, a, num_samples=200, seed=5)
+    s = summarize_consistency(real, adv, a, num_samples=200, seed=5)
+    want = interval_difference(s.adversarial_interval, s.real_interval)
+    assert got.consis.mean == s.real_interval.mean and got.consis_adv.mean == s.adversarial_interval.mean
+    assert (got.difference.low, got.difference.high) == (want.low, want.high)
+    assert got.difference.mean == pytest.approx(s.mean_adv - s.mean, abs=1e-12)
+    from_summary = DirectionCheck.from_summary(s)
+    assert from_summary.difference.low == got.difference.low and from_summary.neurons == 6
+
+
+def test_the_direction_holds_for_pure_neurons_and_fails_when_adversarial_tops_are_purer():
+    pure = torch.arange(4)[:, None].expand(4, 30)  # neuron c: all top images of concept c -> consis 1
+    mixed = torch.arange(60).remainder(4)[None].expand(4, 60)  # evenly spread over 4 -> 1/4
+    a = identity_a(4)
+    down = direction_check(pure, mixed, a, num_samples=100)
+    assert down.consis.mean == pytest.approx(1.0) and down.consis_adv.mean == pytest.approx(0.25)
+    assert down.holds and down.intervals_apart
+    up = direction_check(mixed, pure, a, num_samples=100)  # a variant where the direction reverses
+    assert not up.holds and not up.intervals_apart and up.difference.low > 0
+    record = up.to_dict()
+    assert set(record) == {"consis", "consis_adv", "consis_ci", "consis_adv_ci", "difference", "holds",
+                           "intervals_apart", "neurons"}
+    assert record["holds"] is False and record["difference"]["mean"] == pytest.approx(0.75)
+
+
+def test_a_wider_kernel_raises_both_averages():
+    g = torch.Generator().manual_seed(1)
+    real = torch.randint(0, 5, (8, 25), generator=g)
+    adv = torch.randint(0, 5, (8, 50), generator=g)
+    narrow = direction_check(real, adv, line_a(5, 0.5), num_samples=50)
+    wide = direction_check(real, adv, line_a(5, 2.0), num_samples=50)
+    assert wide.consis.mean > narrow.consis.mean and wide.consis_adv.mean > narrow.consis_adv.mean
+
+
+def test_direction_check_refuses_tables_of_different_neurons():
+    with pytest.raises(ValueError, match="same neurons"):
+        direction_check(torch.zeros(3, 5, dtype=torch.long), torch.zeros(4, 5, dtype=torch.long), identity_a(2))
+
+
+def test_target_concepts_reads_the_targets_of_the_stored_top_positions():
+    g = torch.Generator().manual_seed(2)
+    model = QuadrantDetector().eval()
+    real = torch.rand(40, 1, 8, 8, generator=g)
+    adv = torch.rand(60, 1, 8, 8, generator=g)
+    labels, targets = torch.randint(0, 3, (60,), generator=g), torch.randint(0, 3, (60,), generator=g)
+    acts = concept_top_activations(model, real, torch.zeros(40, dtype=torch.long), adv, labels, num_concepts=3,
+                                   fraction=0.1)  # fmt: skip
+    got = target_concepts(acts, targets)
+    assert got.shape == acts.adversarial_concepts.shape
+    assert torch.equal(got, targets[acts.adversarial_positions()])
+    # the source concepts are what the stored table holds
+    assert torch.equal(labels[acts.adversarial_positions()], acts.adversarial_concepts)
+    with pytest.raises(ValueError, match="targets"):
+        target_concepts(acts, targets[:-1])
+    with pytest.raises(ValueError, match="targets"):
+        target_concepts(acts, torch.full((60,), 3))
+
+
+def test_top_concepts_equals_the_adversarial_half_of_concept_top_activations():
+    g = torch.Generator().manual_seed(3)
+    model = QuadrantDetector().eval()
+    real = torch.rand(30, 1, 8, 8, generator=g)
+    adv = torch.rand(50, 1, 8, 8, generator=g)
+    concepts = torch.randint(0, 3, (50,), generator=g)
+    for reduction in ("max", "mean"):
+        acts = concept_top_activations(model, real, torch.zeros(30, dtype=torch.long), adv, concepts, num_concepts=3,
+                                       fraction=0.1, reduction=reduction)  # fmt: skip
+        got = top_concepts(model, adv, concepts, num_concepts=3, fraction=0.1, reduction=reduction)
+        assert torch.equal(got, acts.adversarial_concepts)
+
+
+def test_top_concepts_on_a_subset_finds_images_the_full_top_set_missed():
+    # quadrant 0 bright: the 3 brightest images are concept 0; among the others (the "subset") concept 1 wins
+    levels = torch.tensor([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+    images = quadrant_images(levels, torch.zeros(10, dtype=torch.long))
+    concepts = torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2, 2])
+    model = QuadrantDetector().eval()
+    full = top_concepts(model, images, concepts, num_concepts=3, fraction=0.3)
+    assert full[0].tolist() == [0, 0, 0]
+    keep = concepts != 0
+    sub = top_concepts(model, images[keep], concepts[keep], num_concepts=3, fraction=3 / 7)
+    assert sub[0].tolist() == [1, 1, 1]
+
+
+def test_source_positions_and_rows():
+    g = torch.Generator().manual_seed(4)
+    reference = torch.rand(12, 1, 4, 4, generator=g)
+    reference[7] = reference[2]  # a duplicated picture goes to two distinct positions
+    pick = torch.tensor([9, 2, 2, 5])
+    got = source_positions(reference[pick], reference)
+    assert got.tolist() == [9, 2, 7, 5]
+    with pytest.raises(ValueError, match="not among"):
+        source_positions(torch.rand(1, 1, 4, 4, generator=g), reference)
+    with pytest.raises(ValueError, match="shape"):
+        source_positions(torch.rand(1, 1, 5, 5), reference)
+    source_index = torch.arange(6).repeat_interleave(3)  # 3 targets per source
+    assert source_rows(source_index, torch.tensor([4, 1])).tolist() == [3, 4, 5, 12, 13, 14]
+    with pytest.raises(TypeError):
+        source_rows(source_index.float(), [1])
+
+
+def _variants():
+    pure = torch.arange(4)[:, None].expand(4, 30)
+    mixed = torch.arange(60).remainder(4)[None].expand(4, 60)
+    a = identity_a(4)
+    down, up = direction_check(pure, mixed, a, num_samples=50), direction_check(mixed, pure, a, num_samples=50)
+    return {"table1": Variant("Table 1", "baseline", None, {"m1": down, "m2": down}),
+            "reversed": Variant("σ = 2", "sigma", 2.0, {"m1": up, "m2": down}, {"n_adversarial": 60})}
+
+
+def test_sensitivity_table_marks_where_the_direction_fails():
+    variants = _variants()
+    lines = sensitivity_table(variants).splitlines()
+    assert len(lines) == 4 and "m1: consis_adv − consis [95% CI]" in lines[0]
+    assert lines[2].startswith("| Table 1 |") and lines[2].count("✓") == 2
+    assert lines[3].count("✗") == 1 and "0.750 [" in lines[3] and "−0.750 [" in lines[3]
+    with pytest.raises(ValueError):
+        sensitivity_table({})
+    with pytest.raises(TypeError):
+        sensitivity_table({"x": {"m1": variants["table1"].checks["m1"]}})
+    with pytest.raises(ValueError, match="same models"):
+        sensitivity_table({"a": variants["table1"], "b": Variant("b", "sigma", 1.0, {"m2": variants["table1"].checks["m2"]})})
+
+
+def test_the_record_is_json_and_the_description_names_what_fails():
+    variants = _variants()
+    record = json.loads(json.dumps(sensitivity_record(variants)))
+    assert record["criterion"] == CRITERION and record["models"] == ["m1", "m2"]
+    assert list(record["variants"]) == ["table1", "reversed"]
+    rev = record["variants"]["reversed"]
+    assert rev["holds_for_all"] is False and rev["value"] == 2.0 and rev["n_adversarial"] == 60
+    assert rev["archs"]["m1"]["holds"] is False and rev["archs"]["m2"]["holds"] is True
+    text = describe_sensitivity(record)
+    assert text.startswith("The direction survives 1 of 2 variants (Table 1).")
+    assert "σ = 2: m1 (0.750 [" in text and "m2 (" not in text
+    assert describe_sensitivity(json.loads(json.dumps(sensitivity_record({"t": variants["table1"]})))).startswith(
+        "The direction survives every variant (1 of 1)")
+    with pytest.raises(ValueError):
+        describe_sensitivity({"variants": {}})
