@@ -28,6 +28,15 @@ TABLE1: dict[str, dict[str, float]] = {
     "ResNet-18-Adv": {"consis": 0.0251, "consis_adv": 0.0206},
 }
 
+# The paper's illustration of the WordNet distance (Sec. 3): d(Persian cat, wolfhound) = 4
+# > d(tabby cat, kitty cat) = 2, keyed by the WordNet 3.0 synsets of those words (our
+# reading). An illustration of the idea, not a measurement: chapter 10 computes what
+# WordNet 3.0 gives for the same pairs.
+DISTANCE_ILLUSTRATION: dict[tuple[str, str], int] = {
+    ("persian_cat.n.01", "wolfhound.n.01"): 4,
+    ("tabby.n.01", "kitty.n.04"): 2,
+}
+
 # Table 3: accuracy in percent on ImageNet val, real images and FGSM images at
 # eps = 1 on the 0..255 pixel scale (1/255 in our [0, 1] units).
 TABLE3_FGSM_EPS = 1 / 255
