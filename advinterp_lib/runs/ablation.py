@@ -1,0 +1,372 @@
+"""Chapter 12's ablation of the consistent term, over fine-tuning seeds.
+
+Does the paper's feature term cause the rise of consis_adv, or does adversarial
+training alone? The clean comparison fine-tunes the same standard model with the same
+budget and clean term (alpha = 0.5) and changes one thing at a time:
+
+- ``consistent-AT``: the paper's loss (targeted least-likely I-FGSM x*, beta = 0.1);
+- ``targeted-AT``: the same x* and alpha, beta = 0 (the term removed, nothing else);
+- ``mixed-PGD-AT``: untargeted PGD examples with the same clean term;
+- ``FGSM-AT`` and ``feature-consistent-AT`` (the term on the distance-maximising x').
+
+Each variant is fine-tuned with several seeds (``finetune_seed``: batch order, subset
+and the objective's draws; the base model is one). :func:`measure_model` stores, per
+model, what a seed-level interval needs: each neuron's top real and adversarial
+concepts (with the adversarial images' sources, the bootstrap's clusters) and, per
+evaluation image, whether the model classifies it correctly on clean, FGSM (training
+budget and the paper's 1/255), PGD and the strong cascade
+(:func:`~advinterp_lib.attacks.strong.strong_attack`). It is cached per model, so a
+killed study resumes model by model. :func:`summarize_ablation` turns the measurements
+into means over seeds with hierarchical bootstrap intervals
+(:mod:`~advinterp_lib.consistency.hierarchical`), gains against the standard model and
+the effect of the term (consistent-AT minus targeted-AT).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..attacks.fgsm import fgsm
+from ..attacks.pgd import pgd
+from ..attacks.strong import STAGES, strong_attack
+from ..consistency.activations import concept_top_activations
+from ..consistency.evaluation import interval_difference
+from ..consistency.metric import concept_distribution, consistency_scores
+from ..consistency.hierarchical import SeedTopConcepts, hierarchical_bootstrap, hierarchical_mean
+from ..training import predict
+from .artifacts import adversarial_variant
+from .cache import ArtifactCache
+
+__all__ = ["ABLATION_VARIANTS", "ACCURACY_KINDS", "measure_model", "ablation_measurements", "summarize_ablation",
+           "term_verdict", "ablation_study", "record_ablation"]
+
+#: The variants of the ablation, the paper's first.
+ABLATION_VARIANTS: tuple[str, ...] = ("consistent-AT", "targeted-AT", "mixed-PGD-AT", "FGSM-AT",
+                                      "feature-consistent-AT")
+#: Per-image correctness kept per model: clean, FGSM at the training eps and at the
+#: paper's 1/255, PGD, and the strong cascade's stages (``strong:<stage>``).
+ACCURACY_KINDS: tuple[str, ...] = ("clean", "fgsm", "fgsm_paper_eps", "pgd", *(f"strong:{s}" for s in STAGES[1:]))
+
+
+def _correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    return predict(model, x, batch_size=batch_size).argmax(1) == y
+
+
+def _batched(attack, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    return torch.cat([attack(x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def measure_model(
+    model: nn.Module,
+    *,
+    real_images: torch.Tensor,
+    real_concepts: torch.Tensor,
+    advset,
+    num_concepts: int,
+    fraction: float,
+    eval_images: torch.Tensor,
+    eval_labels: torch.Tensor,
+    eps: float,
+    paper_eps: float,
+    pgd_steps: int,
+    strong_images: int,
+    strong: Mapping[str, int],
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Everything the ablation needs from one trained model (tensors, cacheable).
+
+    Args:
+        model: the classifier (eval mode is used and its state restored by every call).
+        real_images, real_concepts: the real images whose top 1% give consis(n).
+        advset: an :class:`~advinterp_lib.attacks.advset.AdversarialSet` (its
+            ``labels`` are the sources' concepts, ``source_index`` the clusters).
+        num_concepts: K; fraction: the top share (paper: 0.01).
+        eval_images, eval_labels: test images for the accuracies.
+        eps: the training budget (FGSM, PGD and the strong cascade); paper_eps: 1/255.
+        pgd_steps: PGD iterations (step ``2.5 eps / steps``, no random start).
+        strong_images: the first that many evaluation images get the strong cascade.
+        strong: keyword arguments of :func:`~advinterp_lib.attacks.strong.strong_attack`.
+        seed: seeds the strong cascade's random starts.
+
+    Returns:
+        ``{"real_concepts": int [C, k], "adversarial_concepts": int [C, k_adv],
+        "adversarial_clusters": int [C, k_adv], "correct": {kind: bool [N or n_strong]}}``
+        with ``kind`` in :data:`ACCURACY_KINDS`.
+    """
+    acts = concept_top_activations(model, real_images, real_concepts, advset.images, advset.labels,
+                                   num_concepts=num_concepts, fraction=fraction)
+    clusters = advset.source_index[acts.adversarial_positions()]
+    x, y = eval_images, eval_labels
+    step = min(1.0, 2.5 * eps / pgd_steps)
+    correct = {
+        "clean": _correct(model, x, y),
+        "fgsm": _correct(model, _batched(lambda a, b: fgsm(model, a, b, eps=eps), x, y), y),
+        "fgsm_paper_eps": _correct(model, _batched(lambda a, b: fgsm(model, a, b, eps=paper_eps), x, y), y),
+        "pgd": _correct(model, _batched(lambda a, b: pgd(model, a, b, eps=eps, step_size=step, steps=pgd_steps),
+                                        x, y), y),
+    }
+    result = strong_attack(model, x[:strong_images], y[:strong_images], eps=eps, seed=seed, **dict(strong))
+    for stage in STAGES[1:]:
+        correct[f"strong:{stage}"] = result.robust_after[stage]
+    return {"real_concepts": acts.real_concepts, "adversarial_concepts": acts.adversarial_concepts,
+            "adversarial_clusters": clusters, "correct": correct}
+
+
+def ablation_measurements(
+    archs: Sequence[str],
+    variants: Sequence[str],
+    seeds: Sequence[int],
+    *,
+    zoo: Mapping[str, Any],
+    adv: Mapping[str, Any],
+    data_config: Mapping[str, Any],
+    measure: Mapping[str, Any],
+    cache: ArtifactCache | None = None,
+    progress: bool = False,
+    on_model=None,
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """:func:`measure_model` for the standard model and every (variant, seed) of every
+    architecture, each cached (a killed study resumes model by model).
+
+    Args:
+        archs, variants, seeds: what to fine-tune; seed 0 is the model every chapter
+            shares (``finetune_seed=None``), others repeat its fine-tune.
+        zoo, adv: the profile's ``ZOO_TRAINING`` / ``ADV_TRAINING`` entries
+            (:func:`~advinterp_lib.runs.artifacts.adversarial_variant`'s keywords).
+        data_config: identifies the data in the cache key, as JSON: the adversarial
+            set (its ``n``, ``k``, step, steps, eps, archs) and the evaluation images
+            (their number and subset seed).
+        measure: the other keyword arguments of :func:`measure_model` (tensors among
+            them are the images; everything else goes into the cache key).
+        on_model: called as ``on_model(arch, variant, seed)`` after each model (progress).
+
+    Returns:
+        ``{arch: {"standard": [m], variant: [m per seed]}}``.
+    """
+    cache = cache or ArtifactCache()
+    plain = {k: v for k, v in measure.items() if not isinstance(v, torch.Tensor) and k != "advset"}
+    tensors = {k: list(v.shape) for k, v in measure.items() if isinstance(v, torch.Tensor)}
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for arch in archs:
+        out[arch] = {}
+        for variant in ("standard", *variants):
+            out[arch][variant] = []
+            for s in (seeds if variant != "standard" else [0]):
+                finetune_seed = None if s == 0 else int(s)
+                config = {"arch": arch, "variant": variant, "finetune_seed": finetune_seed, "zoo": dict(zoo),
+                          "adv": dict(adv), "data": dict(data_config), "measure": plain, "shapes": tensors}
+
+                def build(work_dir, variant=variant, finetune_seed=finetune_seed):
+                    model = adversarial_variant(arch, variant, **zoo, **adv, finetune_seed=finetune_seed,
+                                                cache=cache, progress=progress)
+                    return measure_model(model, **measure)
+
+                out[arch][variant].append(cache.get_or_build("ablation_measurement", config, build))
+                if on_model is not None:
+                    on_model(arch, variant, s)
+    return out
+
+
+def _layer_average(concepts: torch.Tensor, correlation: torch.Tensor) -> float:
+    k = int(correlation.shape[0])
+    return float(consistency_scores(concept_distribution(concepts, k), correlation.to(torch.float64)).mean())
+
+
+def _ci(b) -> dict[str, float]:
+    return {"mean": b.mean, "low": b.low, "high": b.high}
+
+
+def summarize_ablation(
+    measurements: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]],
+    correlation: torch.Tensor,
+    *,
+    num_samples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Means over seeds with hierarchical bootstrap intervals, per architecture.
+
+    For every row (``"standard"`` and each variant): ``consis``, ``consis_adv`` and each
+    accuracy of :data:`ACCURACY_KINDS` as ``{mean, low, high}``, with the per-seed
+    values; for every variant the gains against the standard model (``gain_consis``,
+    ``gain_consis_adv``, ``gain_<accuracy>``) and ``relative_change_consis`` (the gain
+    over the standard's consis); and ``term_effect``: consistent-AT minus targeted-AT on
+    consis_adv, consis and every accuracy (the effect of the feature term alone), where
+    both variants were run. Intervals come from independent bootstraps of the same
+    size, so a difference's interval is :func:`interval_difference` of two.
+
+    Returns:
+        JSON-ready ``{arch: {"rows": {...}, "term_effect": {...}, "seeds": [...]}}``.
+    """
+    summary: dict[str, Any] = {}
+    boot = {"num_samples": num_samples, "confidence": confidence}
+    for a_i, (arch, rows) in enumerate(measurements.items()):
+        intervals: dict[str, dict[str, Any]] = {}
+        table: dict[str, Any] = {}
+        for r_i, (row, models) in enumerate(rows.items()):
+            base = seed + 1000 * a_i + 50 * r_i
+            iv = {
+                "consis": hierarchical_bootstrap([SeedTopConcepts(m["real_concepts"]) for m in models], correlation,
+                                                 seed=base, **boot),
+                "consis_adv": hierarchical_bootstrap(
+                    [SeedTopConcepts(m["adversarial_concepts"], m["adversarial_clusters"]) for m in models],
+                    correlation, seed=base + 1, **boot),
+            }
+            for j, kind in enumerate(ACCURACY_KINDS):
+                iv[kind] = hierarchical_mean(torch.stack([m["correct"][kind] for m in models]).float(),
+                                             seed=base + 2 + j, **boot)
+            intervals[row] = iv
+            per_seed = [{"consis": _layer_average(m["real_concepts"], correlation),
+                         "consis_adv": _layer_average(m["adversarial_concepts"], correlation),
+                         **{kind: float(m["correct"][kind].float().mean()) for kind in ACCURACY_KINDS}}
+                        for m in models]
+            table[row] = {name: _ci(b) for name, b in iv.items()} | {"per_seed": per_seed, "seeds": len(models)}
+        for row in rows:
+            if row == "standard":
+                continue
+            for name in ("consis", "consis_adv", *ACCURACY_KINDS):
+                table[row][f"gain_{name}"] = _ci(interval_difference(intervals[row][name], intervals["standard"][name]))
+            table[row]["relative_change_consis"] = {
+                k: v / intervals["standard"]["consis"].mean for k, v in table[row]["gain_consis"].items()}
+        entry: dict[str, Any] = {"rows": table}
+        if "consistent-AT" in rows and "targeted-AT" in rows:
+            entry["term_effect"] = {name: _ci(interval_difference(intervals["consistent-AT"][name],
+                                                                  intervals["targeted-AT"][name]))
+                                    for name in ("consis", "consis_adv", *ACCURACY_KINDS)}
+        summary[arch] = entry
+    return summary
+
+
+def term_verdict(effect: Mapping[str, float]) -> str:
+    """``"raises"`` / ``"lowers"`` / ``"no detectable effect"`` from an interval
+    ``{mean, low, high}`` of consistent-AT minus targeted-AT."""
+    if effect["low"] > 0:
+        return "raises"
+    if effect["high"] < 0:
+        return "lowers"
+    return "no detectable effect"
+
+
+# ------------------------------------------------------------- chapter 12's study
+
+#: The chapter-12 parameters the study reads (see ``runs.profiles.ABLATION``).
+STUDY_PARAMETERS: tuple[str, ...] = (
+    "seed", "train_size", "train_epochs", "eps", "finetune_size", "finetune_epochs", "finetune_lr",
+    "pgd_train_steps", "pgd_train_step", "consistent_steps", "ensemble_archs", "n_images", "k_targets",
+    "adam_step_255", "adam_steps", "advset_eps", "top_fraction", "sigma", "n_bootstrap", "n_eval", "fgsm_eps",
+    "paper_fgsm_eps_255", "ablation_archs", "ablation_seeds", "ablation_variants", "pgd_eval_steps",
+    "strong_images", "strong_pgd_steps", "strong_pgd_restarts", "strong_apgd_steps", "strong_targets",
+)
+
+
+def ablation_study(
+    params: Mapping[str, Any],
+    *,
+    archs: Sequence[str] | None = None,
+    source=None,
+    advset=None,
+    correlation: torch.Tensor | None = None,
+    cache: ArtifactCache | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Chapter 12's ablation from its parameters (a profile's entry, or the notebook's
+    variables): fine-tunes (cached), measures (cached) and summarises every variant of
+    ``params["ablation_variants"]`` over ``params["ablation_seeds"]`` for ``archs``
+    (default ``params["ablation_archs"]``). ``source``, ``advset`` and ``correlation``
+    are the chapter's shared set and A; built from ``params`` when not given.
+
+    Returns:
+        :func:`summarize_ablation`'s dict plus ``"settings"`` (what was measured how).
+
+    Raises:
+        ValueError: a parameter missing from ``params``; an architecture or variant
+            unknown to the zoo or to :data:`ABLATION_VARIANTS`.
+    """
+    from ..consistency import class_synsets, correlation_matrix, distance_matrix
+    from ..data import load
+    from ..models import ZOO
+    from .artifacts import adversarial_set
+
+    missing = [k for k in STUDY_PARAMETERS if k not in params]
+    if missing:
+        raise ValueError(f"params: missing {missing} (chapter 12's parameters; see runs.profiles.ABLATION)")
+    p = dict(params)
+    archs = list(archs if archs is not None else p["ablation_archs"])
+    unknown = [a for a in archs if a not in ZOO] + [v for v in p["ablation_variants"] if v not in ABLATION_VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown architectures or variants {unknown}; the zoo has {list(ZOO)}, "
+                         f"the ablation {list(ABLATION_VARIANTS)}")
+    zoo = {"train_size": p["train_size"], "train_epochs": p["train_epochs"], "seed": p["seed"]}
+    adv = {k: p[k] for k in ("eps", "finetune_size", "finetune_epochs", "finetune_lr", "pgd_train_steps",
+                              "pgd_train_step", "consistent_steps")}
+    advset_config = {"archs": list(p["ensemble_archs"]), "n": p["n_images"], "k": p["k_targets"],
+                     "step_size": p["adam_step_255"] / 255, "steps": p["adam_steps"], "eps": p["advset_eps"]}
+    if source is None or advset is None:
+        source, advset = adversarial_set(p["ensemble_archs"], n=p["n_images"], k=p["k_targets"],
+                                         step_size=p["adam_step_255"] / 255, steps=p["adam_steps"],
+                                         eps=p["advset_eps"], **zoo, cache=cache, progress=progress)
+    if correlation is None:
+        correlation = correlation_matrix(distance_matrix(class_synsets(source.synsets)), p["sigma"])
+    test = load("fashion-mnist", "test").subset(p["n_eval"], seed=p["seed"])
+    strong = {"pgd_steps": p["strong_pgd_steps"], "pgd_restarts": p["strong_pgd_restarts"],
+              "apgd_steps": p["strong_apgd_steps"], "n_targets": p["strong_targets"]}
+    measure = {"real_images": source.images, "real_concepts": source.labels, "advset": advset,
+               "num_concepts": int(correlation.shape[0]), "fraction": p["top_fraction"],
+               "eval_images": test.images, "eval_labels": test.labels, "eps": p["fgsm_eps"],
+               "paper_eps": p["paper_fgsm_eps_255"] / 255, "pgd_steps": p["pgd_eval_steps"],
+               "strong_images": p["strong_images"], "strong": strong, "seed": p["seed"]}
+    data_config = {"advset": advset_config, "n_eval": p["n_eval"], "eval_seed": p["seed"]}
+    measurements = ablation_measurements(archs, p["ablation_variants"], p["ablation_seeds"], zoo=zoo, adv=adv,
+                                         data_config=data_config, measure=measure, cache=cache, progress=progress)
+    summary = summarize_ablation(measurements, correlation, num_samples=p["n_bootstrap"], seed=p["seed"])
+    settings = {"variants": list(p["ablation_variants"]), "seeds": list(p["ablation_seeds"]),
+                "n_eval": int(p["n_eval"]), "eps": float(p["fgsm_eps"]), "paper_eps": p["paper_fgsm_eps_255"] / 255,
+                "pgd_eval_steps": int(p["pgd_eval_steps"]), "strong_images": int(p["strong_images"]),
+                "strong": strong, "n_real": len(source), "n_adversarial": len(advset),
+                "top_fraction": float(p["top_fraction"]), "n_bootstrap": int(p["n_bootstrap"])}
+    return {"archs": summary, "settings": settings}
+
+
+CHAPTER_12 = "12_adversarial_training_with_a_consistent_loss"
+
+
+def record_ablation(profile: str, study: Mapping[str, Any], *, wall_time_s: float,
+                    root: str | Path | None = None) -> Path:
+    """Merge a study's architectures into ``results/<profile>/12_...json`` under
+    ``numbers["ablation_over_seeds"]`` (other architectures and the chapter's other
+    numbers stay as they are; the file's own run fields describe the chapter's run, so
+    each architecture carries its own ``run``: device, date, wall time). Creates the
+    file when the chapter has not run under ``profile``. Written atomically.
+
+    Raises:
+        ValueError: unknown profile; an existing file that is not a results record.
+    """
+    import datetime as _dt
+    import json
+
+    from ..atomic import atomic_write_text
+    from .results import device_description, results_path, write_results
+
+    path = results_path(profile, CHAPTER_12, root)
+    run = {"device": device_description(), "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+           "wall_time_s": round(float(wall_time_s), 2),
+           "command": f"python -m advinterp_lib ablation --profile {profile} --arch " + ",".join(study["archs"])}
+    if not path.is_file():
+        entry = {"archs": dict(study["archs"]), "settings": dict(study["settings"]),
+                 "runs": {a: run for a in study["archs"]}}
+        return write_results(CHAPTER_12, profile, {"ablation_over_seeds": entry}, seed=None, wall_time_s=wall_time_s,
+                             root=root)
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(record, dict) or not isinstance(record.get("numbers"), dict) or record.get("profile") != profile:
+        raise ValueError(f"{path} is not a results record of profile {profile!r}; not merging into it")
+    entry = record["numbers"].setdefault("ablation_over_seeds", {})
+    entry.setdefault("archs", {}).update(study["archs"])
+    entry["settings"] = dict(study["settings"])
+    entry.setdefault("runs", {}).update({a: run for a in study["archs"]})
+    atomic_write_text(json.dumps(record, indent=2) + "\n", path)
+    return path
