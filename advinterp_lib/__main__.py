@@ -18,8 +18,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("chapter", help="number (01), slug, or NN_slug")
     run.add_argument("--profile", default="quick", choices=list(PROFILES))
     run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                     help="override one parameter (value read as YAML); repeatable")
+                     help="override one parameter (value read as plain YAML, of the type of its default); "
+                          "repeatable; not profile or results_dir")
     run.add_argument("--output-dir", default=None, help="where the executed notebook goes (default runs/<profile>/)")
+    run.add_argument("--results-dir", default=None,
+                     help="where a chapter with a results_dir parameter writes results/<profile>/ (default results/)")
     run.add_argument("--book-dir", default=None, help="the book folder to find the chapter in (default book/)")
     prof = sub.add_parser("profiles", help="list profiles and each chapter's parameters")
     prof.add_argument("--profile", default=None, choices=list(PROFILES))
@@ -35,12 +38,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
-        overrides = dict(parse_override(k, v) for k, v in args.parameter)
         try:
-            out = run_chapter(
-                args.chapter, args.profile, overrides, output_dir=args.output_dir, book_dir=args.book_dir
-            )
-        except (ValueError, ChapterFailed) as err:
+            overrides = dict(parse_override(k, v) for k, v in args.parameter)
+            out = run_chapter(args.chapter, args.profile, overrides, output_dir=args.output_dir,
+                              results_dir=args.results_dir, book_dir=args.book_dir)  # fmt: skip
+        except (ValueError, TypeError, ChapterFailed) as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
         print(f"executed notebook: {out}")

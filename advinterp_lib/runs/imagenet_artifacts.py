@@ -283,6 +283,10 @@ def _imagenet_inputs(
     return ConsistencyInputs(models, source, AdversarialSet(shards, k=k_targets, num_sources=n_images), "imagenet-val")
 
 
+#: The chapter-11 parameters :func:`main` uses (any other ``-p`` is refused, not ignored).
+_MAIN_PARAMETERS = ("archs", "n_images", "k_targets", "adam_step_255", "adam_steps", "eps", "seed")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``torchrun --nproc_per_node=G -m advinterp_lib.runs.imagenet_artifacts [-p NAME VALUE ...]``:
     generate chapter 11's ImageNet adversarial set on G GPUs (one worker per GPU), with
@@ -294,14 +298,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch.distributed as dist
 
     from .profiles import chapter_parameters
-    from .runner import parse_override
+    from .runner import check_overrides, parse_override
 
     parser = argparse.ArgumentParser(prog="python -m advinterp_lib.runs.imagenet_artifacts",
                                      description=main.__doc__)  # fmt: skip
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help=f"override one of {', '.join(_MAIN_PARAMETERS)} (plain YAML, of its default's type)")
     args = parser.parse_args(argv)
     params = chapter_parameters("imagenet", "11")
-    params.update(parse_override(k, v) for k, v in args.parameter)
+    try:  # checked as the runner checks -p, against the parameters this command uses
+        overrides = dict(parse_override(k, v) for k, v in args.parameter)
+        params.update(check_overrides("imagenet_artifacts", {k: params[k] for k in _MAIN_PARAMETERS}, overrides))
+    except (ValueError, TypeError) as err:
+        parser.error(str(err))
     rank, world = 0, 1
     if dist.is_torchelastic_launched():  # started by torchrun: it set up the rendezvous
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")

@@ -41,21 +41,33 @@ VERDICTS = (REPRODUCED, NOT_REPRODUCED, NOT_COMPARABLE, NO_RESULT)
 # ----------------------------------------------------------------------------- operands
 
 
-def lookup(numbers: Mapping[str, Any], path: str) -> Any:
+def lookup(numbers: Mapping[str, Any], path: str, where: str = "numbers") -> Any:
     """The value at a dotted ``path`` of a chapter's numbers (``"histograms.resnet"``), None
     when absent. A key that is an integer indexes a list (``"ablation_curve.random order.-1"``:
-    the curve's last point)."""
+    the curve's last point).
+
+    Absent (None) means a dict without the key or a list too short: the chapter has not
+    measured it. A node of the wrong type on the way (``table3`` a list or a number where
+    a dict of models belongs) is a malformed file, not a missing result: ValueError naming
+    ``where`` (the file), the path so far, what was expected and what came.
+    """
     node: Any = numbers
+    walked = where
     for key in path.split("."):
         if isinstance(node, list) and re.fullmatch(r"-?\d+", key):
             i = int(key)
             if not -len(node) <= i < len(node):
                 return None
             node = node[i]
-        elif isinstance(node, Mapping) and key in node:
+        elif isinstance(node, Mapping):
+            if key not in node:
+                return None
             node = node[key]
         else:
-            return None
+            expected = "a list or a dict" if re.fullmatch(r"-?\d+", key) else "a dict"
+            raise ValueError(f"{walked} should be {expected} holding {key!r} (for {path}), "
+                             f"got {type(node).__name__} {node!r:.60}")
+        walked = f"{walked}.{key}"
     return node
 
 
@@ -76,7 +88,7 @@ class At:
         return self.path
 
     def get(self, numbers: Mapping[str, Any], where: str) -> float | None:
-        value = lookup(numbers, self.path)
+        value = lookup(numbers, self.path, f"{where}: numbers")
         return None if value is None else _number(value, f"{where}: numbers.{self.path}")
 
 
@@ -94,8 +106,11 @@ class HistogramMean:
         return f"mean of {self.path}.{self.series}"
 
     def get(self, numbers: Mapping[str, Any], where: str) -> float | None:
-        hist = lookup(numbers, self.path)
-        if hist is None or not isinstance(hist, Mapping) or self.series not in hist or "edges" not in hist:
+        hist = lookup(numbers, self.path, f"{where}: numbers")
+        if hist is not None and not isinstance(hist, Mapping):
+            raise ValueError(f"{where}: numbers.{self.path} should be a histogram (a dict of edges and counts), "
+                             f"got {type(hist).__name__}")
+        if hist is None or self.series not in hist or "edges" not in hist:
             return None
         edges = [_number(e, f"{where}: numbers.{self.path}.edges") for e in hist["edges"]]
         counts = [_number(c, f"{where}: numbers.{self.path}.{self.series}") for c in hist[self.series]]
@@ -112,7 +127,7 @@ Operand = At | HistogramMean
 def _interval(numbers: Mapping[str, Any], path: str | None, where: str) -> tuple[float, float] | None:
     if path is None:
         return None
-    ci = lookup(numbers, path)
+    ci = lookup(numbers, path, f"{where}: numbers")
     if ci is None:
         return None
     if not isinstance(ci, Mapping) or "low" not in ci or "high" not in ci:

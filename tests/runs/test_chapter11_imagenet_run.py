@@ -34,10 +34,9 @@ def test_chapter_11_runs_under_the_imagenet_profile(tmp_path, miniature_val):
     env = {**os.environ, "ADVINTERP_DATA": str(data), "ADVINTERP_CACHE": str(tmp_path / "cache"),
            "TORCH_HOME": str(torch_home), "MPLBACKEND": "Agg"}  # fmt: skip
     overrides = {"archs": "[resnet18]", "n_images": "4", "k_targets": "2", "adam_steps": "2", "n_bootstrap": "20",
-                 "n_neurons_shown": "1", "n_shown": "2", "patch_size": "112", "patch_stride": "112",
-                 "results_dir": str(tmp_path / "results")}  # fmt: skip
+                 "n_neurons_shown": "1", "n_shown": "2", "patch_size": "112", "patch_stride": "112"}  # fmt: skip
     cmd = [sys.executable, "-m", "advinterp_lib", "run", "11", "--profile", "imagenet",
-           "--output-dir", str(tmp_path / "runs")]  # fmt: skip
+           "--output-dir", str(tmp_path / "runs"), "--results-dir", str(tmp_path / "results")]  # fmt: skip
     for key, value in overrides.items():
         cmd += ["-p", key, value]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)

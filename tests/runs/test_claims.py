@@ -25,7 +25,8 @@ def test_lookup_indexes_lists_with_integer_keys():
     assert lookup(numbers, "nested.1.a") == 2.0
     assert lookup(numbers, "curve.random order.3") is None  # out of range: absent, not an error
     assert lookup(numbers, "curve.random order.-4") is None
-    assert lookup(numbers, "curve.random order.last") is None  # not an integer
+    with pytest.raises(ValueError, match="numbers.curve.random order should be a dict holding 'last'"):
+        lookup(numbers, "curve.random order.last")  # not an integer: a malformed path or file, not "no result"
     assert lookup(numbers, "curve.0") is None  # a mapping is not indexed by position
     assert At("curve.random order.-1").get(numbers, "x.json") == 5.5
 

@@ -137,8 +137,18 @@ def test_a_result_from_another_library_version_is_warned_and_still_shown(tmp_pat
          "numbers.table1.resnet.consis should be a finite number"),
         (lambda p: _edit(p, lambda r: r["numbers"]["table1"]["resnet"].update(consis_ci=[0.1, 0.2])),
          "numbers.table1.resnet.consis_ci should be an interval"),
+        (lambda p: p.write_bytes(b'{"chapter": "caf\xe9"}'), "not UTF-8"),
+        (lambda p: p.write_text("[" * 100_000 + "]" * 100_000), "nests too deeply"),
+        (lambda p: p.write_text('{"numbers": ' + "[" * 500 + "]" * 500 + "}"), "more than 64 levels"),
+        (lambda p: _edit(p, lambda r: r["numbers"].update(table1=[0.5, 0.6])), "numbers.table1 should be a dict holding"),
+        (lambda p: _edit(p, lambda r: r["numbers"]["table1"].update(resnet=0.5)),
+         "numbers.table1.resnet should be a dict holding"),
+        (lambda p: _edit(p, lambda r: r["numbers"]["histograms"].update(resnet="flat")),
+         "numbers.histograms.resnet should be a"),
     ],
-    ids=["json", "no-numbers", "no-device", "bad-wall-time", "wrong-profile", "bad-number", "bad-interval"],
+    ids=["json", "no-numbers", "no-device", "bad-wall-time", "wrong-profile", "bad-number", "bad-interval",
+         "not-utf8", "nested-100000-deep", "nested-500-deep", "table-of-wrong-type", "row-of-wrong-type",
+         "histogram-of-wrong-type"],
 )
 def test_a_malformed_file_is_an_error_naming_it(tmp_path, damage, message):
     path = _write(tmp_path, "quick", "11_inconsistent_representations", _ch11_numbers())
@@ -358,3 +368,27 @@ def test_cli_report_table_and_a_broken_file(tmp_path, monkeypatch, capsys):
     (root / "quick" / "06_deepfool.json").write_text("{ broken")
     assert main(["report", "--json"]) == 1
     assert "06_deepfool.json" in capsys.readouterr().err
+
+
+def test_a_table3_of_the_wrong_type_is_an_error_not_no_result_yet(tmp_path):
+    """Chapter 12's table3 as a list (or text) used to read as "no result yet"."""
+    path = _write(tmp_path, "quick", "12_consistent_adversarial_training", {"table3": ["vgg", 0.9]})
+    with pytest.raises(ValueError, match=r"numbers.table3 should be a dict holding") as err:
+        build_report(tmp_path)
+    assert str(path) in str(err.value)
+
+
+def test_the_report_command_names_a_file_that_is_not_utf8(tmp_path, monkeypatch, capsys):
+    """`python -m advinterp_lib report` in a checkout whose results/ holds a binary file:
+    one line naming the file, exit 1, no traceback."""
+    from advinterp_lib.__main__ import main
+
+    for marker in ("_toc.yml", "pyproject.toml"):  # a checkout: the report reads its results/
+        (tmp_path / marker).write_text("")
+    bad = tmp_path / "results" / "quick" / "11_inconsistent_representations.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"\xff\xfe not text")
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--profile", "quick"]) == 1
+    err = capsys.readouterr().err
+    assert str(bad) in err and "not UTF-8" in err

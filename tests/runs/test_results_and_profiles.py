@@ -48,6 +48,24 @@ def test_read_errors_name_the_file(tmp_path):
         read_results("quick", "04_w", root=tmp_path)
 
 
+@pytest.mark.parametrize("profile, chapter, word", [
+    ("../../../x", "10_concepts_and_wordnet", "profile"),   # -p profile ../../../x wrote outside results/
+    ("huge", "10_concepts_and_wordnet", "profile"),
+    ("quick", "../../escape", "chapter"),
+    ("quick", "a/b", "chapter"),
+    ("quick", ".hidden", "chapter"),
+])
+def test_a_results_path_is_built_only_from_a_known_profile_and_a_plain_chapter(tmp_path, profile, chapter, word):
+    root = tmp_path / "results"
+    with pytest.raises(ValueError, match=word):
+        write_results(chapter, profile, {"n": 1}, seed=0, wall_time_s=0, root=root)
+    with pytest.raises(ValueError, match=word):
+        ChapterRun(chapter, profile, 0, root=root).write({"n": 1})
+    with pytest.raises(ValueError, match=word):
+        read_results(profile, chapter, root=root)
+    assert not list(tmp_path.rglob("*.json"))
+
+
 def test_chapter_run_measures_wall_time(tmp_path):
     run = ChapterRun("01_x", "full", 0, root=tmp_path)
     rec = json.loads(run.write({"n": 1}).read_text())
