@@ -47,7 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="imagenet: ILSVRC2012_img_val.tar; broden: a local broden1_224.zip")
     parser.add_argument("--labels", default=None,
                         help="imagenet: the devkit .tar.gz, a val-labels file, or LOC_val_solution.csv")
-    parser.add_argument("--md5", default=None, help="imagenet/broden: expected MD5 of --archive ('none': skip)")
+    parser.add_argument("--md5", default=None,
+                        help="imagenet/broden: expected MD5 of --archive (imagenet: 'none' skips the check)")
+    parser.add_argument("--insecure-skip-checksum", action="store_true",
+                        help="broden: use the zip WITHOUT checking its MD5 (only if the known MD5 is wrong)")
     args = parser.parse_args(argv)
     if args.dataset in PAPER_SCALE:
         md5 = {} if args.md5 is None else {"expected_md5": None if args.md5 == "none" else args.md5}
@@ -55,8 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.dataset == "imagenet":
                 prepare_imagenet_val(args.archive, args.labels, args.root, **md5)
             else:
-                fetch_broden(args.root, archive=args.archive, download_allowed=not args.no_download, **md5)
-        except (DataNotFoundError, ValueError) as err:
+                fetch_broden(args.root, archive=args.archive, download_allowed=not args.no_download,
+                             insecure_skip_checksum=args.insecure_skip_checksum, **md5)
+        except (DataNotFoundError, ValueError, OSError) as err:
             print(f"{args.dataset}: error: {err}", file=sys.stderr)
             return 1
         return 0
@@ -66,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in names:
         try:
             {**PREPARERS, **EXTRAS}[name](args.root, use_apt=not args.no_apt, download=not args.no_download)
-        except (DataNotFoundError, ValueError) as err:
+        except (DataNotFoundError, ValueError, OSError) as err:  # OSError: e.g. no room (names path and size)
             print(f"{name}: error: {err}", file=sys.stderr)
             status = 1
     return status

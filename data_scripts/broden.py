@@ -7,19 +7,23 @@ Steps:
 
 1. already prepared (a stamp beside ``index.csv``): nothing to do;
 2. the zip: a local copy given with ``--archive``, or ``<root>/broden1_224.zip`` left by
-   an earlier run, or downloaded from :data:`BRODEN_URL` (about 1 GB) into a
-   temporary name; the received size is checked against the server's
+   an earlier run, or downloaded over https from :data:`BRODEN_URL` (about 1 GB)
+   into a temporary name; the received size is checked against the server's
    ``Content-Length`` and the MD5 against :data:`BRODEN_MD5`; a mismatch deletes
-   the download and raises :class:`ChecksumMismatchError`;
+   the download and raises :class:`ChecksumMismatchError`. The checksum is
+   mandatory, for a download and for a local ``--archive`` alike: only the loudly
+   named ``insecure_skip_checksum=True`` (``--insecure-skip-checksum``) skips it;
+   plain ``http://`` is refused;
 3. safe extraction (:func:`data_scripts.archives.safe_extract`: no absolute paths,
-   no ``..``, no links) into a staging folder, resumable (files already there with
-   the right size are kept), then moved into place in one rename.
+   no ``..``, no links, at most :data:`BRODEN_LIMITS` members and bytes) into a
+   staging folder, resumable (files already there with the right size are kept),
+   then moved into place in one rename.
 
 About the checksum: NetDissect publishes no checksum for the zip.
 :data:`BRODEN_MD5` is the one a public reproduction script checks
 (``check broden1_224.zip be13c292...``); it could not be confirmed here (no
 network). If the first real download disagrees, the error names both values;
-``--md5 none`` skips the check, and the value should then be corrected here.
+``--insecure-skip-checksum`` skips the check, and the value should then be corrected here.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import hashlib
 import json
 import os
 import shutil
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -35,14 +40,17 @@ from pathlib import Path
 from advinterp_lib import roots
 from advinterp_lib.data import DataNotFoundError
 from advinterp_lib.data.broden import FOLDER, broden_dir
-from data_scripts.archives import archive_members, safe_extract
+from data_scripts.archives import ArchiveLimits, archive_members, safe_extract
 from data_scripts.files import ChecksumMismatchError, atomic_write_text, replace_folder, temp_path_beside
 from data_scripts.imagenet import md5_of  # (files.py, the shared home, has SHA-256 only)
 
 NAME = "broden"
-BRODEN_URL = "http://netdissect.csail.mit.edu/data/broden1_224.zip"
+BRODEN_URL = "https://netdissect.csail.mit.edu/data/broden1_224.zip"
 #: MD5 of broden1_224.zip as checked by a public NetDissect reproduction script (see above).
 BRODEN_MD5 = "be13c292eaef3300da03f8d0e48eab1c"
+#: What broden1_224.zip may hold: NetDissect's 63,305 images with their segmentation
+#: masks (about 1 GB), with a wide margin (the exact counts could not be confirmed here).
+BRODEN_LIMITS = ArchiveLimits(max_members=1_000_000, max_bytes=8 * 2**30, what="broden1_224.zip (about 1 GB)")
 STAMP = ".advinterp-prepared.json"
 _REQUIRED = ("index.csv", "label.csv", "category.csv")
 
@@ -104,6 +112,7 @@ def fetch_broden(
     archive: str | os.PathLike[str] | None = None,
     url: str = BRODEN_URL,
     expected_md5: str | None = BRODEN_MD5,
+    insecure_skip_checksum: bool = False,
     download_allowed: bool = True,
     keep_archive: bool = False,
     log: Callable[[str], None] = print,
@@ -113,8 +122,10 @@ def fetch_broden(
     Args:
         root: the data root; None means ``roots.data_root()``.
         archive: a local ``broden1_224.zip`` to use instead of downloading.
-        url: where to download from.
-        expected_md5: the zip's MD5 (None: not checked).
+        url: where to download from: ``https://`` (or ``file://`` for a mirror on disk).
+        expected_md5: the zip's MD5; None only together with ``insecure_skip_checksum``.
+        insecure_skip_checksum: use the zip without checking its MD5 (a loud opt-out
+            for when :data:`BRODEN_MD5` turns out wrong; the log says so).
         download_allowed: may download when no archive is at hand.
         keep_archive: keep the downloaded zip after extraction (default: delete it).
 
@@ -125,8 +136,16 @@ def fetch_broden(
         ChecksumMismatchError: the archive's size or MD5 is wrong; nothing prepared.
         UnsafeArchiveError: an archive member would escape the data root.
         DataNotFoundError: no archive and downloading is disabled or failed.
-        ValueError: the archive holds no ``broden1_224/index.csv``.
+        ValueError: the archive holds no ``broden1_224/index.csv``; ``expected_md5`` is
+            None without ``insecure_skip_checksum``; a URL that is not https/file.
     """
+    if insecure_skip_checksum is not True and insecure_skip_checksum is not False:
+        raise TypeError(f"insecure_skip_checksum must be a bool, got {type(insecure_skip_checksum).__name__}")
+    if expected_md5 is None and not insecure_skip_checksum:
+        raise ValueError("Broden's MD5 check is mandatory: expected_md5=None needs insecure_skip_checksum=True "
+                         "(command line: --insecure-skip-checksum) to use the zip unchecked")
+    if insecure_skip_checksum:
+        expected_md5 = None
     root = roots.data_root() if root is None else Path(root)
     target = broden_dir(root)
     if is_prepared(root):
@@ -142,6 +161,8 @@ def fetch_broden(
     elif leftover.is_file():
         zip_path = leftover
     elif download_allowed:
+        if urllib.parse.urlsplit(url).scheme not in ("https", "file"):
+            raise ValueError(f"Broden url must be https:// (or file://), got {url!r}")
         try:
             download(url, leftover, expected_md5=expected_md5, log=log)
         except ChecksumMismatchError:
@@ -157,18 +178,20 @@ def fetch_broden(
             f"Broden is not prepared under {target} and downloading is disabled; run "
             f"`python -m data_scripts broden` (or pass --archive {FOLDER}.zip)."
         )
+    if insecure_skip_checksum:
+        log(f"{NAME}: WARNING: --insecure-skip-checksum: using {zip_path} WITHOUT checking its MD5")
     if expected_md5 is not None:
         actual = md5_of(zip_path)
         if actual != expected_md5:
             raise ChecksumMismatchError(
                 f"{zip_path}: MD5 is {actual}, expected {expected_md5}; the file is corrupt or not the expected release"
             )
-    names = archive_members(zip_path)  # checks every member before anything is written
+    names = archive_members(zip_path, limits=BRODEN_LIMITS)  # checks every member before anything is written
     if f"{FOLDER}/index.csv" not in names:
         raise ValueError(f"{zip_path}: no {FOLDER}/index.csv inside; not the broden1_224 archive")
     staging = root / f".{FOLDER}-staging"
     log(f"{NAME}: extracting {len(names)} files from {zip_path}")
-    safe_extract(zip_path, staging)
+    safe_extract(zip_path, staging, limits=BRODEN_LIMITS)
     atomic_write_text(staging / FOLDER / STAMP, json.dumps({"complete": True, "files": len(names)}, indent=1))
     replace_folder(staging / FOLDER, target)
     shutil.rmtree(staging, ignore_errors=True)
@@ -178,4 +201,4 @@ def fetch_broden(
     return source
 
 
-__all__ = ["BRODEN_MD5", "BRODEN_URL", "download", "fetch_broden", "is_prepared"]
+__all__ = ["BRODEN_LIMITS", "BRODEN_MD5", "BRODEN_URL", "download", "fetch_broden", "is_prepared"]

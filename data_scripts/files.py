@@ -5,10 +5,17 @@ path and moved into place with ``os.replace`` (atomic on one file system), so an
 interrupted run never leaves a half-written file under the data root. Each helper
 that writes returns the SHA-256 of what it wrote, computed while streaming, so a
 caller can check the content before committing it.
+
+Single files go through the library's one atomic-write path
+(:mod:`advinterp_lib.atomic`); :func:`install_files` stages several files and moves
+them into place together. A write that finds no room (disk full, quota, file-size
+limit) raises :class:`~advinterp_lib.atomic.WriteFailedError` naming the path, the
+space the files need and the space free, with nothing under the target changed.
 """
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import json
@@ -18,6 +25,12 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import BinaryIO
+
+from advinterp_lib.atomic import WriteFailedError, free_space
+from advinterp_lib.atomic import atomic_write_text as _atomic_write_text
+
+# errno values that mean "no room": a full disk, a quota, a file-size limit
+_NO_SPACE = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 _CHUNK = 1 << 20  # 1 MiB: large enough to hash at disk speed, small enough for any RAM
 
@@ -86,6 +99,20 @@ def gunzip_file(src: Path, dst: Path) -> str:
         return _copy_stream(fin, fout)
 
 
+def output_size(src: Path, transfer: Callable[[Path, Path], str]) -> int:
+    """The bytes ``transfer`` will write for ``src``: the decompressed size a gzip file
+    records in its last four bytes (mod 2**32) for :func:`gunzip_file`, else its size."""
+    if transfer is gunzip_file:
+        with open(src, "rb") as f:
+            f.seek(-4, os.SEEK_END)
+            return int.from_bytes(f.read(4), "little")
+    return Path(src).stat().st_size
+
+
+def _megabytes(n: int | None) -> str:
+    return "unknown" if n is None else f"{n / 1e6:,.1f} MB"
+
+
 def install_files(
     sources: Mapping[str, Path],
     folder: Path,
@@ -106,15 +133,32 @@ def install_files(
 
     Raises:
         ChecksumMismatchError: a staged file's SHA-256 differs from the expected one.
+        WriteFailedError: no room in ``folder`` (checked first from the sizes the files
+            will have, and caught while writing): the message names the path, the space
+            needed and the space free; nothing under ``folder`` has changed.
         OSError: reading a source or writing the folder failed.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    needed = sum(output_size(Path(src), transfer) for src in sources.values())
+    free = free_space(folder)
+    if free is not None and free < needed:
+        raise WriteFailedError(errno.ENOSPC, f"not enough space in {folder}: {len(sources)} file(s) need "
+                                             f"{_megabytes(needed)}, {_megabytes(free)} free; nothing was written")
     staged: dict[str, Path] = {}
     digests: dict[str, str] = {}
     try:
         for name, src in sources.items():
             staged[name] = temp_path_beside(folder / name)
-            digests[name] = transfer(Path(src), staged[name])
+            try:
+                digests[name] = transfer(Path(src), staged[name])
+            except OSError as err:
+                if err.errno not in _NO_SPACE:
+                    raise
+                raise WriteFailedError(
+                    err.errno, f"writing {folder / name} failed: {os.strerror(err.errno)}; the {len(sources)} file(s) "
+                    f"need {_megabytes(needed)} in {folder} ({_megabytes(free_space(folder))} free there now); "
+                    f"nothing under {folder} was changed",
+                ) from err
             if expected_sha256 is not None and name in expected_sha256:
                 check_sha256(src, digests[name], expected_sha256[name])
         for name, tmp in staged.items():
@@ -126,16 +170,9 @@ def install_files(
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file and ``os.replace``."""
-    tmp = temp_path_beside(path)
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write ``text`` (UTF-8) to ``path`` atomically: :func:`advinterp_lib.atomic.atomic_write_text`
+    (the library's one write path), with the data scripts' argument order."""
+    _atomic_write_text(text, path)
 
 
 def atomic_copy(src: Path, dst: Path) -> str:

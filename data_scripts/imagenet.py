@@ -40,7 +40,7 @@ from pathlib import Path
 from advinterp_lib import roots
 from advinterp_lib.data import DataNotFoundError
 from advinterp_lib.data.imagenet import WNIDS, val_dir
-from data_scripts.archives import archive_members, check_member_path, safe_extract
+from data_scripts.archives import ArchiveLimits, archive_members, check_member_path, safe_extract
 from data_scripts.files import ChecksumMismatchError, atomic_write_text
 
 NAME = "imagenet"
@@ -50,6 +50,10 @@ ARCHIVE_MD5 = "29b22e2961454d5413ddabcf34fc5622"
 #: MD5 of ``ILSVRC2012_devkit_t12.tar.gz`` (same source).
 DEVKIT_MD5 = "fa75699e90414af021442c21a62c3abf"
 NUM_VAL_IMAGES = 50_000
+#: What the two archives may hold (their known contents with a margin; see data_scripts.archives):
+#: the val tar is 50,000 JPEGs, 6,744,924,160 bytes; the devkit 2.5 MB compressed.
+VAL_LIMITS = ArchiveLimits(max_members=51_000, max_bytes=7_500_000_000, what="ILSVRC2012_img_val.tar (50,000 JPEGs, 6.7 GB)")
+DEVKIT_LIMITS = ArchiveLimits(max_members=1_000, max_bytes=100_000_000, what="the ILSVRC-2012 devkit (a few MB)")
 STAMP = ".advinterp-prepared.json"
 
 _VAL_FILE = re.compile(r"^(?:.*/)?(ILSVRC2012_val_(\d{8}))\.JPEG$")
@@ -93,7 +97,7 @@ def _read_devkit(path: Path, expected_md5: str | None) -> dict[str, str]:
 
     if expected_md5 is not None:
         check_md5(path, expected_md5)
-    names = archive_members(path)  # checks every member first
+    names = archive_members(path, limits=DEVKIT_LIMITS)  # checks every member first
     meta_name = next((n for n in names if n.endswith("data/meta.mat")), None)
     truth_name = next((n for n in names if n.endswith("data/ILSVRC2012_validation_ground_truth.txt")), None)
     if meta_name is None or truth_name is None:
@@ -219,14 +223,14 @@ def prepare_imagenet_val(
             raise ValueError(f"{archive}: {name} has no ground truth in {labels}")
         return target / truth[stem] / f"{stem}.JPEG"
 
-    images = [n for n in archive_members(archive) if _VAL_FILE.match(n)]
+    images = [n for n in archive_members(archive, limits=VAL_LIMITS) if _VAL_FILE.match(n)]
     if not images:
         raise ValueError(f"{archive}: no ILSVRC2012_val_*.JPEG files in the archive")
     for name in images:
         destination(name)  # every JPEG must have a label before anything is written
     log(f"{NAME}: sorting {len(images)} images into {target}")
     target.mkdir(parents=True, exist_ok=True)
-    written = safe_extract(archive, target, destination=destination)
+    written = safe_extract(archive, target, destination=destination, limits=VAL_LIMITS)
     if len(images) != NUM_VAL_IMAGES:
         log(f"{NAME}: note: {len(images)} images, not the {NUM_VAL_IMAGES} of the full validation set")
     atomic_write_text(

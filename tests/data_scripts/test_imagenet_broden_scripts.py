@@ -174,7 +174,7 @@ def test_unsafe_zip_members_are_rejected(tmp_path, name):
     with pytest.raises(UnsafeArchiveError):
         archive_members(archive)
     with pytest.raises(UnsafeArchiveError):
-        fetch_broden(tmp_path / "data", archive=archive, expected_md5=None)
+        fetch_broden(tmp_path / "data", archive=archive, expected_md5=None, insecure_skip_checksum=True)
     assert not (tmp_path / "data" / "broden1_224").exists()
 
 
@@ -229,5 +229,41 @@ def test_command_line_prepares_imagenet_and_broden(tmp_path):
     assert len(list(val_dir(root).glob("n*/*.JPEG"))) == 12
     assert main(["imagenet", "--root", str(tmp_path / "other")]) == 1  # nothing given: error, exit 1
     zipped = _tiny_broden_zip(tmp_path / "b.zip")
-    assert main(["broden", "--root", str(root), "--archive", str(zipped), "--md5", "none"]) == 0
+    assert main(["broden", "--root", str(root), "--archive", str(zipped), "--md5", "none"]) == 1  # needs the flag
+    assert not (root / "broden1_224").exists()
+    assert main(["broden", "--root", str(root), "--archive", str(zipped), "--insecure-skip-checksum"]) == 0
     assert (root / "broden1_224" / "label.csv").is_file()
+
+
+# ----------------------------------------------------------------- broden: https, mandatory checksum
+
+
+def test_broden_is_fetched_over_https_and_plain_http_is_refused(tmp_path):
+    from data_scripts.broden import BRODEN_URL
+
+    assert BRODEN_URL.startswith("https://")
+    with pytest.raises(ValueError, match="https"):
+        fetch_broden(tmp_path / "data", url="http://netdissect.csail.mit.edu/data/broden1_224.zip", log=lambda s: None)
+    assert not (tmp_path / "data" / "broden1_224.zip").exists()
+
+
+def test_broden_without_a_checksum_needs_the_loud_opt_out(tmp_path):
+    archive = _tiny_broden_zip(tmp_path / "broden1_224.zip")
+    root = tmp_path / "data"
+    with pytest.raises(ValueError, match="insecure_skip_checksum"):
+        fetch_broden(root, archive=archive, expected_md5=None, log=lambda s: None)
+    with pytest.raises(ValueError, match="insecure_skip_checksum"):
+        fetch_broden(root, url=archive.as_uri(), expected_md5=None, log=lambda s: None)
+    assert not (root / "broden1_224").exists()
+    log = []
+    assert fetch_broden(root, archive=archive, insecure_skip_checksum=True, log=log.append) == "archive"
+    assert any("WARNING" in line and "WITHOUT checking its MD5" in line for line in log)
+
+
+def test_devkit_with_a_10_gib_header_is_refused_naming_it(tmp_path):
+    devkit = tmp_path / "ILSVRC2012_devkit_t12.tar"
+    info = tarfile.TarInfo("ILSVRC2012_devkit_t12/data/meta.mat")
+    info.size = 10 * 2**30
+    devkit.write_bytes(info.tobuf(format=tarfile.GNU_FORMAT) + b"x" * 512 + b"\0" * 1024)
+    with pytest.raises(UnsafeArchiveError, match=r"ILSVRC2012_devkit_t12.tar: member .* declares 10.00 GiB.*devkit"):
+        read_val_labels(devkit, devkit_md5=None)

@@ -115,6 +115,89 @@ def test_a_benign_tar_extracts_exactly_its_files(tmp_path):
     assert sorted(archives.archive_members(archive)) == ["a.txt", "sub/b.bin"]
 
 
+# --- names that are the target itself; sizes and counts beyond the data set's ------------
+
+
+@pytest.mark.parametrize("name", [".", "./", "", ".//."])
+@pytest.mark.parametrize("kind", ["tar", "zip"])
+def test_a_member_named_as_the_target_itself_is_refused(tmp_path, kind, name):
+    """A file member named "." was written as the target itself (a file where the
+    folder should be)."""
+    archive = tmp_path / f"dot.{kind}"
+    if kind == "tar":
+        with tarfile.open(archive, "w") as tf:
+            info = tarfile.TarInfo(name)
+            info.size = 7
+            tf.addfile(info, io.BytesIO(b"payload"))
+    else:
+        with zipfile.ZipFile(archive, "w") as zf:
+            zf.writestr(zipfile.ZipInfo(name), b"payload")
+    target = tmp_path / "target"
+    with pytest.raises(archives.UnsafeArchiveError, match="target folder itself"):
+        archives.safe_extract(archive, target)
+    assert not target.exists()
+    with pytest.raises(archives.UnsafeArchiveError, match=str(archive)):
+        archives.archive_members(archive)
+
+
+def test_a_zip_that_expands_beyond_its_data_set_is_refused(tmp_path):
+    """A zip bomb in miniature: 2 MB of zeros compress to a few KB; the data set's
+    limit (here 1 MB) refuses it before anything is written."""
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.bin", b"\0" * 2_000_000)
+    assert archive.stat().st_size < 10_000
+    limits = archives.ArchiveLimits(max_members=10, max_bytes=1_000_000, what="the test set (1 MB)")
+    target = tmp_path / "target"
+    with pytest.raises(archives.UnsafeArchiveError, match=r"bomb.zip: member .a.bin. declares 1.9 MiB.*more than the 1.0 MiB the test set") as err:
+        archives.safe_extract(archive, target, limits=limits)
+    assert "refusing" in str(err.value) and not target.exists()
+
+
+def test_an_archive_with_more_members_than_its_data_set_is_refused(tmp_path):
+    archive = _tar(tmp_path / "many.tar.gz", [_file(f"f{i}") for i in range(20)], {f"f{i}": b"x" for i in range(20)})
+    limits = archives.ArchiveLimits(max_members=10, max_bytes=1_000_000, what="the test set")
+    with pytest.raises(archives.UnsafeArchiveError, match=r"many.tar.gz: more than 10 members"):
+        archives.archive_members(archive, limits=limits)
+    with pytest.raises(archives.UnsafeArchiveError, match="more than 10 members"):
+        archives.safe_extract(archive, tmp_path / "target", limits=limits)
+    assert not (tmp_path / "target").exists()
+
+
+def _tar_declaring(path: Path, size: int) -> Path:
+    """A tar whose one member's header declares ``size`` bytes but holds 512."""
+    info = tarfile.TarInfo("ILSVRC2012_val_00000001.JPEG")
+    info.size = size
+    path.write_bytes(info.tobuf(format=tarfile.GNU_FORMAT) + b"x" * 512 + b"\0" * 1024)
+    return path
+
+
+def test_a_tar_header_declaring_10_gib_is_refused_naming_the_archive(tmp_path):
+    from data_scripts.imagenet import VAL_LIMITS
+
+    archive = _tar_declaring(tmp_path / "ILSVRC2012_img_val.tar", 10 * 2**30)
+    with pytest.raises(archives.UnsafeArchiveError, match=r"ILSVRC2012_img_val.tar: member .* declares 10.00 GiB"):
+        archives.archive_members(archive, limits=VAL_LIMITS)
+    # within a (larger) bound, the lie is caught while reading: an error naming the archive, not a bare ReadError
+    with pytest.raises(ValueError, match=r"ILSVRC2012_img_val.tar: not a readable tar archive"):
+        archives.safe_extract(archive, tmp_path / "target",
+                              limits=archives.ArchiveLimits(max_members=10, max_bytes=11 * 2**30))
+    assert not (tmp_path / "target").exists()
+
+
+def test_a_truncated_tar_is_an_error_naming_the_archive(tmp_path):
+    good = tmp_path / "good.tar"
+    with tarfile.open(good, "w") as tf:  # uncompressed: cut in the middle of the first member
+        for name in ("a.txt", "b.txt"):
+            info = tarfile.TarInfo(name)
+            info.size = 5000
+            tf.addfile(info, io.BytesIO(b"a" * 5000))
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(good.read_bytes()[:3000])
+    with pytest.raises(ValueError, match="cut.tar"):
+        archives.safe_extract(cut, tmp_path / "target")
+
+
 # --- downloads are verified before use ---------------------------------------------------
 
 
