@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["check_images", "check_labels", "check_int", "check_number", "model_channels"]
+__all__ = ["check_images", "check_labels", "check_int", "check_number", "model_channels", "model_dtype"]
 
 
 def model_channels(model: nn.Module) -> int | None:
@@ -22,15 +22,27 @@ def model_channels(model: nn.Module) -> int | None:
     return None
 
 
+def model_dtype(model: nn.Module) -> torch.dtype | None:
+    """The dtype of ``model``'s floating-point weights (None when it has none)."""
+    for p in model.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return None
+
+
 def check_images(
     x: object, name: str = "x", *, channels: int | None = None, model: nn.Module | None = None
 ) -> torch.Tensor:
     """``x`` must be a float tensor [N, C, H, W] with N >= 1, finite, in [0, 1].
 
     ``channels`` (or ``model``, whose first convolution's ``in_channels`` is used)
-    fixes C. Raises TypeError (not a tensor, not floating point) or ValueError (rank,
-    empty batch, channel count, NaN/inf, values outside [0, 1]; the message says when
-    the values look like 0..255 pixels or like normalised ones).
+    fixes C. With ``model``, ``x`` must also have the dtype of its weights: float64
+    images for a float32 model are refused with a clear TypeError (convert with
+    ``x.float()``), not converted silently and not left to fail deep inside a layer
+    with "expected scalar type Double". Raises TypeError (not a tensor, not floating
+    point, another dtype than the model's) or ValueError (rank, empty batch, channel
+    count, NaN/inf, values outside [0, 1]; the message says when the values look like
+    0..255 pixels or like normalised ones).
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of images, got {type(x).__name__}")
@@ -42,6 +54,12 @@ def check_images(
     if not x.is_floating_point():
         hint = " (for 0..255 bytes use x.float() / 255)" if x.dtype == torch.uint8 else ""
         raise TypeError(f"{name} must be a float tensor with pixels in [0, 1], got dtype {x.dtype}{hint}")
+    if model is not None:
+        expected = model_dtype(model)
+        if expected is not None and x.dtype != expected:
+            fix = f"{name}.float()" if expected == torch.float32 else f"{name}.to({expected})"
+            raise TypeError(f"{name} must have the dtype of the model's weights, {expected}, got {x.dtype} "
+                            f"(convert with {fix})")
     if channels is None and model is not None:
         channels = model_channels(model)
     if channels is not None and x.shape[1] != channels:

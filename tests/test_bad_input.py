@@ -31,7 +31,12 @@ from advinterp_lib.interpret.neighbours import embed, nearest_neighbours, neighb
 from advinterp_lib.models.layers import Normalize, capture_activations, last_conv_layer, layer
 from advinterp_lib.runs import cache as run_cache
 from advinterp_lib.plotting import image_grid
-from advinterp_lib.runs.artifacts import zoo_model_config
+from advinterp_lib.runs.artifacts import adversarial_set, trained_model, zoo_model_config
+from advinterp_lib.runs.rules import lookup
+from advinterp_lib.runs.runner import check_overrides, parse_override
+from advinterp_lib.training import evaluate, train
+from data_scripts.archives import check_member_path
+from data_scripts.broden import fetch_broden
 from advinterp_lib.runs.chapters import find_chapter
 from advinterp_lib.runs.profiles import chapter_parameters
 from advinterp_lib.runs.results import write_results
@@ -82,6 +87,7 @@ BAD_IMAGES = [
     ("nan", nan_images, ValueError, ["NaN"]),
     ("inf", inf_images, ValueError, ["inf"]),
     ("3 channels", lambda: X(c=3), ValueError, ["channel"]),
+    ("float64", lambda: X().double(), TypeError, ["torch.float32", "torch.float64", "convert with"]),
 ]
 
 # Functions taking images, called with the bad images in the argument named by the second entry.
@@ -289,6 +295,29 @@ CASES = [
     C("zoo_model_config-train_epochs-0", lambda: zoo_model_config("vgg", train_size=100, train_epochs=0, seed=0), ValueError, "train_epochs"),
     C("find_chapter-unknown", lambda: find_chapter("99"), ValueError, "99"),
     C("config_key-kind-path", lambda: run_cache.config_key("../model", {}), ValueError, "kind"),
+    # issue 18: arguments that used to be truncated into a cache key or fail deep inside
+    C("trained_model-train_size-str", lambda: trained_model("vgg", train_size="100", train_epochs=1), TypeError, "train_size", "int"),
+    C("trained_model-train_size-float", lambda: trained_model("vgg", train_size=100.5, train_epochs=1), TypeError, "train_size", "int"),
+    C("trained_model-seed-float", lambda: trained_model("vgg", train_size=100, train_epochs=1, seed=1.5), TypeError, "seed", "int"),
+    C("trained_model-train_epochs-0", lambda: trained_model("vgg", train_size=100, train_epochs=0), ValueError, "train_epochs"),
+    C("adversarial_set-step_size-str", lambda: adversarial_set(n=10, k=2, step_size="a", steps=1, train_size=100, train_epochs=1), TypeError, "step_size"),
+    C("adversarial_set-n-0", lambda: adversarial_set(n=0, k=2, step_size=0.02, steps=1, train_size=100, train_epochs=1), ValueError, "n"),
+    C("adversarial_set-archs", lambda: adversarial_set(["lenet"], n=10, k=2, step_size=0.02, steps=1, train_size=100, train_epochs=1), ValueError, "archs", "lenet"),
+    C("generate_adversarial_set-steps-str", lambda: advset.generate_adversarial_set(net(), X(), Y(), "/nonexistent/never", k=1, steps="4", progress=False), TypeError, "steps"),
+    C("write_results-profile-path", lambda: write_results("01_x", "../../x", {}, seed=0, wall_time_s=1.0, root="/nonexistent/never"), ValueError, "profile", "quick"),
+    C("write_results-chapter-path", lambda: write_results("../01_x", "quick", {}, seed=0, wall_time_s=1.0, root="/nonexistent/never"), ValueError, "chapter"),
+    C("-p-binary", lambda: parse_override("sigma", "!!binary aGVsbG8="), ValueError, "sigma", "!!binary"),
+    C("-p-date", lambda: parse_override("sigma", "2020-01-01"), ValueError, "sigma", "!!timestamp"),
+    C("-p-wrong-type", lambda: check_overrides("chapter 10", {"sigma": 1.0}, {"sigma": "high"}), TypeError, "sigma", "float", "str"),
+    C("-p-reserved-profile", lambda: check_overrides("chapter 10", {"profile": "quick"}, {"profile": "full"}), ValueError, "profile", "--profile"),
+    C("-p-unknown", lambda: check_overrides("chapter 10", {"sigma": 1.0}, {"sigmaa": 2.0}), ValueError, "sigmaa", "sigma"),
+    C("lookup-table3-list", lambda: lookup({"table3": [1, 2]}, "table3.vgg.real.top1", "12.json: numbers"), ValueError, "numbers.table3", "dict"),
+    C("archive-member-dot", lambda: check_member_path(".", "x.tar"), ValueError, "x.tar", "itself"),
+    C("fetch_broden-no-checksum", lambda: fetch_broden("/nonexistent/never", expected_md5=None), ValueError, "insecure_skip_checksum"),
+    C("resnet-64x64", lambda: models.build("resnet")(X(hw=64)), ValueError, "28", "[2, 1, 64, 64]"),
+    C("resnet-1x1", lambda: models.build("resnet")(X(hw=1)), ValueError, "28", "[2, 1, 1, 1]"),
+    C("train-images-float64", lambda: train(net(), X().double(), Y(), epochs=1, progress=False), TypeError, "images", "torch.float64"),
+    C("evaluate-images-float64", lambda: evaluate(net(), X().double(), Y()), TypeError, "images", "torch.float64"),
     # --- plotting ----------------------------------------------------------------------
     C("image_grid-normalize", lambda: image_grid(X(), normalize="minmax"), ValueError, "normalize", "each"),
     C("image_grid-empty", lambda: image_grid([]), ValueError, "image"),

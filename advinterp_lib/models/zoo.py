@@ -43,17 +43,14 @@ FASHION_MNIST_STD = 0.3530
 _SIZE = 28  # input height and width the zoo is designed for
 
 
-def _check_input(x: torch.Tensor, in_channels: int, model: nn.Module, exact_size: bool) -> None:
-    """A clear message instead of a shape error deep inside a layer."""
+def _check_input(x: torch.Tensor, in_channels: int, model: nn.Module) -> None:
+    """A clear message instead of a shape error deep inside a layer (or, for the ResNet,
+    whose pooling takes any size, instead of a silent prediction on a wrong-size image)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{type(model).__name__} expects a Tensor, got {type(x).__name__}")
-    ok = x.dim() == 4 and x.shape[1] == in_channels
-    if exact_size:
-        ok = ok and tuple(x.shape[2:]) == (_SIZE, _SIZE)
-    if not ok:
-        size = f"{_SIZE}, {_SIZE}" if exact_size else "H, W"
+    if not (x.dim() == 4 and x.shape[1] == in_channels and tuple(x.shape[2:]) == (_SIZE, _SIZE)):
         raise ValueError(
-            f"{type(model).__name__} expects images [N, {in_channels}, {size}], "
+            f"{type(model).__name__} expects images [N, {in_channels}, {_SIZE}, {_SIZE}], "
             f"got shape {list(x.shape)}"
         )
 
@@ -104,7 +101,7 @@ class AlexNetSmall(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(x, self.in_channels, self, exact_size=True)
+        _check_input(x, self.in_channels, self)
         return self.classifier(self.features(self.normalize(x)))
 
 
@@ -155,7 +152,7 @@ class VGGSmall(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(x, self.in_channels, self, exact_size=True)
+        _check_input(x, self.in_channels, self)
         return self.classifier(self.features(self.normalize(x)))
 
 
@@ -189,8 +186,11 @@ class BasicBlock(nn.Module):
 
 
 class ResNetSmall(nn.Module):
-    """ResNet-style network for ``[N, in_channels, H, W]`` pixels in [0, 1]
-    (designed for 28x28; global average pooling accepts other sizes).
+    """ResNet-style network for ``[N, in_channels, 28, 28]`` pixels in [0, 1].
+
+    Its global average pooling would accept any size, but its weights were trained on
+    28x28 Fashion-MNIST: like AlexNet and VGG it refuses other sizes (a 1x1 or 64x64
+    image gets a clear ValueError, not a silent, meaningless prediction).
 
     ``stem``: conv 3x3 stride 2 (16) -> BatchNorm -> ReLU (28 -> 14);
     ``layer1``/``layer2``/``layer3``: one :class:`BasicBlock` each with 16 / 32 / 64
@@ -227,7 +227,7 @@ class ResNetSmall(nn.Module):
         self.fc = nn.Linear(w3, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(x, self.in_channels, self, exact_size=False)
+        _check_input(x, self.in_channels, self)
         x = self.stem(self.normalize(x))
         x = self.layer3(self.layer2(self.layer1(x)))
         return self.fc(self.flatten(self.avgpool(x)))

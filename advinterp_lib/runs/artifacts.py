@@ -17,6 +17,7 @@ from ..data import load
 from ..models import ZOO, build
 from ..models.zoo import ZOO_VERSION
 from ..training import train
+from ..validation import check_int, check_number
 from .cache import ArtifactCache
 
 # Optimiser settings per architecture (measured in tests/benchmarks; see the note in
@@ -72,7 +73,15 @@ def trained_model(
 
     Returns the model in eval mode on ``device`` (default: CUDA when available, else
     CPU), with ``model.training_history`` (per-epoch records) attached.
+
+    Raises:
+        TypeError: ``train_size``, ``train_epochs`` or ``seed`` not an int (``'100'``,
+            ``100.5``, ``1.5``: never truncated into another model's cache key).
+        ValueError: unknown ``arch``; ``train_size`` < 10, ``train_epochs`` < 1, ``seed`` < 0.
     """
+    check_int(train_size, "train_size", minimum=10)
+    check_int(train_epochs, "train_epochs", minimum=1)
+    check_int(seed, "seed", minimum=0)
     config = zoo_model_config(arch, train_size=train_size, train_epochs=train_epochs, seed=seed)
     cache = cache or ArtifactCache()
     device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -137,7 +146,20 @@ def adversarial_set(
 
     Raises:
         ValueError: unknown architecture; ``n`` outside [1, 10000]; bad attack parameters.
+        TypeError: an argument of the wrong type.
+
+    Every argument is checked before a model is trained or a file written.
     """
+    if isinstance(archs, str) or not isinstance(archs, (list, tuple)) or not archs or any(a not in ZOO for a in archs):
+        raise ValueError(f"archs must be a non-empty list of zoo architectures ({', '.join(ZOO)}), got {archs!r}")
+    for name, value, low in (("train_size", train_size, 10), ("train_epochs", train_epochs, 1), ("seed", seed, 0),
+                             ("steps", steps, 1)):
+        check_int(value, name, minimum=low)
+    check_int(n, "n", minimum=1, maximum=10000)
+    check_int(k, "k", minimum=1, maximum=9)
+    check_number(step_size, "step_size", minimum=0.0, strict_minimum=True, maximum=1.0)
+    if eps is not None:
+        check_number(eps, "eps", minimum=0.0, strict_minimum=True, maximum=1.0)
     from ..attacks.advset import generate_adversarial_set
     from ..attacks.ensemble import average_cross_entropy_loss
 

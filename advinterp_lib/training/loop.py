@@ -323,7 +323,7 @@ def train(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    images = check_images(images, "images")
+    images = check_images(images, "images", model=model)
     check_labels(labels, len(images), None, "labels")  # the range once the model's width is known
     epochs = check_int(epochs, "epochs", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
@@ -565,7 +565,7 @@ def predict(
     Raises:
         TypeError / ValueError: bad ``images`` (see :func:`train`), bad ``batch_size``.
     """
-    images = check_images(images, "images")
+    images = check_images(images, "images", model=model)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     return torch.cat([out.cpu() for _, out in
                       _logits_in_batches(model, images, batch_size, device, progress)])
@@ -597,7 +597,7 @@ def evaluate(
     Raises:
         TypeError / ValueError: bad images, labels out of range, a bad k.
     """
-    images = check_images(images, "images")
+    images = check_images(images, "images", model=model)
     check_labels(labels, len(images), None, "labels")  # the range once the model's width is known
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     ks = [topk] if isinstance(topk, int) else list(topk)

@@ -137,6 +137,15 @@ def test_wrong_input_shape_gets_a_clear_message(model):
         model(torch.rand(2, 3, 28, 28))
 
 
+@pytest.mark.parametrize("size", [1, 27, 64])
+@pytest.mark.parametrize("arch", ["alexnet", "vgg", "resnet"])
+def test_every_zoo_model_refuses_images_of_another_size(arch, size):
+    """The ResNet's global pooling once took 1x1 and 64x64 images silently (AlexNet and VGG
+    refused them): every zoo model was trained on 28x28 and says so."""
+    with pytest.raises(ValueError, match=rf"expects images \[N, 1, 28, 28\], got shape \[2, 1, {size}, {size}\]"):
+        build(arch)(torch.rand(2, 1, size, size))
+
+
 @pytest.mark.parametrize("arch", ["alexnet", "vgg", "resnet"])
 def test_num_classes_is_the_width_of_the_logits_and_follows_the_head(arch):
     from advinterp_lib.models.layers import num_classes_of

@@ -153,3 +153,16 @@ def test_a_cache_entry_gets_the_mode_open_would_give(tmp_path, umask):
     finally:
         os.umask(old)
 
+
+
+@pytest.mark.parametrize("bad", [dict(step_size="a"), dict(steps="3"), dict(k=0), dict(eps=-0.1), dict(n=10.5)])
+def test_a_bad_adversarial_set_call_writes_nothing_in_the_cache(tmp_path, bad):
+    """Validate first, write after: a bad argument is refused before a model is trained
+    or a manifest written, so the corrected call is not refused as a different
+    configuration of the same folder."""
+    from advinterp_lib.runs.artifacts import adversarial_set
+
+    args = dict(n=10, k=2, step_size=0.02, steps=1, train_size=100, train_epochs=1, cache=ArtifactCache(tmp_path))
+    with pytest.raises((TypeError, ValueError), match=next(iter(bad))):
+        adversarial_set(**{**args, **bad})
+    assert list(tmp_path.iterdir()) == []
