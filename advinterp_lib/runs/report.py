@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, roots
-from .claims import ADV_KEY, CH12_MODEL_PATHS, CLAIMS, Claim, build_claims
+from .claims import ADV_KEY, CH12_MODEL_PATHS, CLAIM_KINDS, CLAIMS, FINDING, REPRODUCTION, SANITY, Claim, build_claims
 from .profiles import PROFILE_NAMES
 from .results import read_results
 from .rules import (
@@ -40,19 +40,21 @@ from .rules import (
     REPRODUCED,
     VERDICTS,
     At,
-    ChangeSmaller,
     HistogramMean,
     MatchesPaper,
     Ordered,
+    Positive,
     RatioAbove,
+    RelativeChangeWithin,
     lookup,
 )
 
 # Re-exported: chapter 15 and ``python -m advinterp_lib report`` need one import.
 __all__ = [
-    "ADV_KEY", "CH12_MODEL_PATHS", "CLAIMS", "MEASURE_COMMANDS", "NOT_COMPARABLE", "NOT_REPRODUCED", "NO_RESULT",
-    "PROFILE_DATA", "REPRODUCED", "VERDICTS", "At", "ChangeSmaller", "Claim", "Finding", "HistogramMean",
-    "MatchesPaper", "Ordered", "RatioAbove", "Report", "ResultSet", "ResultsVersionWarning", "RunRecord",
+    "ADV_KEY", "CH12_MODEL_PATHS", "CLAIMS", "CLAIM_KINDS", "FINDING", "MEASURE_COMMANDS", "NOT_COMPARABLE",
+    "NOT_REPRODUCED", "NO_RESULT", "PROFILE_DATA", "REPRODUCED", "REPRODUCTION", "SANITY", "VERDICTS", "At",
+    "Claim", "Finding", "HistogramMean", "MatchesPaper", "Ordered", "Positive", "RatioAbove", "RelativeChangeWithin",
+    "Report", "ResultSet", "ResultsVersionWarning", "RunRecord",
     "build_claims", "build_report", "canonical_keys", "judge", "load_results", "lookup", "report_json",
 ]
 
@@ -224,7 +226,7 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         c = self.claim
-        return {"key": c.key, "chapter": c.chapter, "group": c.group, "statement": c.statement,
+        return {"key": c.key, "kind": c.kind, "chapter": c.chapter, "group": c.group, "statement": c.statement,
                 "source": c.source, "profile": self.profile, "verdict": self.verdict, "ours": self.ours,
                 "values": self.values, "intervals": {k: list(v) for k, v in self.intervals.items()},
                 "paper": c.paper, "paper_value": c.paper_value, "paper_data": c.paper_data,
@@ -309,13 +311,17 @@ class Report:
         raise KeyError(f"no finding for claim {key!r} under profile {profile!r} (profiles with results: "
                        f"{', '.join(self.profiles) or 'none'})")
 
-    def markdown(self, profile: str, groups: Sequence[str] | None = None, *, all_rows: bool = False) -> str:
-        """The findings of ``profile`` (only ``groups`` where given) as a markdown table:
-        chapter, claim, ours, the paper's (and its data), verdict, and the rule's reason.
-        Claims not comparable and without a value of ours are left out unless ``all_rows``."""
+    def markdown(self, profile: str, groups: Sequence[str] | None = None, *, kinds: Sequence[str] | None = None,
+                 all_rows: bool = False) -> str:
+        """The findings of ``profile`` (only ``groups`` and ``kinds`` where given) as a
+        markdown table: chapter, claim, ours, the paper's (and its data), verdict, and the
+        rule's reason. Claims not comparable and without a value of ours are left out
+        unless ``all_rows``."""
         rows = ["| ch. | claim | ours | paper (data) | verdict | how judged |", "|---|---|---|---|---|---|"]
         for f in self.findings_for(profile):
             if groups is not None and f.claim.group not in groups:
+                continue
+            if kinds is not None and f.claim.kind not in kinds:
                 continue
             if not all_rows and f.verdict == NOT_COMPARABLE and not f.ours:
                 continue
@@ -324,9 +330,10 @@ class Report:
             rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         return "\n".join(rows)
 
-    def counts(self, profile: str) -> dict[str, int]:
-        """How many claims got each verdict under ``profile``."""
-        found = self.findings_for(profile)
+    def counts(self, profile: str, kind: str | None = REPRODUCTION) -> dict[str, int]:
+        """How many claims of ``kind`` (default: reproductions, the ones the verdict counts;
+        None: every claim) got each verdict under ``profile``."""
+        found = [f for f in self.findings_for(profile) if kind is None or f.claim.kind == kind]
         return {v: sum(f.verdict == v for f in found) for v in VERDICTS}
 
     def to_dict(self) -> dict[str, Any]:
@@ -340,6 +347,7 @@ class Report:
             "missing_chapters": {p: list(c) for p, c in self.missing_chapters.items()},
             "runs": [r.to_dict() for runs in self.results.runs.values() for r in runs.values()],
             "counts": {p: self.counts(p) for p in self.profiles},
+            "counts_by_kind": {p: {k: self.counts(p, k) for k in CLAIM_KINDS} for p in self.profiles},
             "findings": [f.to_dict() for f in self.findings],
             "warnings": list(self.warnings),
         }
@@ -355,16 +363,18 @@ class Report:
             lines.append(f"== profile {profile} ({PROFILE_DATA[profile]}) ==")
             found = self.findings_for(profile)
             hidden = [] if all_rows else [f for f in found if f.verdict == NOT_COMPARABLE and not f.ours]
-            rows = [("ch", "claim", "ours", "paper", "verdict")]
-            rows += [(f.claim.chapter, _clip(f.claim.statement, width), _clip(f.ours or "-", 52),
+            rows = [("ch", "kind", "claim", "ours", "paper", "verdict")]
+            rows += [(f.claim.chapter, f.claim.kind, _clip(f.claim.statement, width), _clip(f.ours or "-", 52),
                       _clip(f.claim.paper, 24), f.verdict) for f in found if all(f is not h for h in hidden)]
             lines += _table(rows)
             groups = sorted({f.claim.group for f in hidden})
             for g in groups:
                 n = sum(f.claim.group == g for f in hidden)
                 lines.append(f"({g}: {n} more of the paper's numbers measured on other data, not comparable here)")
-            counts = ", ".join(f"{n} {v}" for v, n in self.counts(profile).items() if n)
-            lines.append(f"verdicts: {counts}")
+            for kind in CLAIM_KINDS:
+                counts = ", ".join(f"{n} {v}" for v, n in self.counts(profile, kind).items() if n) or "none"
+                note = " (not counted)" if kind == SANITY else ""
+                lines.append(f"{kind}s{note}: {counts}")
             if self.missing_chapters.get(profile):
                 lines.append(f"chapters without results: {', '.join(self.missing_chapters[profile])}")
             lines.append("")

@@ -4,19 +4,25 @@ A chapter's results file (``results/<profile>/NN_slug.json``) holds its ``number
 operand picks one number out of them (:class:`At`, a dotted path; :class:`HistogramMean`,
 the mean of a stored histogram), and a rule turns operands into a verdict:
 
-- :class:`MatchesPaper` (a number of the paper): only on the paper's own data;
-  reproduced when the paper's value lies in our confidence interval, or within
-  ``max(abs_tol, rel_tol * |paper|)`` of our value.
+- :class:`MatchesPaper` (a number of the paper): only on the paper's own data; an
+  equivalence test: reproduced when our whole confidence interval lies within
+  ``max(abs_tol, rel_tol * |paper|)`` of the paper's value (a noisier run cannot pass
+  more easily: a wide interval leaves the band), or, where no interval is stored, when
+  our value does.
 - :class:`Ordered` (a direction, e.g. consis_adv < consis): reproduced when the
   interval of the difference lies above 0 (where a chapter stores one), else when our
   two intervals are separated in the claimed direction (``smaller.high < larger.low``);
   where a chapter stored no interval, when the point estimates are in that order
   (the finding says so).
-- :class:`ChangeSmaller` ("consis barely moves while consis_adv rises markedly"):
-  reproduced when the moving quantity rises by more than the stable one changes,
-  ``after_m - before_m > |after_s - before_s|``.
+- :class:`Positive` (a stored difference, e.g. consistent-AT minus targeted-AT):
+  reproduced when its interval lies above 0 (the point estimate, where none is stored).
+- :class:`RelativeChangeWithin` ("consis barely moves"): reproduced when the change,
+  relative to the baseline, stays within ``bound`` (5% by default) — the whole interval
+  of the change where one is stored.
 - :class:`RatioAbove` (e.g. FGSM's rho over DeepFool's > 1): reproduced when our
   ratio exceeds the threshold.
+
+Every rule can fail; ``tests/runs/test_rules.py`` shows a failing case for each.
 
 The claims themselves are in :mod:`advinterp_lib.runs.claims`; the report that applies
 them to every profile's results in :mod:`advinterp_lib.runs.report`.
@@ -164,9 +170,10 @@ def _absent(paths: Sequence[str], where: str) -> Outcome:
 
 @dataclass(frozen=True)
 class MatchesPaper:
-    """A number of the paper: reproduced when the paper's value lies in our interval
-    (``ci``, a path to ``{low, high}``) or within ``max(abs_tol, rel_tol * |paper|)``
-    of our value. Judged only on the paper's data; elsewhere not comparable."""
+    """A number of the paper, as an equivalence test: reproduced when our interval
+    (``ci``, a path to ``{low, high}``) lies within ``max(abs_tol, rel_tol * |paper|)`` of
+    the paper's value, or, without an interval, when our value does. Judged only on the
+    paper's data; elsewhere not comparable."""
 
     value: Operand
     ci: str | None = None
@@ -188,10 +195,14 @@ class MatchesPaper:
         if ours is None:
             return _absent([self.value.label], where)
         tol = max(self.abs_tol, self.rel_tol * abs(paper_value))
-        inside = ci is not None and ci[0] <= paper_value <= ci[1]
-        ok = inside or abs(ours - paper_value) <= tol
-        how = "the paper's value lies in our interval" if inside else (
-            f"|ours - paper| = {_fmt(abs(ours - paper_value))} {'<=' if ok else '>'} tolerance {_fmt(tol)}")
+        band = (paper_value - tol, paper_value + tol)
+        if ci is not None:
+            ok = band[0] <= ci[0] and ci[1] <= band[1]
+            how = (f"our interval{_fmt_ci(ci)} {'lies' if ok else 'does not lie'} within the paper's "
+                   f"{_fmt(paper_value)} ± {_fmt(tol)}")
+        else:
+            ok = abs(ours - paper_value) <= tol
+            how = f"|ours - paper| = {_fmt(abs(ours - paper_value))} {'<=' if ok else '>'} tolerance {_fmt(tol)}"
         return Outcome(REPRODUCED if ok else NOT_REPRODUCED, shown, values, intervals, how)
 
 
@@ -237,26 +248,63 @@ class Ordered:
 
 
 @dataclass(frozen=True)
-class ChangeSmaller:
-    """One quantity barely moves while another rises: reproduced when
-    ``moving_after - moving_before > |stable_after - stable_before|``."""
+class Positive:
+    """A stored difference is above 0: reproduced when its interval (``ci``) lies above 0,
+    or, where none is stored, when the value does (the finding says so)."""
 
-    stable: tuple[Operand, Operand]
-    moving: tuple[Operand, Operand]
+    value: Operand
+    ci: str | None = None
     kind = "direction"
 
     def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
               where: str) -> Outcome:
-        ops = (*self.stable, *self.moving)
-        vals = [o.get(numbers, where) for o in ops]
-        if any(v is None for v in vals):
-            return _absent([o.label for o, v in zip(ops, vals) if v is None], where)
-        s0, s1, m0, m1 = vals
-        ds, dm = s1 - s0, m1 - m0
-        ok = dm > abs(ds)
-        shown = f"Δ {_fmt(ds):s} vs Δ {_fmt(dm):s}"
-        how = f"the rise {_fmt(dm)} {'exceeds' if ok else 'does not exceed'} the size {_fmt(abs(ds))} of the change"
-        return Outcome(REPRODUCED if ok else NOT_REPRODUCED, shown, dict(zip((o.label for o in ops), vals)), {}, how)
+        v = self.value.get(numbers, where)
+        if v is None:
+            return _absent([self.value.label], where)
+        ci = _interval(numbers, self.ci, where)
+        shown = f"{_fmt(v)}{_fmt_ci(ci)}"
+        if ci is not None:
+            ok = ci[0] > 0
+            how = f"the interval{_fmt_ci(ci)} {'lies above 0' if ok else 'does not lie above 0'}"
+        else:
+            ok = v > 0
+            how = f"point estimate (no interval stored): {'above' if ok else 'not above'} 0"
+        return Outcome(REPRODUCED if ok else NOT_REPRODUCED, shown, {self.value.label: v},
+                       {} if ci is None else {self.value.label: ci}, how)
+
+
+@dataclass(frozen=True)
+class RelativeChangeWithin:
+    """A quantity "barely moves": reproduced when ``|change| / |base| <= bound`` — for the
+    whole interval of the change (``change_ci``) where one is stored, else for the point
+    estimate. ``change`` is ``after - before``; ``base`` the value before."""
+
+    change: Operand
+    base: Operand
+    change_ci: str | None = None
+    bound: float = 0.05
+    kind = "direction"
+
+    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
+              where: str) -> Outcome:
+        d, b = self.change.get(numbers, where), self.base.get(numbers, where)
+        if d is None or b is None:
+            return _absent([o.label for o, v in ((self.change, d), (self.base, b)) if v is None], where)
+        if b == 0:
+            raise ValueError(f"{where}: numbers.{self.base.label} is 0; a relative change is undefined")
+        ci = _interval(numbers, self.change_ci, where)
+        rel = d / abs(b)
+        shown = f"Δ {rel:+.1%}" + ("" if ci is None else f" [{ci[0] / abs(b):+.1%}, {ci[1] / abs(b):+.1%}]")
+        if ci is not None:
+            worst = max(abs(ci[0]), abs(ci[1])) / abs(b)
+            ok = worst <= self.bound
+            how = (f"the interval of the change reaches {worst:.1%} of {_fmt(b)}: "
+                   f"{'within' if ok else 'beyond'} the bound {self.bound:.0%}")
+        else:
+            ok = abs(rel) <= self.bound
+            how = f"point estimate (no interval stored): {abs(rel):.1%} {'<=' if ok else '>'} {self.bound:.0%}"
+        return Outcome(REPRODUCED if ok else NOT_REPRODUCED, shown,
+                       {self.change.label: d, self.base.label: b}, {} if ci is None else {self.change.label: ci}, how)
 
 
 @dataclass(frozen=True)
@@ -282,4 +330,4 @@ class RatioAbove:
                        {self.numerator.label: a, self.denominator.label: b}, {}, how)
 
 
-Rule = MatchesPaper | Ordered | ChangeSmaller | RatioAbove
+Rule = MatchesPaper | Ordered | Positive | RelativeChangeWithin | RatioAbove
