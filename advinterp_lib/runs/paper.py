@@ -75,3 +75,6 @@ TRACING_CLAIM = "the neurons ranked first by prediction difference carry the pre
 #   perturbation (a question, no answer given).
 GRAD_CAM_ROBUSTNESS_CLAIM = "Grad-CAM's map of the true class survives an adversarial perturbation"
 
+# The consistent loss's weights as the paper states them (Sec. 5): L = alpha CE(x) +
+# (1 - alpha) CE(x*) + beta ||phi(x) - phi(x*)||.
+CONSISTENT_LOSS: dict[str, float] = {"alpha": 0.5, "beta": 0.1}
