@@ -246,14 +246,24 @@ _CONCURRENT = textwrap.dedent(
         return attack_shard(models, images, labels, start, **kw)
 
     advset._attack_shard = logged
+
+    class Slow(nn.Module):  # a real model that takes its time, so the two runs overlap
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+        def forward(self, x):
+            time.sleep(0.01)
+            return self.inner(x)
+
     torch.manual_seed(0)
-    models = [nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 5)),
+    models = [Slow(nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 5))),
               nn.Sequential(nn.Flatten(), nn.Linear(64, 5))]
     g = torch.Generator().manual_seed(1)
     x, y = torch.rand(48, 1, 8, 8, generator=g), torch.randint(0, 5, (48,), generator=g)
+    open(f"{go}.ready.{os.getpid()}", "w").close()
     while not os.path.exists(go):  # both start together
         time.sleep(0.001)
-    s = advset.generate_adversarial_set(models, x, y, directory, k=2, shard_size=8, batch_size=4, steps=30,
+    s = advset.generate_adversarial_set(models, x, y, directory, k=2, shard_size=8, batch_size=8, steps=20,
                                         progress=False)
     assert len(s) == 96
     """
@@ -272,7 +282,11 @@ def test_two_processes_generating_one_set_neither_crash_nor_compute_a_shard_twic
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for _ in range(2)
     ]
-    time.sleep(1.0)  # both imported torch and wait at the start line
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("go.ready.*"))) < 2:  # both imported torch and wait at the start line
+        assert all(p.poll() is None for p in procs), [p.stderr.read().decode()[-2000:] for p in procs]
+        assert time.monotonic() < deadline, "the two processes did not start within 120 s"
+        time.sleep(0.01)
     go.touch()
     for p in procs:
         assert p.wait(timeout=300) == 0, p.stderr.read().decode()[-3000:]

@@ -93,7 +93,7 @@ def _payload_value(marker):
     """The attack: a !!binary value papermill would write unescaped into the parameters cell."""
     import base64
 
-    code = f'x"; __import__("pathlib").Path({str(marker)!r}).write_text("pwned"); "'
+    code = f'x"; __import__("pathlib").Path("{marker}").write_text("pwned"); "'  # no single quote: bytes repr keeps it
     return "!!binary " + base64.b64encode(code.encode()).decode()
 
 
