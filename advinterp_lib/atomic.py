@@ -187,7 +187,9 @@ def folder_lock(folder: str | os.PathLike[str]) -> Iterator[float]:
 
     Two processes that fill the same cache folder (two chapters run at once) then work
     one after the other, not both into one folder. The kernel releases the lock if the
-    holder dies. Where ``fcntl`` does not exist (Windows) there is no lock.
+    holder dies. Where ``fcntl`` does not exist (Windows) there is no lock. The lock
+    is not re-entrant: code holding a folder's lock must not ask for it again (a second
+    ``flock`` from the same process would wait for itself).
     """
     folder = Path(folder)
     lock_file = folder.parent / f".{folder.name}.lock"
