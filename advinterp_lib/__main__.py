@@ -1,4 +1,4 @@
-"""Command line: ``python -m advinterp_lib {run,profiles,chapters,report}``."""
+"""Command line: ``python -m advinterp_lib {run,profiles,chapters,report,ablation}``."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     prof.add_argument("--profile", default=None, choices=list(PROFILES))
     prof.add_argument("--json", action="store_true", help="machine-readable output")
     sub.add_parser("chapters", help="list the book's chapters")
+    abl = sub.add_parser("ablation", help="chapter 12's ablation over seeds for some architectures, merged into "
+                                          "results/<profile>/12_...json (resumes from the cache)")
+    abl.add_argument("--profile", default="full", choices=list(PROFILES))
+    abl.add_argument("--arch", default=None, help="comma-separated architectures (default: the profile's)")
     rep = sub.add_parser("report", help="our results beside the paper's numbers, a verdict per claim")
     rep.add_argument("--profile", default=None, choices=list(PROFILES), help="only this profile (default: all)")
     rep.add_argument("--json", action="store_true", help="machine-readable output")
@@ -72,6 +76,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 1
         print(report_json(report) if args.json else report.format_text(all_rows=args.all), end="")
+        return 0
+    if args.command == "ablation":
+        import time
+
+        from .runs.ablation import ablation_study, record_ablation
+
+        start = time.perf_counter()
+        try:
+            params = chapter_parameters(args.profile, "12")
+            archs = args.arch.split(",") if args.arch else None
+            study = ablation_study(params, archs=archs, progress=True)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        path = record_ablation(args.profile, study, wall_time_s=time.perf_counter() - start)
+        print(f"ablation of {', '.join(study['archs'])} written to {path}")
         return 0
     if args.command == "chapters":
         for c in list_chapters():

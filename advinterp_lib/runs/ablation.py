@@ -43,7 +43,7 @@ from .artifacts import adversarial_variant
 from .cache import ArtifactCache
 
 __all__ = ["ABLATION_VARIANTS", "ACCURACY_KINDS", "measure_model", "ablation_measurements", "summarize_ablation",
-           "term_verdict", "ablation_study", "record_ablation"]
+           "term_verdict", "ablation_study", "record_ablation", "describe_ablation"]
 
 #: The variants of the ablation, the paper's first.
 ABLATION_VARIANTS: tuple[str, ...] = ("consistent-AT", "targeted-AT", "mixed-PGD-AT", "FGSM-AT",
@@ -197,8 +197,10 @@ def summarize_ablation(
     ``gain_consis_adv``, ``gain_<accuracy>``) and ``relative_change_consis`` (the gain
     over the standard's consis); and ``term_effect``: consistent-AT minus targeted-AT on
     consis_adv, consis and every accuracy (the effect of the feature term alone), where
-    both variants were run. Intervals come from independent bootstraps of the same
-    size, so a difference's interval is :func:`interval_difference` of two.
+    both variants were run. Within an architecture every row is bootstrapped with the
+    same random numbers (the same neurons, evaluation images and seed positions drawn),
+    so a difference's interval, :func:`interval_difference` of two, is a paired one: a
+    variant identical to the standard model gains exactly 0, with an interval of width 0.
 
     Returns:
         JSON-ready ``{arch: {"rows": {...}, "term_effect": {...}, "seeds": [...]}}``.
@@ -208,8 +210,11 @@ def summarize_ablation(
     for a_i, (arch, rows) in enumerate(measurements.items()):
         intervals: dict[str, dict[str, Any]] = {}
         table: dict[str, Any] = {}
-        for r_i, (row, models) in enumerate(rows.items()):
-            base = seed + 1000 * a_i + 50 * r_i
+        for row, models in rows.items():
+            # The same random numbers for every row of an architecture: the rows share the
+            # standard model's neurons (every variant is fine-tuned from it) and the same
+            # evaluation images, so differences between rows are paired bootstraps.
+            base = seed + 1000 * a_i
             iv = {
                 "consis": hierarchical_bootstrap([SeedTopConcepts(m["real_concepts"]) for m in models], correlation,
                                                  seed=base, **boot),
@@ -370,3 +375,43 @@ def record_ablation(profile: str, study: Mapping[str, Any], *, wall_time_s: floa
     entry.setdefault("runs", {}).update({a: run for a in study["archs"]})
     atomic_write_text(json.dumps(record, indent=2) + "\n", path)
     return path
+
+
+def _pp(d: Mapping[str, float]) -> str:
+    """An accuracy difference in percentage points with its interval."""
+    return f"{100 * d['mean']:+.1f} points [{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]"
+
+
+def _ci_text(d: Mapping[str, float]) -> str:
+    return f"{d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
+
+
+def describe_ablation(summary: Mapping[str, Any], variants: Sequence[str]) -> list[str]:
+    """One markdown bullet per architecture of a :func:`summarize_ablation` result: the
+    feature term's effect (consistent-AT minus targeted-AT) on consis_adv and on robust
+    accuracy under the strong attack, how far consis moves, and the variants ranked by
+    strong robust accuracy and by the rise of consis_adv. Every number is read from
+    ``summary``."""
+    lines = []
+    for arch, entry in summary.items():
+        rows = entry["rows"]
+        parts = []
+        if "term_effect" in entry:
+            te = entry["term_effect"]
+            parts.append(f"the feature term (consistent-AT minus targeted-AT) — consis_adv: "
+                         f"{term_verdict(te['consis_adv'])} ({_ci_text(te['consis_adv'])}); strong robust accuracy: "
+                         f"{term_verdict(te['strong:apgd-t'])} ({_pp(te['strong:apgd-t'])})")
+        if "consistent-AT" in rows:
+            rel = rows["consistent-AT"]["relative_change_consis"]
+            parts.append(f"consistent-AT moves consis by {100 * rel['mean']:+.1f}% "
+                         f"[{100 * rel['low']:+.1f}, {100 * rel['high']:+.1f}] of the standard model's")
+        present = [v for v in variants if v in rows]
+        by_strong = sorted(present, key=lambda v: -rows[v]["strong:apgd-t"]["mean"])
+        by_gain = sorted(present, key=lambda v: -rows[v]["gain_consis_adv"]["mean"])
+        parts.append("ranked by strong robust accuracy: " + " > ".join(
+            f"{v} ({100 * rows[v]['strong:apgd-t']['mean']:.1f}%)" for v in by_strong))
+        parts.append("by the rise of consis_adv: " + " > ".join(
+            f"{v} ({rows[v]['gain_consis_adv']['mean']:+.3f})" for v in by_gain))
+        seeds = max(rows[v]["seeds"] for v in present) if present else 0
+        lines.append(f"- **{arch}** ({seeds} seeds): " + "; ".join(parts) + ".")
+    return lines

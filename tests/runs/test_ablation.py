@@ -118,3 +118,28 @@ def test_record_ablation_merges_one_architecture_at_a_time(tmp_path) -> None:
     assert numbers["ablation_over_seeds"]["runs"]["vgg"]["wall_time_s"] == 5
     with pytest.raises(ValueError):
         record_ablation("../x", first, wall_time_s=1, root=tmp_path)
+
+
+def test_describe_ablation_reads_every_number_from_the_summary() -> None:
+    from advinterp_lib.runs.ablation import describe_ablation
+
+    s = study(0.9)
+    (line,) = describe_ablation(s, ["consistent-AT", "targeted-AT"])
+    te = s["resnet"]["term_effect"]["consis_adv"]
+    assert "consis_adv: raises" in line and f"{te['mean']:+.3f}" in line
+    assert line.startswith("- **resnet** (3 seeds)")
+    (line,) = describe_ablation(study(0.1), ["consistent-AT", "targeted-AT"])
+    assert "consis_adv: lowers" in line
+    assert "by the rise of consis_adv: targeted-AT" in line
+
+
+def test_differences_are_paired_a_copy_of_the_standard_gains_exactly_nothing() -> None:
+    std = fake_model_measurement(0.4, 0.5, 0)
+    s = summarize_ablation({"resnet": {"standard": [std], "consistent-AT": [std, std], "targeted-AT": [std]}}, A,
+                           num_samples=200)["resnet"]
+    gain = s["rows"]["consistent-AT"]["gain_consis_adv"]
+    assert gain == {"mean": 0.0, "low": 0.0, "high": 0.0}
+    assert s["term_effect"]["clean"] == {"mean": 0.0, "low": 0.0, "high": 0.0}
+    # while the row's own interval is not degenerate
+    row = s["rows"]["consistent-AT"]["consis_adv"]
+    assert row["high"] - row["low"] > 0.01
