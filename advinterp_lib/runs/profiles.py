@@ -51,6 +51,38 @@ ADV_TRAINING: dict[str, dict[str, Any]] = {
     },
 }
 
+# Chapter 12's ablation of the consistent term (advinterp_lib.runs.ablation): the same
+# base model fine-tuned with each variant and several seeds, measured on the shared
+# adversarial set and with a strong attack (PGD with restarts -> APGD-CE -> APGD-T) on
+# the first `strong_images` evaluation images. The full profile fine-tunes 5 variants x
+# 3 seeds x 3 architectures (45 fine-tunes, 36 beyond the chapter's own models: on 2 CPU
+# cores about 3 hours; `python -m advinterp_lib ablation --profile full --arch resnet`
+# runs and commits one architecture at a time).
+ABLATION: dict[str, dict[str, Any]] = {
+    "quick": {
+        "ablation_archs": ["resnet"],
+        "ablation_seeds": [0, 1, 2],
+        "ablation_variants": ["consistent-AT", "targeted-AT", "mixed-PGD-AT", "FGSM-AT", "feature-consistent-AT"],
+        "pgd_eval_steps": 10,
+        "strong_images": 100,
+        "strong_pgd_steps": 20,
+        "strong_pgd_restarts": 1,
+        "strong_apgd_steps": 20,
+        "strong_targets": 3,
+    },
+    "full": {
+        "ablation_archs": ["alexnet", "vgg", "resnet"],
+        "ablation_seeds": [0, 1, 2],
+        "ablation_variants": ["consistent-AT", "targeted-AT", "mixed-PGD-AT", "FGSM-AT", "feature-consistent-AT"],
+        "pgd_eval_steps": 20,
+        "strong_images": 500,
+        "strong_pgd_steps": 50,
+        "strong_pgd_restarts": 2,
+        "strong_apgd_steps": 100,
+        "strong_targets": 3,
+    },
+}
+
 # Each chapter's parameters per profile, keyed by the chapter's two-digit number.
 # A chapter absent from a profile cannot run under it (the runner says so).
 CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
@@ -326,6 +358,11 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "surface_images": 16,
             "surface_points": 21,
             "surface_range": 0.2,
+            "strong_images": 200,
+            "strong_pgd_steps": 20,
+            "strong_pgd_restarts": 1,
+            "strong_apgd_steps": 20,
+            "strong_targets": 3,
         },
         "full": {
             "seed": 0,
@@ -337,6 +374,11 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "surface_images": 100,
             "surface_points": 41,
             "surface_range": 0.2,
+            "strong_images": 1000,
+            "strong_pgd_steps": 50,
+            "strong_pgd_restarts": 2,
+            "strong_apgd_steps": 100,
+            "strong_targets": 3,
         },
     },
     "15": {
@@ -365,6 +407,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "fgsm_eps": 0.1,
             "paper_fgsm_eps_255": 1,
             "bins": 20,
+            **ABLATION["quick"],
         },
         "full": {
             "seed": 0,
@@ -387,6 +430,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "fgsm_eps": 0.1,
             "paper_fgsm_eps_255": 1,
             "bins": 20,
+            **ABLATION["full"],
         },
     },
     "14": {
