@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from .activations import ConceptActivations, concept_top_activations
-from .metric import BootstrapInterval, ConsistencySummary, consistency_histogram, summarize_consistency
+from .metric import (BootstrapInterval, ConsistencySummary, basic_interval, consistency_histogram,
+                     summarize_consistency)
 
 __all__ = [
     "consistency_histograms",
@@ -180,9 +181,4 @@ def interval_difference(a: BootstrapInterval, b: BootstrapInterval) -> Bootstrap
         raise ValueError(f"a and b must have the same number of replicates, got {tuple(a.samples.shape)} and {tuple(b.samples.shape)}")
     if a.confidence != b.confidence:
         raise ValueError(f"a and b must have the same confidence, got {a.confidence} and {b.confidence}")
-    samples = a.samples.to(torch.float64) - b.samples.to(torch.float64)
-    d = a.mean - b.mean
-    alpha = (1.0 - a.confidence) / 2
-    q_lo, q_hi = torch.quantile(samples, torch.tensor([alpha, 1 - alpha], dtype=torch.float64)).tolist()
-    return BootstrapInterval(mean=d, low=2 * d - q_hi, high=2 * d - q_lo, bias=float(samples.mean()) - d,
-                             confidence=a.confidence, samples=samples)
+    return basic_interval(a.mean - b.mean, a.samples.to(torch.float64) - b.samples.to(torch.float64), a.confidence)

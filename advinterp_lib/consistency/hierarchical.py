@@ -31,7 +31,8 @@ from dataclasses import dataclass
 import torch
 
 from ..validation import check_int, check_number
-from .metric import BootstrapInterval, _check_concept_table, _check_correlation, concept_distribution, consistency_scores
+from .metric import (BootstrapInterval, _check_concept_table, _check_correlation, basic_interval,
+                     concept_distribution, consistency_scores)
 
 __all__ = ["SeedTopConcepts", "hierarchical_bootstrap", "hierarchical_mean"]
 
@@ -169,10 +170,7 @@ def hierarchical_bootstrap(
         per_seed_t = torch.stack(per_seed, 1)  # [b, S]
         samples.append(per_seed_t.gather(1, seed_pick).mean(1))
     samples_t = torch.cat(samples)
-    alpha = (1.0 - confidence) / 2
-    q_lo, q_hi = torch.quantile(samples_t, torch.tensor([alpha, 1 - alpha], dtype=torch.float64)).tolist()
-    return BootstrapInterval(mean=mean, low=2 * mean - q_hi, high=2 * mean - q_lo,
-                             bias=float(samples_t.mean()) - mean, confidence=confidence, samples=samples_t)
+    return basic_interval(mean, samples_t, confidence)
 
 
 def hierarchical_mean(
@@ -219,7 +217,4 @@ def hierarchical_mean(
         samples.append(per_seed.gather(1, seeds).mean(1))
     samples_t = torch.cat(samples)
     mean = float(v.mean())
-    alpha = (1.0 - confidence) / 2
-    q_lo, q_hi = torch.quantile(samples_t, torch.tensor([alpha, 1 - alpha], dtype=torch.float64)).tolist()
-    return BootstrapInterval(mean=mean, low=2 * mean - q_hi, high=2 * mean - q_lo,
-                             bias=float(samples_t.mean()) - mean, confidence=confidence, samples=samples_t)
+    return basic_interval(mean, samples_t, confidence)

@@ -125,6 +125,15 @@ class BootstrapInterval:
     samples: torch.Tensor
 
 
+def basic_interval(mean: float, samples: torch.Tensor, confidence: float) -> BootstrapInterval:
+    """The basic (reverse percentile) bootstrap interval ``[2 mean - q_hi, 2 mean - q_lo]``
+    of an estimate ``mean`` from its replicates ``samples`` (float64 [B])."""
+    alpha = (1.0 - confidence) / 2
+    q_lo, q_hi = torch.quantile(samples, torch.tensor([alpha, 1 - alpha], dtype=torch.float64)).tolist()
+    return BootstrapInterval(mean=mean, low=2 * mean - q_hi, high=2 * mean - q_lo,
+                             bias=float(samples.mean()) - mean, confidence=confidence, samples=samples)
+
+
 def bootstrap_consistency(
     concepts: torch.Tensor,
     correlation: torch.Tensor,
@@ -172,12 +181,7 @@ def bootstrap_consistency(
         samples.append(torch.einsum("bck,kl,bcl->bc", p, a, p).mean(1))
     samples_t = torch.cat(samples)
     mean = float(consistency_scores(concept_distribution(concepts, num_k), a).mean())
-    alpha = (1.0 - confidence) / 2
-    q_lo, q_hi = torch.quantile(samples_t, torch.tensor([alpha, 1 - alpha], dtype=torch.float64)).tolist()
-    return BootstrapInterval(
-        mean=mean, low=2 * mean - q_hi, high=2 * mean - q_lo, bias=float(samples_t.mean()) - mean,
-        confidence=confidence, samples=samples_t,
-    )
+    return basic_interval(mean, samples_t, confidence)
 
 
 def consistency_histogram(
