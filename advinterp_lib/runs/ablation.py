@@ -265,7 +265,8 @@ STUDY_PARAMETERS: tuple[str, ...] = (
     "pgd_train_steps", "pgd_train_step", "consistent_steps", "ensemble_archs", "n_images", "k_targets",
     "adam_step_255", "adam_steps", "advset_eps", "top_fraction", "sigma", "n_bootstrap", "n_eval", "fgsm_eps",
     "paper_fgsm_eps_255", "ablation_archs", "ablation_seeds", "ablation_variants", "pgd_eval_steps",
-    "strong_images", "strong_pgd_steps", "strong_pgd_restarts", "strong_apgd_steps", "strong_targets",
+    "ablation_eval_images", "strong_images", "strong_pgd_steps", "strong_pgd_restarts", "strong_apgd_steps",
+    "strong_targets",
 )
 
 
@@ -318,19 +319,20 @@ def ablation_study(
     if correlation is None:
         correlation = correlation_matrix(distance_matrix(class_synsets(source.synsets)), p["sigma"])
     test = load("fashion-mnist", "test").subset(p["n_eval"], seed=p["seed"])
+    n_acc = min(int(p["ablation_eval_images"]), len(test))  # the first of Table 3's evaluation images
     strong = {"pgd_steps": p["strong_pgd_steps"], "pgd_restarts": p["strong_pgd_restarts"],
               "apgd_steps": p["strong_apgd_steps"], "n_targets": p["strong_targets"]}
     measure = {"real_images": source.images, "real_concepts": source.labels, "advset": advset,
                "num_concepts": int(correlation.shape[0]), "fraction": p["top_fraction"],
-               "eval_images": test.images, "eval_labels": test.labels, "eps": p["fgsm_eps"],
+               "eval_images": test.images[:n_acc], "eval_labels": test.labels[:n_acc], "eps": p["fgsm_eps"],
                "paper_eps": p["paper_fgsm_eps_255"] / 255, "pgd_steps": p["pgd_eval_steps"],
                "strong_images": p["strong_images"], "strong": strong, "seed": p["seed"]}
-    data_config = {"advset": advset_config, "n_eval": p["n_eval"], "eval_seed": p["seed"]}
+    data_config = {"advset": advset_config, "n_eval": p["n_eval"], "eval_seed": p["seed"], "eval_images": n_acc}
     measurements = ablation_measurements(archs, p["ablation_variants"], p["ablation_seeds"], zoo=zoo, adv=adv,
                                          data_config=data_config, measure=measure, cache=cache, progress=progress)
     summary = summarize_ablation(measurements, correlation, num_samples=p["n_bootstrap"], seed=p["seed"])
     settings = {"variants": list(p["ablation_variants"]), "seeds": list(p["ablation_seeds"]),
-                "n_eval": int(p["n_eval"]), "eps": float(p["fgsm_eps"]), "paper_eps": p["paper_fgsm_eps_255"] / 255,
+                "n_eval": n_acc, "eps": float(p["fgsm_eps"]), "paper_eps": p["paper_fgsm_eps_255"] / 255,
                 "pgd_eval_steps": int(p["pgd_eval_steps"]), "strong_images": int(p["strong_images"]),
                 "strong": strong, "n_real": len(source), "n_adversarial": len(advset),
                 "top_fraction": float(p["top_fraction"]), "n_bootstrap": int(p["n_bootstrap"])}

@@ -64,6 +64,7 @@ ABLATION: dict[str, dict[str, Any]] = {
         "ablation_seeds": [0, 1, 2],
         "ablation_variants": ["consistent-AT", "targeted-AT", "mixed-PGD-AT", "FGSM-AT", "feature-consistent-AT"],
         "pgd_eval_steps": 10,
+        "ablation_eval_images": 500,
         "strong_images": 100,
         "strong_pgd_steps": 20,
         "strong_pgd_restarts": 1,
@@ -75,6 +76,7 @@ ABLATION: dict[str, dict[str, Any]] = {
         "ablation_seeds": [0, 1, 2],
         "ablation_variants": ["consistent-AT", "targeted-AT", "mixed-PGD-AT", "FGSM-AT", "feature-consistent-AT"],
         "pgd_eval_steps": 20,
+        "ablation_eval_images": 2000,  # clean/FGSM/PGD accuracy of 48 models: the first 2,000 of n_eval
         "strong_images": 500,
         "strong_pgd_steps": 50,
         "strong_pgd_restarts": 2,
