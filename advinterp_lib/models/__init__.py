@@ -4,6 +4,9 @@
   for 28x28 Fashion-MNIST images (``build("resnet")``).
 - :mod:`~advinterp_lib.models.layers`: the input :class:`Normalize` module, layer
   lookup by ``named_modules()`` name, activation capture as a context manager.
+- :mod:`~advinterp_lib.models.state`: the model-state chores every family shares
+  (:func:`eval_mode` with each submodule's mode restored, :func:`model_device`,
+  :func:`predicted_labels`).
 """
 
 from advinterp_lib.models.layers import (
@@ -13,6 +16,7 @@ from advinterp_lib.models.layers import (
     layer,
     layer_names,
 )
+from advinterp_lib.models.state import eval_mode, model_device, predicted_labels
 from advinterp_lib.models.zoo import ZOO, AlexNetSmall, BasicBlock, ResNetSmall, VGGSmall, build
 
 __all__ = [
@@ -24,7 +28,10 @@ __all__ = [
     "VGGSmall",
     "build",
     "capture_activations",
+    "eval_mode",
     "last_conv_layer",
     "layer",
     "layer_names",
+    "model_device",
+    "predicted_labels",
 ]
