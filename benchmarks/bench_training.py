@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from advinterp_lib.attacks.base import attack_mode, loss_gradient
 from advinterp_lib.data import load
 from advinterp_lib.models import ZOO, build
-from advinterp_lib.runs.artifacts import _make_objective, adversarial_variant_spec
+from advinterp_lib.runs.artifacts import adversarial_variant_spec, make_objective
 from advinterp_lib.runs.profiles import ADV_TRAINING, CHAPTERS, ZOO_TRAINING
 from advinterp_lib.training import train
 
@@ -92,7 +92,7 @@ def predicted_by_costs(kinds: dict[str, int], c: dict[str, float]) -> float:
 
 def objective_table(arch: str, adv: dict[str, Any]) -> dict[str, tuple[str, Callable, dict[str, Any]]]:
     """The benchmarked objectives: label -> (objective name, objective, parameters)."""
-    rows: dict[str, tuple[str, Callable, dict[str, Any]]] = {"standard": ("standard", _make_objective("standard", {}, {}), {})}
+    rows: dict[str, tuple[str, Callable, dict[str, Any]]] = {"standard": ("standard", make_objective("standard", {}, {}), {})}
     for variant in ("FGSM-AT", "PGD-AT", "ensemble-AT", "consistent-AT", "feature-consistent-AT"):
         name, params = adversarial_variant_spec(
             variant, eps=adv["eps"], pgd_train_steps=adv["pgd_train_steps"],
@@ -102,7 +102,7 @@ def objective_table(arch: str, adv: dict[str, Any]) -> dict[str, tuple[str, Call
             static = {a: build(a).eval().requires_grad_(False) for a in ZOO if a != arch}
         label = {"pgd": f"pgd-{params.get('steps')}", "consistent": f"consistent-T{params.get('steps')}",
                  "feature_consistent": f"feature_consistent-T{params.get('steps')}"}.get(name, name)
-        rows[label] = (name, _make_objective(name, params, static), params)
+        rows[label] = (name, make_objective(name, params, static), params)
     return rows
 
 
@@ -233,7 +233,7 @@ def full_profile_estimate(rows: dict[str, dict[str, Any]], arch: str, x: torch.T
     are divided by ``cores`` (perfect scaling: a lower bound on the wall time)."""
     p9 = CHAPTERS["09"]["full"]
     zoo, adv = ZOO_TRAINING["full"], ADV_TRAINING["full"]
-    standard = _make_objective("standard", {}, {})
+    standard = make_objective("standard", {}, {})
     per_image: dict[str, float] = {}
     for a in p9["archs"]:
         if a == arch:

@@ -1,11 +1,14 @@
 """Adversarial attacks, one per module, one call shape: ``attack(model, x, y, *, ...) -> x_adv``
 (DeepFool returns a small result dataclass). Images are float [N, C, H, W] in [0, 1];
 budgets are in [0, 1] pixel units; inputs are never modified in place.
+
+The black-box attack (:mod:`advinterp_lib.attacks.blackbox`) trains its surrogate with
+:func:`advinterp_lib.training.train`, so it stands above the training layer and this
+package does not import it: ``from advinterp_lib.attacks.blackbox import blackbox_attack``.
 """
 
 from .advset import AdversarialSet, generate_adversarial_set
 from .base import L2Ball, LinfBall, attack_mode
-from .blackbox import BlackBoxResult, LabelOracle, blackbox_attack, substitute_cnn
 from .deepfool import DeepFoolBinaryResult, DeepFoolResult, deepfool, deepfool_binary, robustness
 from .ensemble import EnsembleAttackResult, ensemble_attack, ensemble_attack_result, least_likely_targets
 from .explanation import ExplanationAttackResult, grad_cam_attack
@@ -17,17 +20,13 @@ from .targets import least_likely, random_targets
 
 __all__ = [
     "AdversarialSet",
-    "BlackBoxResult",
     "EnsembleAttackResult",
     "ExplanationAttackResult",
     "grad_cam_attack",
-    "LabelOracle",
-    "blackbox_attack",
     "ensemble_attack",
     "ensemble_attack_result",
     "generate_adversarial_set",
     "least_likely_targets",
-    "substitute_cnn",
     "DeepFoolBinaryResult",
     "DeepFoolResult",
     "FgsmSweep",

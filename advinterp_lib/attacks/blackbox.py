@@ -24,7 +24,9 @@ subset of the set).
 
 The surrogate here is *warm-started*: the same network keeps training on the growing
 set from round to round (as in the cleverhans implementation of the paper), with
-:func:`advinterp_lib.training.train`.
+:func:`advinterp_lib.training.train`. Training a model puts this module above the
+training layer (which itself uses the white-box attacks): ``advinterp_lib.attacks``
+does not import it.
 
 Measurement (the experimenter's view, not the attacker's) uses the oracle model
 directly and is not counted as queries.
@@ -41,6 +43,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..models.state import predicted_labels
+from ..training import train
 from ..validation import check_images, check_labels
 from .base import attack_mode, check_budget, check_count, model_device, num_classes_of
 from .fgsm import fgsm
@@ -95,13 +99,9 @@ class LabelOracle:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x)
-        device = model_device(self._model, x.device)
-        out = []
-        with attack_mode(self._model), torch.no_grad():
-            for chunk in x.split(self._batch_size):
-                out.append(self._model(chunk.to(device)).argmax(1).to(x.device))
+        labels = predicted_labels(self._model, x, batch_size=self._batch_size)
         self._queries += x.shape[0]
-        return torch.cat(out)
+        return labels
 
     def __repr__(self) -> str:
         return f"LabelOracle(queries={self._queries})"
@@ -246,8 +246,6 @@ def blackbox_attack(
         ValueError / TypeError: bad images or labels, non-positive counts, a step
             outside (0, 1], a surrogate whose class count differs from the oracle's.
     """
-    from ..training import train  # here, not at import: training imports attacks
-
     check_images(seed_images, "seed_images")
     check_images(eval_images, "eval_images")
     for name, value in (("rounds", rounds), ("epochs", epochs), ("batch_size", batch_size)):
@@ -283,7 +281,7 @@ def blackbox_attack(
             raise ValueError(f"the surrogate must score the oracle's {num_classes} classes")
 
     oracle = LabelOracle(oracle_model)
-    oracle_clean = _predict(oracle_model, eval_images, device)  # experimenter's view: not counted
+    oracle_clean = predicted_labels(oracle_model, eval_images)  # experimenter's view: not counted
     generator = torch.Generator().manual_seed(seed)
 
     images = seed_images.detach().cpu()
@@ -300,10 +298,10 @@ def blackbox_attack(
         )
         surrogate.eval()
 
-        surrogate_clean = _predict(surrogate, eval_images, device)
+        surrogate_clean = predicted_labels(surrogate, eval_images)
         x_adv = attack(surrogate, eval_images.to(device), eval_labels.to(device)).detach().cpu()
-        surrogate_adv = _predict(surrogate, x_adv, device)
-        oracle_adv = _predict(oracle_model, x_adv, device)
+        surrogate_adv = predicted_labels(surrogate, x_adv)
+        oracle_adv = predicted_labels(oracle_model, x_adv)
         right_s = surrogate_clean == eval_labels
         right_o = oracle_clean == eval_labels
         lam = step * (-1) ** (r // flip_every) if flip_every is not None else step
@@ -337,11 +335,6 @@ def blackbox_attack(
         x_adv=x_adv,
         queries=oracle.queries,
     )
-
-
-def _predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = 512) -> torch.Tensor:
-    with attack_mode(model), torch.no_grad():
-        return torch.cat([model(c.to(device)).argmax(1).cpu() for c in x.split(batch_size)])
 
 
 def _rate(flags: torch.Tensor) -> float:

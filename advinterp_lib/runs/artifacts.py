@@ -197,7 +197,10 @@ ADVERSARIAL_OBJECTIVES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _make_objective(name: str, params: dict[str, Any], static: dict[str, nn.Module]):
+def make_objective(name: str, params: dict[str, Any], static: dict[str, nn.Module]):
+    """The training objective named ``name`` (a key of :data:`ADVERSARIAL_OBJECTIVES`)
+    built with ``params``; ``static`` holds the ensemble objective's static models by
+    name (ignored by the others). ``"standard"`` is the plain cross-entropy."""
     from ..training import objectives as o
 
     if name == "standard":
@@ -286,7 +289,7 @@ def adversarially_trained_model(
             m.requires_grad_(False)
         params["static_archs"] = static_archs
     obj_params = {k: v for k, v in params.items() if k != "static_archs"}
-    obj = _make_objective(objective, obj_params, static)
+    obj = make_objective(objective, obj_params, static)
     obj_config = obj.config() if hasattr(obj, "config") else {"name": "standard"}
     if objective == "ensemble":
         obj_config["static_models"] = [zoo_model_config(a, train_size=train_size, train_epochs=train_epochs,

@@ -6,13 +6,14 @@
   :class:`FGSMTraining`, :class:`PGDTraining`, :class:`EnsembleAdversarialTraining`,
   :class:`ConsistentAdversarialTraining`, :class:`FeatureDistanceConsistentTraining`.
 - :mod:`~advinterp_lib.training.robustness`: clean / FGSM / PGD accuracy
-  (:func:`evaluate_robustness`) and training with per-epoch metrics logged to JSON
-  (:func:`train_with_metrics`).
+  (:func:`evaluate_robustness`, also sharded over processes:
+  :func:`evaluate_robustness_distributed`) and training with per-epoch metrics logged
+  to JSON (:func:`train_with_metrics`).
 - :mod:`~advinterp_lib.training.checkpoint`: atomic, checksummed checkpoints.
-- :mod:`~advinterp_lib.training.distributed`: the same loop on several processes under
-  ``torchrun`` (DistributedDataParallel), and its command line
-  ``torchrun --nproc_per_node=N -m advinterp_lib.training.distributed``. Not imported
-  here, so that ``-m`` runs it as a fresh module; :func:`train` imports it when called.
+- :mod:`~advinterp_lib.training.distributed`: the process group and DDP that let the
+  same loop run on several processes under ``torchrun``. Its command line, which
+  reads the profiles and the artifact cache, is
+  ``torchrun --nproc_per_node=N -m advinterp_lib.runs.distributed_training``.
 """
 
 from advinterp_lib.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -34,7 +35,7 @@ from advinterp_lib.training.objectives import (
     PGDTraining,
     cross_entropy,
 )
-from advinterp_lib.training.robustness import evaluate_robustness, train_with_metrics
+from advinterp_lib.training.robustness import evaluate_robustness, evaluate_robustness_distributed, train_with_metrics
 
 __all__ = [
     "OPTIMIZERS",
@@ -46,6 +47,7 @@ __all__ = [
     "FeatureDistanceConsistentTraining",
     "PGDTraining",
     "evaluate_robustness",
+    "evaluate_robustness_distributed",
     "train_with_metrics",
     "EpochRecord",
     "TrainHistory",

@@ -24,7 +24,6 @@ import hashlib
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -34,6 +33,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from advinterp_lib.models.state import eval_mode, model_device
+from advinterp_lib.training import distributed as _dist
 from advinterp_lib.training.checkpoint import load_checkpoint, save_checkpoint
 from advinterp_lib.training.objectives import cross_entropy
 from advinterp_lib.validation import check_images, check_int, check_labels, check_number
@@ -170,30 +171,10 @@ def _resolve(strategy: str | Callable, table: MappingProxyType, name: str) -> tu
     raise TypeError(f"{name} must be a name ({', '.join(table)}) or a callable, got {type(strategy).__name__}")
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    for tensor in model.parameters():
-        return tensor.device
-    for tensor in model.buffers():
-        return tensor.device
-    return torch.device("cpu")
-
-
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    """Eval mode inside the block; the previous mode (per module) restored after."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for m, training in modes:
-            m.training = training
-
-
 def _num_outputs(model: nn.Module, probe: torch.Tensor, device: torch.device) -> int:
     """Run two images through ``model`` (eval mode, no gradients) to learn how many
     classes it predicts, and fail early on a model that does not return logits."""
-    with _eval_mode(model), torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         out = model(probe.to(device))
     if not isinstance(out, torch.Tensor) or out.dim() != 2:
         shape = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
@@ -338,10 +319,6 @@ def train(
         raise TypeError(f"objective must be a callable (model, x, y) -> loss, got {type(objective).__name__}")
     make_optimizer, optimizer_name = _resolve(optimizer, OPTIMIZERS, "optimizer")
     make_schedule, schedule_name = _resolve(schedule, SCHEDULES, "schedule")
-    # Imported here: `python -m advinterp_lib.training.distributed` must find the
-    # module not yet imported (runpy), and the package imports this one.
-    from advinterp_lib.training import distributed as _dist
-
     if distributed is None:
         distributed = _dist.is_distributed()
     elif not isinstance(distributed, bool):
@@ -529,10 +506,10 @@ def _logits_in_batches(
     model: nn.Module, images: torch.Tensor, batch_size: int,
     device: str | torch.device | None, progress: bool,
 ) -> Iterator[tuple[slice, torch.Tensor]]:
-    device = _model_device(model) if device is None else torch.device(device)
+    device = model_device(model) if device is None else torch.device(device)
     model.to(device)
     starts = range(0, len(images), batch_size)
-    with _eval_mode(model), torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         for start in tqdm(starts, disable=not progress, unit="batch", desc="predict"):
             part = slice(start, start + batch_size)
             out = model(images[part].to(device, non_blocking=True))

@@ -9,6 +9,9 @@ time through its checkpoint (``stop_after_epochs``), so the run is exactly the
 uninterrupted one, and after each epoch evaluates the model on a held-out set and
 writes the per-epoch records to a JSON file (atomically). A killed run resumes from
 its last checkpoint and its last JSON.
+
+:func:`evaluate_robustness_distributed` is :func:`evaluate_robustness` with the images
+split over the processes of a ``torchrun`` job (:mod:`~advinterp_lib.training.distributed`).
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from torch import nn
 from ..atomic import atomic_write_text
 from ..attacks.fgsm import fgsm
 from ..attacks.pgd import pgd
+from .distributed import all_reduce_sum, local_slice, rank_and_world
 from .loop import TrainHistory, evaluate, train
 
-__all__ = ["evaluate_robustness", "train_with_metrics"]
+__all__ = ["evaluate_robustness", "evaluate_robustness_distributed", "train_with_metrics"]
 
 
 def evaluate_robustness(
@@ -81,6 +85,34 @@ def evaluate_robustness(
         "fgsm": evaluate(model, torch.cat(adv_fgsm), labels, **kwargs),
         "pgd": evaluate(model, torch.cat(adv_pgd), labels, **kwargs),
     }
+
+
+def evaluate_robustness_distributed(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, **kwargs: Any,
+) -> dict[str, dict[str, float]]:
+    """:func:`evaluate_robustness` with the images split over the processes (each
+    attacks and scores its slice; the counts are summed), so every process returns
+    the accuracies on all ``images``. Equal to the single-process numbers except for
+    PGD's random start, which each process draws for its slice from the same ``seed``.
+    Without a process group, the plain call.
+
+    Raises:
+        ValueError: fewer images than processes; otherwise as ``evaluate_robustness``.
+    """
+    rank, world = rank_and_world()
+    if world == 1:
+        return evaluate_robustness(model, images, labels, **kwargs)
+    if len(images) < world:
+        raise ValueError(f"images must hold at least one image per process ({world}), got {len(images)}")
+    part = local_slice(torch.arange(len(images)), rank, world)
+    local = evaluate_robustness(model, images[part], labels[part], **kwargs)
+    keys = [(a, k) for a in local for k in local[a]]
+    counts = torch.tensor([round(local[a][k] * len(part)) for a, k in keys], dtype=torch.float64)
+    totals = all_reduce_sum(counts)
+    result: dict[str, dict[str, float]] = {a: {} for a in local}
+    for (a, k), c in zip(keys, totals.tolist()):
+        result[a][k] = c / len(images)
+    return result
 
 
 def train_with_metrics(

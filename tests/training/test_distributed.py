@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from advinterp_lib.training import evaluate_robustness, train
+from advinterp_lib.training import evaluate_robustness, evaluate_robustness_distributed, train
 from advinterp_lib.training.distributed import (
     all_reduce_sum,
     broadcast_from_rank0,
-    evaluate_robustness_distributed,
     init_distributed,
     local_slice,
     rank_and_world,
@@ -66,10 +65,9 @@ WORKER = COMMON + textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from advinterp_lib.training import train
+    from advinterp_lib.training import evaluate_robustness_distributed, train
     from advinterp_lib.training.distributed import (
-        all_reduce_sum, broadcast_from_rank0, broadcast_state, evaluate_robustness_distributed,
-        init_distributed, rank_and_world)
+        all_reduce_sum, broadcast_from_rank0, broadcast_state, init_distributed, rank_and_world)
 
     torch.set_num_threads(1)
     out = Path(sys.argv[1])
@@ -319,7 +317,7 @@ def test_sharded_evaluation_without_a_process_group_is_the_plain_one():
 @pytest.mark.slow
 def test_the_command_line_trains_and_writes_its_files(tmp_path, fashion_mnist_ready):
     out = tmp_path / "run"
-    args = ["-m", "advinterp_lib.training.distributed", "--arch", "alexnet", "--objective", "pgd",
+    args = ["-m", "advinterp_lib.runs.distributed_training", "--arch", "alexnet", "--objective", "pgd",
             "--from-scratch", "--epochs", "1", "--out", str(out), "--train-size", "256",
             "--batch-size", "64", "--eval-size", "32", "--eval-pgd-steps", "1", "--profile", "quick",
             "--param", "steps=1", "--param", "step_size=0.1", "--no-progress"]
