@@ -6,8 +6,9 @@ class, written as functions), and the norm balls PGD walks in (MadryLab robustne
   frozen: an attack must not change the model it attacks) and restores every module's
   previous ``training`` flag afterwards, also when the attack raises. A model in train
   mode is therefore *accepted* and attacked as the eval-mode network it is at test time.
-- :func:`model_device`: attacks move ``x`` and ``y`` to the model's device and hand the
-  result back on ``x``'s device.
+  It is :func:`advinterp_lib.models.state.eval_mode` under the attacks' name.
+- :func:`model_device` (from :mod:`advinterp_lib.models.state`): attacks move ``x`` and
+  ``y`` to the model's device and hand the result back on ``x``'s device.
 - :func:`check_budget`, :func:`check_attack_inputs`: validation at the public boundary.
 - :func:`loss_gradient`: the gradient of the summed per-image cross-entropy, so each
   image's gradient does not depend on the batch it sits in.
@@ -18,9 +19,7 @@ No function here changes its inputs in place.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -28,31 +27,24 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.layers import num_classes_of
+from ..models.state import eval_mode, model_device
 from ..validation import check_images, check_int, check_labels
 
+#: Eval mode with every submodule's flag restored (:func:`~advinterp_lib.models.state.eval_mode`).
+attack_mode = eval_mode
 
-@contextlib.contextmanager
-def attack_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Run ``model`` in eval mode inside the block; restore each module's previous
-    ``training`` flag on exit (normal or by exception)."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    previous = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for m, flag in previous:
-            m.training = flag
-
-
-def model_device(model: nn.Module, fallback: torch.device) -> torch.device:
-    """The device of the model's first parameter or buffer (``fallback`` when it has none)."""
-    for t in model.parameters():
-        return t.device
-    for t in model.buffers():
-        return t.device
-    return fallback
+__all__ = [
+    "L2Ball",
+    "LinfBall",
+    "as_ball",
+    "attack_mode",
+    "check_attack_inputs",
+    "check_budget",
+    "check_count",
+    "loss_gradient",
+    "model_device",
+    "num_classes_of",
+]
 
 
 def check_budget(value: object, name: str, *, upper: float | None = 1.0) -> float:

@@ -36,10 +36,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..attacks.base import attack_mode, model_device
 from ..interpret.attribution import spearman_correlation
 from ..models.layers import capture_activations, last_conv_layer
 from ..models.layers import layer as named_layer
+from ..models.state import eval_mode, model_device
 from ..validation import check_images, check_int, check_labels
 
 __all__ = [
@@ -221,7 +221,7 @@ def neuron_influence(
     layer, module = _resolve_layer(model, layer)
     n = x.shape[0]
     parts: dict[str, list[torch.Tensor]] = {k: [] for k in ("target", "pred", "score", "pd", "prob", "gxa", "flip")}
-    with attack_mode(model), torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         device = model_device(model, x.device)
         num_classes = model(x[:1].to(device)).shape[1]
         tgt = None if target is None else _check_classes(target, "target", n, num_classes, device)
@@ -330,7 +330,7 @@ def ablation_curve(
         raise ValueError(f"order must have shape [{n}, L] with L >= 1, got {tuple(order.shape)}")
     steps = order.shape[1] if steps is None else check_int(steps, "steps", minimum=1, maximum=order.shape[1])
     scores, preds = [], []
-    with attack_mode(model), torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         device = model_device(model, x.device)
         with capture_activations(model, [layer]) as acts:
             first_logits = model(x[:1].to(device))

@@ -12,6 +12,7 @@ from torch import nn
 from ..attacks import deepfool, ensemble_attack, fgsm, least_likely_targets, pgd
 from ..data import ImageSet
 from ..interpret.attribution import grad_cam
+from ..models.state import eval_mode
 from .base import View, pixels, choice_problem, explorer_widget, problem, range_problem
 
 ATTACKS: tuple[str, ...] = ("FGSM", "PGD", "DeepFool", "ensemble")
@@ -39,7 +40,8 @@ def attack_view(models: Mapping[str, nn.Module], images: ImageSet, model: str, i
     The figure: the image, the adversarial image, the perturbation (amplified to the
     full grey range), Grad-CAM of the predicted class on both, and the class
     probabilities before and after. Returns a message for an unknown model or attack,
-    an index outside the images, or ``eps`` outside (0, 1].
+    an index outside the images, or ``eps`` outside (0, 1]. Every model's mode is
+    restored.
     """
     bad = (choice_problem("model", model, list(models)) or choice_problem("attack", attack, ATTACKS)
            or range_problem("image index", index, 0, len(images) - 1, f"{len(images)} images"))
@@ -47,10 +49,10 @@ def attack_view(models: Mapping[str, nn.Module], images: ImageSet, model: str, i
         return bad
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps <= 1:
         return problem(f"eps {eps!r} is out of range: choose a budget in (0, 1] (pixel units; 0.1 = 25.5/255)")
-    m = models[model].eval()
+    m = models[model]
     x, y = images.images[index:index + 1], images.labels[index:index + 1]
     x_adv, how = _adversarial(models, model, x, y, attack, float(eps), pgd_steps, ensemble_steps)
-    with torch.no_grad():
+    with eval_mode(m), torch.no_grad():
         p, p_adv = m(x).softmax(1)[0], m(x_adv).softmax(1)[0]
     pred, pred_adv = int(p.argmax()), int(p_adv.argmax())
     cams = [grad_cam(m, x, pred)[0, 0], grad_cam(m, x_adv, pred_adv)[0, 0]]

@@ -12,6 +12,7 @@ from torch import nn
 
 from ..data import ImageSet
 from ..interpret.attribution import grad_cam, guided_backprop, guided_grad_cam, occlusion, saliency
+from ..models.state import eval_mode
 from .base import View, pixels, explorer_widget, problem, range_problem
 
 METHODS: tuple[str, ...] = ("saliency", "guided backprop", "Grad-CAM", "guided Grad-CAM", "occlusion")
@@ -29,7 +30,8 @@ def explanation_view(models: Mapping[str, nn.Module], images: ImageSet, index: i
 
     Signed maps (guided backprop, guided Grad-CAM, occlusion) are shown on a
     symmetric red-blue scale, the others from zero. Returns a message for an index
-    outside the images or a class outside the model's classes.
+    outside the images or a class outside the model's classes. Every model's mode is
+    restored.
     """
     if not models:
         return problem("no models to explain: pass at least one")
@@ -44,8 +46,7 @@ def explanation_view(models: Mapping[str, nn.Module], images: ImageSet, index: i
                              squeeze=False)
     numbers: dict[str, dict] = {}
     for row, (name, model) in zip(axes, models.items()):
-        model.eval()
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             p = model(x).softmax(1)[0]
         cls = int(p.argmax()) if target is None else int(target)
         maps = _maps(model, x, cls, window)

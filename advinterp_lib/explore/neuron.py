@@ -16,6 +16,7 @@ from ..consistency.metric import concept_distribution, consistency_scores
 from ..data import ImageSet
 from ..interpret.receptive_field import calibrate_discrepancy, discrepancy_maps
 from ..models.layers import last_conv_layer
+from ..models.state import eval_mode
 from .base import View, pixels, choice_problem, explorer_widget, problem, range_problem
 
 
@@ -68,7 +69,8 @@ class NeuronData:
     def layers(self, model: str) -> dict[str, int]:
         """The layers of ``model`` with a spatial map, name -> number of units."""
         if model not in self._layers:
-            self._layers[model] = _spatial_layers(self.models[model].eval(), self.source.images[:1])
+            with eval_mode(self.models[model]) as m:
+                self._layers[model] = _spatial_layers(m, self.source.images[:1])
         return self._layers[model]
 
     def default_layer(self, model: str) -> str:

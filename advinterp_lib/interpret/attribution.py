@@ -54,6 +54,7 @@ from torch import nn
 
 from ..models.layers import last_conv_layer, num_classes_of
 from ..models.layers import layer as layer_by_name
+from ..models.state import eval_mode, model_device
 from ..validation import check_images, check_labels
 
 __all__ = [
@@ -87,14 +88,6 @@ class Explained:
     num_classes: int
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    for p in model.parameters():
-        return p.device
-    for b in model.buffers():
-        return b.device
-    return torch.device("cpu")
-
-
 def _as_target(target: object, n: int, num_classes: int) -> torch.Tensor:
     if isinstance(target, torch.Tensor) and target.dim() == 0 and not target.is_floating_point():
         target = int(target.item())
@@ -124,18 +117,13 @@ def explaining(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor) ->
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     check_images(x, "x", model=model)
-    device = _model_device(model)
-    modes = [(m, m.training) for m in model.modules()]  # submodules may differ (e.g. frozen BatchNorm)
-    model.eval()
-    try:
+    device = model_device(model)
+    with eval_mode(model):
         x_copy = x.detach().to(device).clone()
         num_classes = num_classes_of(model, x_copy)  # the model's num_classes, or one probe image
         tgt = _as_target(target, x.shape[0], num_classes).to(device)
         x_copy.requires_grad_(True)
         yield Explained(x_copy, tgt, num_classes)
-    finally:
-        for module, training in modes:
-            module.training = training
 
 
 UPSAMPLE_MODES = ("nearest", "bilinear", "bicubic", "area", "nearest-exact")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..models import capture_activations
+from ..models.layers import capture_activations
+from ..models.state import eval_mode, model_device
 from ..validation import check_images
 
 
@@ -24,14 +25,9 @@ def feature_maps(model: nn.Module, images: torch.Tensor, layer: str) -> torch.Te
     [N, channels, h, w]. Raises ValueError for an unknown layer (listing valid names)
     or a layer whose output is not a 4-D map."""
     check_images(images, "images", model=model)
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        with capture_activations(model, [layer]) as acts:
-            model(images.to(device))
-    finally:
-        model.train(was_training)
+    device = model_device(model)
+    with eval_mode(model), capture_activations(model, [layer]) as acts:
+        model(images.to(device))
     out = acts[layer]
     if out.dim() != 4:
         raise ValueError(f"layer {layer!r} gives a {out.dim()}-D output of shape {tuple(out.shape)}, not a feature map")

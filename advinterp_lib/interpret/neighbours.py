@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..models import capture_activations
+from ..models.layers import capture_activations
+from ..models.state import eval_mode, model_device
 from ..validation import check_images
 
 
@@ -39,19 +40,15 @@ def embed(
     check_images(images, "images", model=model)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    device = next(model.parameters()).device
+    device = model_device(model)
     name = layer if layer is not None else _classifier_input_name(model)
-    was_training = model.training
-    model.eval()
     chunks = []
-    try:
+    with eval_mode(model):
         for start in range(0, len(images), batch_size):
             batch = images[start : start + batch_size].to(device)
             with capture_activations(model, [name], inputs=layer is None) as acts:
                 model(batch)
             chunks.append(acts[name].flatten(1).cpu())
-    finally:
-        model.train(was_training)
     return torch.cat(chunks)
 
 

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from ..models.layers import capture_activations, layer as _layer
+from ..models.state import eval_mode, model_device
 from ..validation import check_images
 
 __all__ = [
@@ -167,12 +168,6 @@ def theoretical_receptive_field(model: nn.Module, layer: str) -> ReceptiveField:
     return ReceptiveField(size=tuple(size), stride=tuple(jump), padding=tuple(pad), layer=layer)
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    for t in list(model.parameters()) + list(model.buffers()):
-        return t.device
-    return torch.device("cpu")
-
-
 def _check_unit(shape: torch.Size, layer: str, channel: int) -> None:
     if len(shape) != 4:
         raise ValueError(f"layer {layer!r} gives a {len(shape)}-D output of shape {tuple(shape)}, not a feature map")
@@ -222,12 +217,10 @@ def gradient_receptive_field(
         raise ValueError(f"samples must be >= 1, got {samples}")
     if len(image_shape) != 3:
         raise ValueError(f"image_shape must be (C, H, W), got {image_shape!r}")
-    device = _model_device(model)
+    device = model_device(model)
     g = torch.Generator().manual_seed(seed)
     x = torch.rand((samples, *image_shape), generator=g).to(device).requires_grad_(True)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         with capture_activations(model, [layer], detach=False) as acts:
             model(x)
         out = acts[layer]
@@ -237,8 +230,6 @@ def gradient_receptive_field(
         if not (0 <= i < out.shape[2] and 0 <= j < out.shape[3]):
             raise ValueError(f"location must lie in the layer's {out.shape[2]}x{out.shape[3]} feature map, got {location}")
         (grad,) = torch.autograd.grad(out[:, :, i, j].sum(), x)
-    finally:
-        model.train(was_training)
     return (grad != 0).any(dim=1).any(dim=0).cpu()
 
 
@@ -263,14 +254,9 @@ def receptive_field_from_gradient(
             touches the image border (it may be cut off: pass a larger image_shape,
             if the model accepts one) or the feature map is smaller than 2x2.
     """
-    probe = torch.zeros((1, *image_shape), device=_model_device(model))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), capture_activations(model, [layer]) as acts:
-            model(probe)
-    finally:
-        model.train(was_training)
+    probe = torch.zeros((1, *image_shape), device=model_device(model))
+    with eval_mode(model), torch.no_grad(), capture_activations(model, [layer]) as acts:
+        model(probe)
     out = acts[layer]
     if out.dim() != 4:
         raise ValueError(f"layer {layer!r} gives a {out.dim()}-D output of shape {tuple(out.shape)}, not a feature map")
@@ -358,7 +344,7 @@ def discrepancy_maps(
         raise ValueError(f"fill must be None (random noise) or a pixel value in [0, 1], got {fill}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    device = _model_device(model)
+    device = model_device(model)
     rows, cols = _occluder_positions(h, patch_size, stride), _occluder_positions(w, patch_size, stride)
     r0 = torch.tensor(rows).repeat_interleave(len(cols))
     c0 = torch.tensor(cols).repeat(len(rows))
@@ -366,40 +352,35 @@ def discrepancy_maps(
     offs = torch.arange(patch_size)
     images = images.to(device)
 
-    was_training = model.training
-    model.eval()
-    try:
-        with capture_activations(model, [layer]) as acts:
-            model(images)
-            base_map = acts[layer]
-            _check_unit(base_map.shape, layer, channel)
-            locs = _check_locations(locations, n, tuple(base_map.shape[2:]))
+    with eval_mode(model), capture_activations(model, [layer]) as acts:
+        model(images)
+        base_map = acts[layer]
+        _check_unit(base_map.shape, layer, channel)
+        locs = _check_locations(locations, n, tuple(base_map.shape[2:]))
 
-            def unit(fmap: torch.Tensor, img: torch.Tensor) -> torch.Tensor:
-                fm = fmap[:, channel]
-                if locs is None:
-                    return fm.flatten(1).amax(dim=1)
-                loc = locs[img].to(fm.device)
-                return fm[torch.arange(len(fm), device=fm.device), loc[:, 0], loc[:, 1]]
+        def unit(fmap: torch.Tensor, img: torch.Tensor) -> torch.Tensor:
+            fm = fmap[:, channel]
+            if locs is None:
+                return fm.flatten(1).amax(dim=1)
+            loc = locs[img].to(fm.device)
+            return fm[torch.arange(len(fm), device=fm.device), loc[:, 0], loc[:, 1]]
 
-            base = unit(base_map, torch.arange(n)).float().cpu()
-            drops = torch.empty(n * npos)
-            for start in range(0, n * npos, batch_size):
-                flat = torch.arange(start, min(start + batch_size, n * npos))
-                img, pos = flat // npos, flat % npos
-                x = images[img.to(device)].clone()
-                b = len(flat)
-                if fill is None:
-                    patch = torch.rand((b, patch_size, patch_size, c), generator=generator)
-                else:
-                    patch = torch.full((b, patch_size, patch_size, c), float(fill))
-                ri = (r0[pos][:, None] + offs)[:, :, None]
-                ci = (c0[pos][:, None] + offs)[:, None, :]
-                x.permute(0, 2, 3, 1)[torch.arange(b)[:, None, None], ri, ci] = patch.to(device)
-                model(x)
-                drops[flat] = base[img] - unit(acts[layer], img).float().cpu()
-    finally:
-        model.train(was_training)
+        base = unit(base_map, torch.arange(n)).float().cpu()
+        drops = torch.empty(n * npos)
+        for start in range(0, n * npos, batch_size):
+            flat = torch.arange(start, min(start + batch_size, n * npos))
+            img, pos = flat // npos, flat % npos
+            x = images[img.to(device)].clone()
+            b = len(flat)
+            if fill is None:
+                patch = torch.rand((b, patch_size, patch_size, c), generator=generator)
+            else:
+                patch = torch.full((b, patch_size, patch_size, c), float(fill))
+            ri = (r0[pos][:, None] + offs)[:, :, None]
+            ci = (c0[pos][:, None] + offs)[:, None, :]
+            x.permute(0, 2, 3, 1)[torch.arange(b)[:, None, None], ri, ci] = patch.to(device)
+            model(x)
+            drops[flat] = base[img] - unit(acts[layer], img).float().cpu()
 
     drops = drops.view(n, npos)
     total = torch.zeros(n, h, w)
@@ -494,14 +475,8 @@ def empirical_receptive_field(
     n, h, w = maps.shape
     locs = locations.reshape(n, 2).long().cpu()
     if field is None:
-        with torch.no_grad():
-            was_training = model.training
-            model.eval()
-            try:
-                with capture_activations(model, [layer]) as acts:
-                    model(images[:1].to(_model_device(model)))
-            finally:
-                model.train(was_training)
+        with torch.no_grad(), eval_mode(model), capture_activations(model, [layer]) as acts:
+            model(images[:1].to(model_device(model)))
         fh, fw = acts[layer].shape[2:]
     total = torch.zeros(2 * h - 1, 2 * w - 1)
     count = torch.zeros(2 * h - 1, 2 * w - 1)

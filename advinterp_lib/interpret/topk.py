@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.layers import capture_activations, layer as _layer
+from ..models.state import eval_mode, model_device
 from ..validation import check_images
 from .receptive_field import ReceptiveField
 
@@ -147,12 +148,6 @@ def _batches(images: torch.Tensor | Iterable, batch_size: int) -> Iterable[torch
         yield batch
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    for t in list(model.parameters()) + list(model.buffers()):
-        return t.device
-    return torch.device("cpu")
-
-
 @torch.no_grad()
 def top_activating_images(
     model: nn.Module,
@@ -214,7 +209,7 @@ def top_activating_images(
     if total is not None and k > total:
         raise ValueError(f"k={k} exceeds the number of images ({total})")
 
-    device = _model_device(model)
+    device = model_device(model)
     running: RunningTopK | None = None
     feature_size: tuple[int, int] = (0, 0)
     batches = _batches(images, batch_size)
@@ -223,25 +218,20 @@ def top_activating_images(
 
         n_batches = math.ceil(total / batch_size) if isinstance(images, torch.Tensor) else None
         batches = tqdm(batches, total=n_batches, desc=f"top-{k} of {layer}")
-    was_training = model.training
-    model.eval()
-    try:
-        with capture_activations(model, [layer]) as acts:
-            for batch in batches:
-                if not isinstance(images, torch.Tensor):
-                    check_images(batch, "images batch", model=model)
-                model(batch.to(device))
-                fmap = acts.pop(layer)  # drop the reference: nothing outlives the batch
-                if fmap.dim() != 4:
-                    raise ValueError(f"layer {layer!r} gives a {fmap.dim()}-D output of shape {tuple(fmap.shape)}, not a feature map")
-                values, locations = _channel_responses(fmap, reduction)
-                if running is None:
-                    running = RunningTopK(fmap.shape[1], k)
-                    feature_size = (fmap.shape[2], fmap.shape[3])
-                start = offset + running.seen
-                running.update(values.float().cpu(), locations.cpu(), torch.arange(start, start + len(batch)))
-    finally:
-        model.train(was_training)
+    with eval_mode(model), capture_activations(model, [layer]) as acts:
+        for batch in batches:
+            if not isinstance(images, torch.Tensor):
+                check_images(batch, "images batch", model=model)
+            model(batch.to(device))
+            fmap = acts.pop(layer)  # drop the reference: nothing outlives the batch
+            if fmap.dim() != 4:
+                raise ValueError(f"layer {layer!r} gives a {fmap.dim()}-D output of shape {tuple(fmap.shape)}, not a feature map")
+            values, locations = _channel_responses(fmap, reduction)
+            if running is None:
+                running = RunningTopK(fmap.shape[1], k)
+                feature_size = (fmap.shape[2], fmap.shape[3])
+            start = offset + running.seen
+            running.update(values.float().cpu(), locations.cpu(), torch.arange(start, start + len(batch)))
     if running is None:
         raise ValueError("images is empty: nothing was streamed")
     if running.seen < k:
