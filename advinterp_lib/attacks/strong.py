@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..models.state import predicted_labels
 from .base import attack_mode, check_attack_inputs, check_budget, check_count
 from .pgd import pgd
 
@@ -62,11 +63,6 @@ class StrongAttackResult:
         """Top-1 accuracy after each stage, ``{"clean": ..., "pgd": ..., "apgd-ce": ...,
         "apgd-t": ...}``; the last is the cascade's robust accuracy."""
         return {stage: float(r.float().mean()) for stage, r in self.robust_after.items()}
-
-
-def _predict(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
-    with torch.no_grad():
-        return torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
 
 
 def strong_attack(
@@ -117,7 +113,6 @@ def strong_attack(
                 "n_targets": n_targets, "seed": seed}
     with attack_mode(model), torch.random.fork_rng(devices=[]):
         xd, yd = check_attack_inputs(model, x, y)
-        num_classes = None
         with torch.no_grad():
             num_classes = int(model(xd[:1]).shape[1])
         if n_targets > num_classes - 1:
@@ -125,7 +120,7 @@ def strong_attack(
         if n_targets > 0 and num_classes < 4:
             raise ValueError(f"the DLR loss of APGD-T needs at least 4 classes, the model has {num_classes}")
         x_adv = xd.clone()
-        robust = _predict(model, xd, batch_size) == yd
+        robust = predicted_labels(model, xd, batch_size=batch_size) == yd
         robust_after = {"clean": robust.clone()}
         generator = torch.Generator().manual_seed(seed)
 
@@ -134,7 +129,7 @@ def strong_attack(
             for start in range(0, len(idx), batch_size):
                 b = idx[start:start + batch_size]
                 candidate = attack(xd[b], yd[b])
-                fooled = _predict(model, candidate, batch_size) != yd[b]
+                fooled = predicted_labels(model, candidate, batch_size=batch_size) != yd[b]
                 x_adv[b] = candidate  # a robust image keeps the latest attempt
                 robust[b[fooled]] = False
             robust_after[stage] = robust.clone()
@@ -150,7 +145,7 @@ def strong_attack(
                 best = best.clone()
                 best[alive] = cand
                 alive_idx = alive.nonzero().flatten()
-                alive[alive_idx[_predict(model, cand, batch_size) != yb[alive]]] = False
+                alive[alive_idx[predicted_labels(model, cand, batch_size=batch_size) != yb[alive]]] = False
                 if not alive.any():
                     break
             return best
