@@ -25,8 +25,11 @@ from .metric import (
     summarize_consistency,
 )
 from .sensitivity import (
+    ChannelResponses,
     DirectionCheck,
     Variant,
+    chance_consistency,
+    channel_responses,
     describe_sensitivity,
     direction_check,
     sensitivity_record,
@@ -34,7 +37,6 @@ from .sensitivity import (
     source_positions,
     source_rows,
     target_concepts,
-    top_concepts,
 )
 from .tracing import (
     NeuronInfluence,
@@ -63,7 +65,9 @@ __all__ = [
     "DirectionCheck",
     "direction_check",
     "target_concepts",
-    "top_concepts",
+    "chance_consistency",
+    "ChannelResponses",
+    "channel_responses",
     "source_positions",
     "source_rows",
     "Variant",

@@ -11,8 +11,10 @@ consis_adv with their bootstrap intervals, and the interval of their difference.
 The cheap variants reuse what a chapter already has: a new sigma only needs a new
 ``A`` over the stored top concepts, the target concept only a lookup of the stored top
 adversarial positions (:func:`target_concepts`). Variants that change *which* images
-are on top (the mean reduction, a subset of the adversarial images, a new adversarial
-set) need one more stream per model (:func:`top_concepts`).
+are on top (the mean reduction, the adversarial images a model misclassifies, a subset
+of the sources) all read one table of every image's channel responses, filled by a
+single stream per model (:func:`channel_responses`); only a new adversarial set needs
+a stream of its own.
 """
 
 from __future__ import annotations
@@ -24,18 +26,22 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..interpret.topk import top_activating_images
-from ..models.layers import last_conv_layer
+from ..interpret.topk import top_count
+from ..models.layers import capture_activations, last_conv_layer
+from ..models.state import eval_mode, model_device
 from ..validation import check_images
 from .activations import ConceptActivations, _check_concepts
 from .evaluation import interval_difference
-from .metric import BootstrapInterval, ConsistencySummary, bootstrap_consistency
+from .metric import (BootstrapInterval, ConsistencySummary, bootstrap_consistency, concept_distribution,
+                     consistency_scores)
 
 __all__ = [
     "DirectionCheck",
     "direction_check",
     "target_concepts",
-    "top_concepts",
+    "chance_consistency",
+    "ChannelResponses",
+    "channel_responses",
     "source_positions",
     "source_rows",
     "Variant",
@@ -174,46 +180,135 @@ def target_concepts(activations: ConceptActivations, targets: torch.Tensor) -> t
     return targets[activations.adversarial_positions()]
 
 
-def top_concepts(
-    model: nn.Module,
-    images: torch.Tensor,
-    concepts: torch.Tensor,
-    *,
-    num_concepts: int,
-    layer: str | None = None,
-    fraction: float = 0.01,
-    reduction: str = "max",
-    batch_size: int = 256,
-) -> torch.Tensor:
-    """One stream: the concepts of each channel's top ``fraction`` of ``images``.
+@dataclass(frozen=True, eq=False)
+class ChannelResponses:
+    """Every image's response of every channel of one layer, by both spatial
+    reductions, and the model's logits: one stream serves the predictions and every
+    variant that changes which images compete (the spatial mean, a subset of the
+    images, the real images of a smaller set of sources).
 
-    What :func:`~advinterp_lib.consistency.activations.concept_top_activations` does
-    for one source, for the variants that change which images compete (the
-    adversarial images a model misclassifies, another adversarial set, the real
-    images of a subset).
+    Unlike :class:`~advinterp_lib.interpret.topk.TopActivations` this keeps all N
+    images: (2 C + K) x N float32 (100,000 images x 64 channels x 10 classes: 55 MB).
+
+    Attributes:
+        max, mean: float32 [N, C], the spatial maximum and mean of each channel's map.
+        logits: float32 [N, K], the model's output for each image.
+        layer: the layer's ``named_modules()`` name.
+    """
+
+    max: torch.Tensor
+    mean: torch.Tensor
+    logits: torch.Tensor
+    layer: str
+
+    @property
+    def predictions(self) -> torch.Tensor:
+        """int64 [N], the model's class for each image."""
+        return self.logits.argmax(1)
+
+    def top_concepts(
+        self,
+        concepts: torch.Tensor,
+        *,
+        fraction: float = 0.01,
+        reduction: str = "max",
+        rows: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The concepts of each channel's top ``fraction`` of the images (or of the
+        images ``rows``), as :func:`~advinterp_lib.interpret.topk.top_activating_images`
+        would rank them in one stream (ties: the earlier image first).
+
+        Args:
+            concepts: int [N] in [0, K), one per image.
+            fraction: q in (0, 1]: k = ceil(q n) images per channel, n = len(rows) or N.
+            reduction: ``"max"`` or ``"mean"``.
+            rows: int [n], the images that compete (default: all).
+
+        Returns:
+            int64 [C, k].
+
+        Raises:
+            TypeError/ValueError: concepts not an integer [N] tensor; an unknown
+                reduction; ``fraction`` outside (0, 1]; rows empty or out of range.
+        """
+        n_all = self.max.shape[0]
+        if not isinstance(concepts, torch.Tensor) or concepts.is_floating_point() or concepts.dtype == torch.bool:
+            raise TypeError(f"concepts: expected an integer tensor [{n_all}], got {getattr(concepts, 'dtype', type(concepts).__name__)}")
+        if concepts.shape != (n_all,):
+            raise ValueError(f"concepts: expected shape [{n_all}] (one per image), got {tuple(concepts.shape)}")
+        if reduction not in ("max", "mean"):
+            raise ValueError(f"reduction must be 'max' or 'mean', got {reduction!r}")
+        values = self.max if reduction == "max" else self.mean
+        concepts = concepts.to(torch.int64)
+        if rows is not None:
+            rows = torch.as_tensor(rows)
+            if rows.dim() != 1 or rows.is_floating_point() or rows.dtype == torch.bool or not len(rows):
+                raise ValueError(f"rows: expected a non-empty 1-D integer tensor, got {tuple(rows.shape)} {rows.dtype}")
+            if int(rows.min()) < 0 or int(rows.max()) >= n_all:
+                raise ValueError(f"rows: expected values in [0, {n_all - 1}], got min {int(rows.min())} max {int(rows.max())}")
+            rows = rows.sort().values  # the stream's order, for its tie-breaking
+            values, concepts = values[rows], concepts[rows]
+        k = top_count(len(values), fraction)
+        order = torch.sort(values.t(), dim=1, descending=True, stable=True).indices[:, :k]
+        return concepts[order]
+
+
+@torch.no_grad()
+def channel_responses(
+    model: nn.Module, images: torch.Tensor, *, layer: str | None = None, batch_size: int = 256
+) -> ChannelResponses:
+    """Stream ``images`` through ``model`` once; keep every channel's spatial max and
+    mean of ``layer`` and the model's logits, for every image (batches of
+    ``batch_size``, as :func:`~advinterp_lib.runs.imagenet_artifacts.batched_probabilities`:
+    ``logits.softmax(1)`` equals its probabilities).
 
     Args:
-        model: the network; ``layer`` a ``named_modules()`` name (default: the last
-            conv layer).
-        images: float [N, C, H, W] in [0, 1]; concepts: int [N] in [0, K).
-        num_concepts: K.
-        fraction: q in (0, 1]: k = ceil(q N) top images per channel.
-        reduction: ``"max"`` or ``"mean"`` over positions.
+        model: the network (every submodule's mode is restored; no hooks remain); ``layer`` a
+            ``named_modules()`` name with a [B, C, h, w] output (default: the last conv layer).
+        images: float [N, C, H, W] in [0, 1].
 
     Returns:
-        int64 [C, k].
+        :class:`ChannelResponses` on the CPU.
 
     Raises:
-        TypeError/ValueError: bad images; concepts of the wrong shape, type or range;
-            an unknown layer or reduction.
+        TypeError/ValueError: bad images; an unknown layer (listing valid names); a
+            layer whose output is not a feature map.
     """
-    if isinstance(num_concepts, bool) or not isinstance(num_concepts, int) or num_concepts < 1:
-        raise ValueError(f"num_concepts: expected an int >= 1, got {num_concepts!r}")
     check_images(images, "images", model=model)
-    concepts = _check_concepts(concepts, len(images), num_concepts, "concepts")
     layer = last_conv_layer(model) if layer is None else layer
-    top = top_activating_images(model, images, layer, fraction=fraction, reduction=reduction, batch_size=batch_size)
-    return concepts[top.indices]
+    device = model_device(model)
+    maxima, means, logits = [], [], []
+    with eval_mode(model), capture_activations(model, [layer]) as acts:
+        for start in range(0, len(images), batch_size):
+            out = model(images[start:start + batch_size].to(device))
+            fmap = acts.pop(layer)
+            if fmap.dim() != 4:
+                raise ValueError(f"layer {layer!r} gives a {fmap.dim()}-D output of shape {tuple(fmap.shape)}, "
+                                 "not a feature map")  # fmt: skip
+            flat = fmap.flatten(2)
+            maxima.append(flat.amax(2).float().cpu())
+            means.append(flat.mean(2).float().cpu())
+            logits.append(out.float().cpu())
+    return ChannelResponses(max=torch.cat(maxima), mean=torch.cat(means), logits=torch.cat(logits), layer=layer)
+
+
+def chance_consistency(concepts: torch.Tensor, correlation: torch.Tensor) -> float:
+    """``p^T A p`` for the concepts of a whole image set: the consis of a neuron whose
+    top images were drawn at random from it. A baseline for a variant that changes
+    which concept an image counts under (e.g. least-likely targets are not spread
+    evenly over the classes, so counting by target raises the chance level).
+
+    Args:
+        concepts: int [N] in [0, K), one per image; correlation: A, [K, K].
+
+    Raises:
+        TypeError/ValueError: as :func:`~advinterp_lib.consistency.metric.concept_distribution`.
+    """
+    if not isinstance(concepts, torch.Tensor) or concepts.dim() != 1:
+        raise TypeError(f"concepts: expected an integer tensor [N], got {getattr(concepts, 'shape', type(concepts).__name__)}")
+    a = correlation.to(torch.float64)
+    p = concept_distribution(concepts[None], a.shape[0])
+    return float(consistency_scores(p, a)[0])
 
 
 def source_positions(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
@@ -377,7 +472,5 @@ def describe_sensitivity(record: Mapping[str, Any], *, digits: int = 3) -> str:
     if not lost:
         return (f"The direction survives every variant ({len(kept)} of {len(kept)}): for every model, the whole "
                 f"interval of consis_adv − consis lies below 0.")  # fmt: skip
-    return (f"The direction survives {len(kept)} of {len(record['variants'])} variants"
-            + (f" ({'; '.join(kept)})" if kept else "")
-            + ". Where it does **not** survive, the interval of consis_adv − consis reaches 0: "
-            + "; ".join(lost) + ".")
+    return (f"The direction survives {len(kept)} of {len(record['variants'])} variants for every model. "
+            f"Where it does **not** survive, the interval of consis_adv − consis reaches 0: " + "; ".join(lost) + ".")

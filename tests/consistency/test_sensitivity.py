@@ -22,8 +22,9 @@ from advinterp_lib.consistency.sensitivity import (
     sensitivity_table,
     source_positions,
     source_rows,
+    chance_consistency,
+    channel_responses,
     target_concepts,
-    top_concepts,
 )
 
 
@@ -125,30 +126,47 @@ def test_target_concepts_reads_the_targets_of_the_stored_top_positions():
         target_concepts(acts, torch.full((60,), 3))
 
 
-def test_top_concepts_equals_the_adversarial_half_of_concept_top_activations():
+def test_channel_responses_rank_top_images_as_the_stream_does():
     g = torch.Generator().manual_seed(3)
     model = QuadrantDetector().eval()
     real = torch.rand(30, 1, 8, 8, generator=g)
     adv = torch.rand(50, 1, 8, 8, generator=g)
-    concepts = torch.randint(0, 3, (50,), generator=g)
+    rc, ac = torch.randint(0, 3, (30,), generator=g), torch.randint(0, 3, (50,), generator=g)
+    responses = channel_responses(model, adv, batch_size=7)
+    assert responses.max.shape == responses.mean.shape == (50, 4) and responses.layer == "features"
+    with torch.no_grad():
+        assert torch.allclose(responses.logits, model(adv)) and torch.equal(responses.predictions, model(adv).argmax(1))
     for reduction in ("max", "mean"):
-        acts = concept_top_activations(model, real, torch.zeros(30, dtype=torch.long), adv, concepts, num_concepts=3,
-                                       fraction=0.1, reduction=reduction)  # fmt: skip
-        got = top_concepts(model, adv, concepts, num_concepts=3, fraction=0.1, reduction=reduction)
-        assert torch.equal(got, acts.adversarial_concepts)
+        acts = concept_top_activations(model, real, rc, adv, ac, num_concepts=3, fraction=0.1, reduction=reduction)
+        assert torch.equal(responses.top_concepts(ac, fraction=0.1, reduction=reduction), acts.adversarial_concepts)
 
 
-def test_top_concepts_on_a_subset_finds_images_the_full_top_set_missed():
-    # quadrant 0 bright: the 3 brightest images are concept 0; among the others (the "subset") concept 1 wins
+def test_channel_responses_leave_the_model_as_they_found_it():
+    model = QuadrantDetector().train()
+    channel_responses(model, torch.rand(5, 1, 8, 8))
+    assert model.training
+    assert not any(m._forward_hooks for m in model.modules())
+
+
+def test_top_concepts_of_a_subset_find_images_the_full_top_set_missed():
+    # quadrant 0 bright: the 3 brightest images are concept 0; among the others concept 1 wins
     levels = torch.tensor([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
     images = quadrant_images(levels, torch.zeros(10, dtype=torch.long))
     concepts = torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2, 2])
-    model = QuadrantDetector().eval()
-    full = top_concepts(model, images, concepts, num_concepts=3, fraction=0.3)
-    assert full[0].tolist() == [0, 0, 0]
-    keep = concepts != 0
-    sub = top_concepts(model, images[keep], concepts[keep], num_concepts=3, fraction=3 / 7)
-    assert sub[0].tolist() == [1, 1, 1]
+    responses = channel_responses(QuadrantDetector().eval(), images)
+    assert responses.top_concepts(concepts, fraction=0.3)[0].tolist() == [0, 0, 0]
+    rows = (concepts != 0).nonzero().flatten()
+    assert responses.top_concepts(concepts, fraction=3 / 7, rows=rows.flip(0))[0].tolist() == [1, 1, 1]
+    # the spatial mean of channel 0 is a quarter of its max: same order here
+    assert responses.mean[:, 0].mul(4).allclose(responses.max[:, 0])
+    with pytest.raises(ValueError, match="rows"):
+        responses.top_concepts(concepts, rows=torch.tensor([0, 10]))
+    with pytest.raises(ValueError, match="rows"):
+        responses.top_concepts(concepts, rows=torch.tensor([], dtype=torch.long))
+    with pytest.raises(ValueError, match="reduction"):
+        responses.top_concepts(concepts, reduction="median")
+    with pytest.raises(ValueError, match="one per image"):
+        responses.top_concepts(concepts[:-1])
 
 
 def test_source_positions_and_rows():
@@ -200,9 +218,18 @@ def test_the_record_is_json_and_the_description_names_what_fails():
     assert rev["holds_for_all"] is False and rev["value"] == 2.0 and rev["n_adversarial"] == 60
     assert rev["archs"]["m1"]["holds"] is False and rev["archs"]["m2"]["holds"] is True
     text = describe_sensitivity(record)
-    assert text.startswith("The direction survives 1 of 2 variants (Table 1).")
+    assert text.startswith("The direction survives 1 of 2 variants for every model.")
     assert "σ = 2: m1 (0.750 [" in text and "m2 (" not in text
     assert describe_sensitivity(json.loads(json.dumps(sensitivity_record({"t": variants["table1"]})))).startswith(
         "The direction survives every variant (1 of 1)")
     with pytest.raises(ValueError):
         describe_sensitivity({"variants": {}})
+
+
+def test_chance_consistency_is_the_consis_of_the_whole_set():
+    a = identity_a(4)
+    assert chance_consistency(torch.arange(40).remainder(4), a) == pytest.approx(0.25)  # even: 1/K
+    assert chance_consistency(torch.zeros(9, dtype=torch.long), a) == pytest.approx(1.0)
+    skewed = torch.tensor([0] * 6 + [1] * 2 + [2, 3])
+    assert chance_consistency(skewed, a) == pytest.approx(0.36 + 0.04 + 0.01 + 0.01)
+    assert chance_consistency(skewed, line_a(4)) > chance_consistency(skewed, a)

@@ -285,10 +285,7 @@ EXEMPT = {
 }
 
 #: Cases that fail today, with the reason (strict: a fix makes the test say so).
-KNOWN_FAILURES = {
-    "consistency.sensitivity.channel_responses": "restores the mode with model.train(was_training); "
-                                                 "use advinterp_lib.models.state.eval_mode",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 PACKAGES = ("attacks", "interpret", "consistency", "training", "explore", "models")
 MODEL_ARGUMENTS = {"model", "models", "oracle_model", "surrogate", "static_models", "net"}
