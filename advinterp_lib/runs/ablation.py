@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from ..attacks.fgsm import fgsm
 from ..attacks.pgd import pgd
@@ -38,7 +39,7 @@ from ..consistency.activations import concept_top_activations
 from ..consistency.evaluation import interval_difference
 from ..consistency.metric import concept_distribution, consistency_scores
 from ..consistency.hierarchical import SeedTopConcepts, hierarchical_bootstrap, hierarchical_mean
-from ..training import predict
+from ..models.state import predicted_labels
 from .artifacts import adversarial_variant
 from .cache import ArtifactCache
 
@@ -53,8 +54,8 @@ ABLATION_VARIANTS: tuple[str, ...] = ("consistent-AT", "targeted-AT", "mixed-PGD
 ACCURACY_KINDS: tuple[str, ...] = ("clean", "fgsm", "fgsm_paper_eps", "pgd", *(f"strong:{s}" for s in STAGES[1:]))
 
 
-def _correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    return predict(model, x, batch_size=batch_size).argmax(1) == y
+def _correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return predicted_labels(model, x) == y
 
 
 def _batched(attack, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
@@ -128,7 +129,6 @@ def ablation_measurements(
     measure: Mapping[str, Any],
     cache: ArtifactCache | None = None,
     progress: bool = False,
-    on_model=None,
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """:func:`measure_model` for the standard model and every (variant, seed) of every
     architecture, each cached (a killed study resumes model by model).
@@ -143,7 +143,7 @@ def ablation_measurements(
             (their number and subset seed).
         measure: the other keyword arguments of :func:`measure_model` (tensors among
             them are the images; everything else goes into the cache key).
-        on_model: called as ``on_model(arch, variant, seed)`` after each model (progress).
+        progress: a bar over the models (and the fine-tunes' own bars).
 
     Returns:
         ``{arch: {"standard": [m], variant: [m per seed]}}``.
@@ -152,6 +152,8 @@ def ablation_measurements(
     plain = {k: v for k, v in measure.items() if not isinstance(v, torch.Tensor) and k != "advset"}
     tensors = {k: list(v.shape) for k, v in measure.items() if isinstance(v, torch.Tensor)}
     out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    bar = tqdm(total=len(archs) * (1 + len(variants) * len(seeds)), desc="ablation models", unit="model",
+               disable=not progress)
     for arch in archs:
         out[arch] = {}
         for variant in ("standard", *variants):
@@ -167,8 +169,8 @@ def ablation_measurements(
                     return measure_model(model, **measure)
 
                 out[arch][variant].append(cache.get_or_build("ablation_measurement", config, build))
-                if on_model is not None:
-                    on_model(arch, variant, s)
+                bar.update()
+    bar.close()
     return out
 
 
