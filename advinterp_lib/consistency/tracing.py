@@ -30,7 +30,7 @@ must go before the decision flips?).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -46,6 +46,7 @@ __all__ = [
     "NeuronInfluence",
     "neuron_influence",
     "ablation_curve",
+    "describe_removal",
     "RankAgreement",
     "rank_agreement",
     "kendall_tau",
@@ -363,6 +364,68 @@ def ablation_curve(
                                  None if cb is None else cb[:, None].expand(-1, steps + 1)).cpu())
             preds.append(logits.argmax(2).cpu())
     return torch.cat(scores).float(), torch.cat(preds)
+
+
+def describe_removal(
+    curves: Mapping[str, Sequence[float]],
+    flipped: Mapping[str, Sequence[float]],
+    *,
+    top_k: int,
+    neurons: int | None = None,
+    ranking: str = "prediction difference",
+    proxy: str | None = "gradient × activation",
+    baseline: str = "random order",
+) -> str:
+    """What an ablation experiment found, in words, from its numbers (chapter 13's JSON).
+
+    Args:
+        curves: ``{order: mean class score after removing j neurons, j = 0..steps}``
+            (the mean over images of :func:`ablation_curve`'s scores), with the keys
+            ``ranking``, ``baseline`` and (optional) ``proxy``.
+        flipped: ``{order: share of the correct decisions changed after j removals}``.
+        top_k: how many neurons an explanation shows (their share of flips is reported).
+        neurons: the layer's number of neurons, when known.
+
+    Returns:
+        A paragraph: the score before and after the last step by ``ranking`` and by
+        ``baseline`` (and how many times larger the ranking's drop is), whether
+        ``proxy`` traces nearly the same curve (within 5% of the drop), the share of
+        correct decisions that flip (and whether that is most of them), and the share
+        the first ``top_k`` removals flip.
+
+    Raises:
+        ValueError: a missing order, curves of different lengths, ``top_k`` outside
+            [1, steps].
+    """
+    wanted = [ranking, baseline] + ([proxy] if proxy is not None else [])
+    for name in wanted:
+        if name not in curves or name not in flipped:
+            raise ValueError(f"curves and flipped need the order {name!r}; got {sorted(curves)} and {sorted(flipped)}")
+    lengths = {len(curves[n]) for n in wanted} | {len(flipped[n]) for n in wanted}
+    if len(lengths) != 1 or lengths == {0} or lengths == {1}:
+        raise ValueError(f"every curve needs the same length (steps + 1 >= 2), got lengths {sorted(lengths)}")
+    steps = lengths.pop() - 1
+    check_int(top_k, "top_k", minimum=1, maximum=steps)
+    score, rand = list(map(float, curves[ranking])), list(map(float, curves[baseline]))
+    drop, drop_random = score[0] - score[-1], rand[0] - rand[-1]
+
+    def num(x: float) -> str:
+        return f"{x:.1f}".replace("-", "−")
+
+    of = f" — {steps} of the layer's {neurons} —" if neurons else ""
+    times = (f", a drop {drop / drop_random:.1f} times as large as removing {steps} random neurons (to {num(rand[-1])})"
+             if drop_random > 0 else f"; removing {steps} random neurons does not lower it (to {num(rand[-1])})")
+    text = (f"Removing each image's {steps} most supporting neurons by {ranking}{of} takes the mean score of the "
+            f"true class from {num(score[0])} to {num(score[-1])}{times}.")
+    if proxy is not None:
+        gap = max(abs(float(a) - b) for a, b in zip(curves[proxy], score))
+        text += (f" {proxy.capitalize()} traces " + ("nearly the same curve" if gap <= 0.05 * abs(drop) else
+                                                     "a different curve") + f" (to {num(float(curves[proxy][-1]))}).")
+    share, share_random = float(flipped[ranking][-1]), float(flipped[baseline][-1])
+    text += (f" By then {share:.0%} of the correct decisions have changed ({share_random:.0%} in {baseline}): "
+             + ("most correct decisions still stand." if share < 0.5 else "most correct decisions have fallen.")
+             + f" The first {top_k} — as many as an explanation below shows — change {float(flipped[ranking][top_k]):.0%}.")
+    return text
 
 
 # ------------------------------------------------------------------ rank agreement
