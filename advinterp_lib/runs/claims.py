@@ -99,8 +99,9 @@ def build_claims() -> tuple[Claim, ...]:
         Ordered(HistogramMean("histograms.resnet", "adversarial"), HistogramMean("histograms.resnet", "real")),
         "consis_adv left of consis (shape only)", kind=SANITY,
         why="Restates Table 1's order (the histogram means are the layer averages), without an interval"))
-    short_ft = ("Our -Adv models are fine-tuned briefly (a few thousand images in the quick profile), and the "
-                "consistent loss's x* maximises the loss, not the feature distance (the presentation's critique)")
+    short_ft = ("Our -Adv models are fine-tuned briefly (4,000 images in the quick profile, one epoch of 60,000 in "
+                "the full one), and the consistent loss's x* maximises the loss, not the feature distance (the "
+                "presentation's critique)")
     for arch, name in paper_values.ZOO_TO_PAPER.items():
         adv, adv_name = ADV_KEY.format(arch=arch), f"{name}-Adv"
         sp, ap = (CH12_MODEL_PATHS[m].format(arch=arch) for m in ("standard", "adv"))  # paths in 12's numbers
