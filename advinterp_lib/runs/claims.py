@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import paper as paper_values
-from .rules import At, HistogramMean, MatchesPaper, Ordered, Positive, RatioAbove, RelativeChangeWithin, Rule, _fmt
+from .rules import (At, HistogramMean, MatchesPaper, Negative, Ordered, Positive, RatioAbove, RelativeChangeWithin,
+                    Rule, _fmt)
 
 # What a claim is (chapter 15 shows the three apart; only reproductions count toward the verdict):
 REPRODUCTION = "reproduction"  # a claim of the paper (or of a paper it builds on), tested on our data
@@ -68,6 +69,12 @@ class Claim:
 # stay as ADV_KEY names.
 CH12_MODEL_PATHS: dict[str, str] = {"standard": "{arch}.standard", "adv": "{arch}.consistent-AT"}
 ADV_KEY = "{arch}-Adv"
+# Chapter 11's sensitivity variants of Table 1 (keys of numbers.sensitivity.variants) and how claims name them.
+SENSITIVITY_VARIANTS: dict[str, str] = {
+    "sigma=0.5": "sigma = 0.5", "sigma=2": "sigma = 2", "reduction=mean": "the spatial mean instead of the max",
+    "concept=target": "adversarial images counted by their target class", "fooled_only": "fooled images only",
+    "eps=0.05": "the attack bounded at eps = 0.05", "eps=0.1": "the attack bounded at eps = 0.1",
+}
 # "consis barely moves" (the paper: -0.6% to -4% of the standard model's consis): the bound we judge it by.
 CONSIS_BOUND = 0.05  # how claim keys name the paper's "-Adv" models (table1.resnet-Adv.consis, ...)
 
@@ -99,6 +106,16 @@ def build_claims() -> tuple[Claim, ...]:
         Ordered(HistogramMean("histograms.resnet", "adversarial"), HistogramMean("histograms.resnet", "real")),
         "consis_adv left of consis (shape only)", kind=SANITY,
         why="Restates Table 1's order (the histogram means are the layer averages), without an interval"))
+    # Chapter 11: does Table 1's direction survive each choice the paper leaves open? (our question)
+    for variant, label in SENSITIVITY_VARIANTS.items():
+        for arch, name in paper_values.ZOO_TO_PAPER.items():
+            d = ("sensitivity", "variants", variant, "archs", arch, "difference")
+            claims.append(Claim(
+                f"sensitivity.{arch}.{variant}", "11", "Table 1 sensitivity",
+                f"{name}: consis_adv(n) < consis(n) with {label}", "our question (choices the paper leaves open)",
+                Negative(At((*d, "mean")), d), "not varied in the paper", paper_data="any data", kind=FINDING,
+                why="A smaller attack bound keeps more of the source's features, and with few sweep sources the "
+                    "interval is wide"))
     short_ft = ("Our -Adv models are fine-tuned briefly (4,000 images in the quick profile, one epoch of 60,000 in "
                 "the full one), and the consistent loss's x* maximises the loss, not the feature distance (the "
                 "presentation's critique)")
@@ -275,8 +292,9 @@ def build_claims() -> tuple[Claim, ...]:
         Ordered(At("perturbation_phase_vs_amplitude.resnet.PGD.amplitude"),
                 At("perturbation_phase_vs_amplitude.resnet.PGD.phase")),
         "asked, not answered", paper_data="any data", kind=FINDING))
-    order = {"Table 1": 0, "Figure 5": 1, "Table 3": 2, "White-box sets": 3, "Ablation over seeds": 4,
-             "Trade-off": 5, "Madry PGD-AT": 6, "DeepFool rho": 7, "Tracing": 8, "Grad-CAM under attack": 9}
+    order = {"Table 1": 0, "Table 1 sensitivity": 1, "Figure 5": 2, "Table 3": 3, "White-box sets": 4,
+             "Ablation over seeds": 5, "Trade-off": 6, "Madry PGD-AT": 7, "DeepFool rho": 8, "Tracing": 9,
+             "Grad-CAM under attack": 10}
     claims.sort(key=lambda c: (order.get(c.group, 99), c.chapter))
     keys = [c.key for c in claims]
     if len(keys) != len(set(keys)):

@@ -42,6 +42,7 @@ from .rules import (
     At,
     HistogramMean,
     MatchesPaper,
+    Negative,
     Ordered,
     Positive,
     RatioAbove,
@@ -53,7 +54,7 @@ from .rules import (
 __all__ = [
     "ADV_KEY", "CH12_MODEL_PATHS", "CLAIMS", "CLAIM_KINDS", "FINDING", "MEASURE_COMMANDS", "NOT_COMPARABLE",
     "NOT_REPRODUCED", "NO_RESULT", "PROFILE_DATA", "REPRODUCED", "REPRODUCTION", "SANITY", "VERDICTS", "At",
-    "Claim", "Finding", "HistogramMean", "MatchesPaper", "Ordered", "Positive", "RatioAbove", "RelativeChangeWithin",
+    "Claim", "Finding", "HistogramMean", "MatchesPaper", "Negative", "Ordered", "Positive", "RatioAbove", "RelativeChangeWithin",
     "Report", "ResultSet", "ResultsVersionWarning", "RunRecord",
     "build_claims", "build_report", "canonical_keys", "judge", "load_results", "lookup", "report_json",
 ]

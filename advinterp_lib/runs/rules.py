@@ -14,8 +14,9 @@ the mean of a stored histogram), and a rule turns operands into a verdict:
   two intervals are separated in the claimed direction (``smaller.high < larger.low``);
   where a chapter stored no interval, when the point estimates are in that order
   (the finding says so).
-- :class:`Positive` (a stored difference, e.g. consistent-AT minus targeted-AT):
-  reproduced when its interval lies above 0 (the point estimate, where none is stored).
+- :class:`Positive` / :class:`Negative` (a stored difference, e.g. consistent-AT minus
+  targeted-AT): reproduced when its interval lies above / below 0 (the point estimate,
+  where none is stored).
 - :class:`RelativeChangeWithin` ("consis barely moves"): reproduced when the change,
   relative to the baseline, stays within ``bound`` (5% by default) — the whole interval
   of the change where one is stored.
@@ -47,10 +48,20 @@ VERDICTS = (REPRODUCED, NOT_REPRODUCED, NOT_COMPARABLE, NO_RESULT)
 # ----------------------------------------------------------------------------- operands
 
 
-def lookup(numbers: Mapping[str, Any], path: str, where: str = "numbers") -> Any:
+KeyPath = str | tuple[str, ...]
+
+
+def path_label(path: KeyPath) -> str:
+    """A path as text: dotted, each key as it is (``("sensitivity", "sigma=0.5")`` ->
+    ``"sensitivity.sigma=0.5"``)."""
+    return path if isinstance(path, str) else ".".join(path)
+
+
+def lookup(numbers: Mapping[str, Any], path: KeyPath, where: str = "numbers") -> Any:
     """The value at a dotted ``path`` of a chapter's numbers (``"histograms.resnet"``), None
     when absent. A key that is an integer indexes a list (``"ablation_curve.random order.-1"``:
-    the curve's last point).
+    the curve's last point). A tuple of keys is the same path for keys that hold a dot
+    themselves (``("sensitivity", "variants", "sigma=0.5")``).
 
     Absent (None) means a dict without the key or a list too short: the chapter has not
     measured it. A node of the wrong type on the way (``table3`` a list or a number where
@@ -59,7 +70,7 @@ def lookup(numbers: Mapping[str, Any], path: str, where: str = "numbers") -> Any
     """
     node: Any = numbers
     walked = where
-    for key in path.split("."):
+    for key in (path.split(".") if isinstance(path, str) else path):
         if isinstance(node, list) and re.fullmatch(r"-?\d+", key):
             i = int(key)
             if not -len(node) <= i < len(node):
@@ -87,15 +98,15 @@ def _number(value: Any, what: str) -> float:
 class At:
     """The number at a dotted path of a chapter's ``numbers`` (``"table1.resnet.consis"``)."""
 
-    path: str
+    path: KeyPath
 
     @property
     def label(self) -> str:
-        return self.path
+        return path_label(self.path)
 
     def get(self, numbers: Mapping[str, Any], where: str) -> float | None:
         value = lookup(numbers, self.path, f"{where}: numbers")
-        return None if value is None else _number(value, f"{where}: numbers.{self.path}")
+        return None if value is None else _number(value, f"{where}: numbers.{self.label}")
 
 
 @dataclass(frozen=True)
@@ -130,15 +141,16 @@ class HistogramMean:
 Operand = At | HistogramMean
 
 
-def _interval(numbers: Mapping[str, Any], path: str | None, where: str) -> tuple[float, float] | None:
+def _interval(numbers: Mapping[str, Any], path: KeyPath | None, where: str) -> tuple[float, float] | None:
     if path is None:
         return None
     ci = lookup(numbers, path, f"{where}: numbers")
     if ci is None:
         return None
     if not isinstance(ci, Mapping) or "low" not in ci or "high" not in ci:
-        raise ValueError(f"{where}: numbers.{path} should be an interval with 'low' and 'high', got {ci!r}")
-    low, high = (_number(ci[k], f"{where}: numbers.{path}.{k}") for k in ("low", "high"))
+        raise ValueError(f"{where}: numbers.{path_label(path)} should be an interval with 'low' and 'high', "
+                         f"got {ci!r}")
+    low, high = (_number(ci[k], f"{where}: numbers.{path_label(path)}.{k}") for k in ("low", "high"))
     return low, high
 
 
@@ -250,11 +262,13 @@ class Ordered:
 @dataclass(frozen=True)
 class Positive:
     """A stored difference is above 0: reproduced when its interval (``ci``) lies above 0,
-    or, where none is stored, when the value does (the finding says so)."""
+    or, where none is stored, when the value does (the finding says so). :class:`Negative`
+    is the mirror image."""
 
     value: Operand
-    ci: str | None = None
+    ci: KeyPath | None = None
     kind = "direction"
+    sign = 1.0
 
     def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
               where: str) -> Outcome:
@@ -263,14 +277,22 @@ class Positive:
             return _absent([self.value.label], where)
         ci = _interval(numbers, self.ci, where)
         shown = f"{_fmt(v)}{_fmt_ci(ci)}"
+        side = "above" if self.sign > 0 else "below"
         if ci is not None:
-            ok = ci[0] > 0
-            how = f"the interval{_fmt_ci(ci)} {'lies above 0' if ok else 'does not lie above 0'}"
+            ok = ci[0] > 0 if self.sign > 0 else ci[1] < 0
+            how = f"the interval{_fmt_ci(ci)} {'lies' if ok else 'does not lie'} {side} 0"
         else:
-            ok = v > 0
-            how = f"point estimate (no interval stored): {'above' if ok else 'not above'} 0"
+            ok = self.sign * v > 0
+            how = f"point estimate (no interval stored): {'' if ok else 'not '}{side} 0"
         return Outcome(REPRODUCED if ok else NOT_REPRODUCED, shown, {self.value.label: v},
                        {} if ci is None else {self.value.label: ci}, how)
+
+
+@dataclass(frozen=True)
+class Negative(Positive):
+    """A stored difference is below 0 (e.g. consis_adv - consis): its interval lies below 0."""
+
+    sign = -1.0
 
 
 @dataclass(frozen=True)
@@ -330,4 +352,4 @@ class RatioAbove:
                        {self.numerator.label: a, self.denominator.label: b}, {}, how)
 
 
-Rule = MatchesPaper | Ordered | Positive | RelativeChangeWithin | RatioAbove
+Rule = MatchesPaper | Ordered | Positive | Negative | RelativeChangeWithin | RatioAbove

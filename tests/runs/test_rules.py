@@ -14,6 +14,7 @@ from advinterp_lib.runs.rules import (
     At,
     HistogramMean,
     MatchesPaper,
+    Negative,
     Ordered,
     Positive,
     RatioAbove,
@@ -40,6 +41,8 @@ CASES = {
                 {"a": 0.2, "b": 0.21, "a_ci": ci(0.18, 0.22), "b_ci": ci(0.19, 0.23)}, None),
     "Positive": (Positive(At("d"), "d_ci"), {"d": 0.05, "d_ci": ci(0.01, 0.09)},
                  {"d": 0.05, "d_ci": ci(-0.01, 0.11)}, None),
+    "Negative": (Negative(At("d"), "d_ci"), {"d": -0.3, "d_ci": ci(-0.35, -0.25)},
+                 {"d": -0.08, "d_ci": ci(-0.087, 0.006)}, None),  # chapter 11's quick VGG at eps = 0.05
     "RelativeChangeWithin": (RelativeChangeWithin(At("d"), At("c"), "d_ci", bound=0.05),
                              {"c": 0.733, "d": -0.01, "d_ci": ci(-0.02, 0.0)},
                              # chapter 12's full AlexNet: consis moved by -15%
@@ -83,4 +86,15 @@ def test_matches_paper_is_not_comparable_on_other_data_and_without_a_value():
 def test_a_histogram_direction_fails_when_reversed():
     numbers = {"h": {"edges": [0.0, 0.5, 1.0], "real": [3, 1], "adversarial": [1, 3]}}
     rule = Ordered(HistogramMean("h", "adversarial"), HistogramMean("h", "real"))
+    assert judge(rule, numbers).verdict == NOT_REPRODUCED
+
+
+def test_negative_and_key_paths_with_dots():
+    # chapter 11's sensitivity keys hold dots ("sigma=0.5"): a tuple path reads them
+    d = ("sensitivity", "variants", "sigma=0.5", "difference")
+    numbers = {"sensitivity": {"variants": {"sigma=0.5": {"difference": {"mean": -0.3, "low": -0.35, "high": -0.25}}}}}
+    rule = Negative(At((*d, "mean")), d)
+    out = judge(rule, numbers)
+    assert out.verdict == REPRODUCED and "sensitivity.variants.sigma=0.5.difference.mean" in out.values
+    numbers["sensitivity"]["variants"]["sigma=0.5"]["difference"]["high"] = 0.01  # the interval reaches 0
     assert judge(rule, numbers).verdict == NOT_REPRODUCED
