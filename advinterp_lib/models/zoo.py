@@ -25,7 +25,8 @@ last convolutional layer after its ReLU, ``[N, 64, h, w]``: its 64 channels are 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 
 import torch
@@ -43,12 +44,30 @@ FASHION_MNIST_STD = 0.3530
 _SIZE = 28  # input height and width the zoo is designed for
 
 
+@contextlib.contextmanager
+def any_input_size(model: nn.Module) -> Iterator[nn.Module]:
+    """Let a fully convolutional zoo model (the ResNet: global pooling) take images of any
+    height and width inside the block, e.g. to measure a receptive field larger than 28x28
+    (chapter 2); its predictions on such images mean nothing. Restored on exit. A model
+    whose classifier fixes the size (AlexNet, VGG) still fails on another size."""
+    if not isinstance(model, ResNetSmall):  # its classifier fixes the size: nothing to relax
+        yield model
+        return
+    previous = getattr(model, "_any_input_size", False)
+    model._any_input_size = True
+    try:
+        yield model
+    finally:
+        model._any_input_size = previous
+
+
 def _check_input(x: torch.Tensor, in_channels: int, model: nn.Module) -> None:
     """A clear message instead of a shape error deep inside a layer (or, for the ResNet,
     whose pooling takes any size, instead of a silent prediction on a wrong-size image)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{type(model).__name__} expects a Tensor, got {type(x).__name__}")
-    if not (x.dim() == 4 and x.shape[1] == in_channels and tuple(x.shape[2:]) == (_SIZE, _SIZE)):
+    size_ok = tuple(x.shape[2:]) == (_SIZE, _SIZE) or getattr(model, "_any_input_size", False)
+    if not (x.dim() == 4 and x.shape[1] == in_channels and size_ok):
         raise ValueError(
             f"{type(model).__name__} expects images [N, {in_channels}, {_SIZE}, {_SIZE}], "
             f"got shape {list(x.shape)}"

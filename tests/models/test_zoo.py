@@ -168,3 +168,24 @@ def test_num_classes_of_a_model_without_the_attribute_probes_one_image():
     assert num_classes_of(model, torch.rand(5, 1, 28, 28)) == 4
     with pytest.raises(ValueError, match="logits of shape"):
         num_classes_of(torch.nn.Identity(), torch.rand(5, 1, 28, 28))
+
+
+def test_any_input_size_lets_the_resnet_trunk_take_a_larger_image_and_is_restored() -> None:
+    import pytest as _pytest
+
+    from advinterp_lib.interpret import receptive_field_from_gradient
+    from advinterp_lib.models import build
+    from advinterp_lib.models.zoo import any_input_size
+
+    model = build("resnet").eval()
+    big = torch.zeros(1, 1, 96, 96)
+    with _pytest.raises(ValueError, match="expects images"):
+        model(big)
+    with any_input_size(model):
+        field = receptive_field_from_gradient(model, "layer1.0", (1, 96, 96))  # chapter 2's use
+        assert field.size[0] > 1
+    with _pytest.raises(ValueError, match="expects images"):
+        model(big)  # refused again after the block
+    alex = build("alexnet").eval()
+    with any_input_size(alex), _pytest.raises(ValueError):
+        alex(big)  # a classifier of fixed size still refuses
