@@ -279,6 +279,7 @@ if hasattr(sensitivity, "channel_responses"):
 EXEMPT = {
     "attacks.blackbox.BlackBoxResult": "a result record that holds the attack's own surrogate",
     "models.imagenet.ImageNetModel": "builds a model around a torchvision net (tests/models/test_imagenet_models.py)",
+    "models.zoo.any_input_size": "switches the zoo ResNet's input-size check, never a mode (tests/models/test_zoo.py)",
     "training.distributed.wrap_objective": "needs a torch.distributed process group (tests/training/test_distributed.py)",
     "training.loop.train": "trains the model and, as documented, leaves it in eval mode",
     "training.robustness.train_with_metrics": "trains (through train) and leaves the model in eval mode",
