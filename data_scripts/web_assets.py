@@ -18,6 +18,7 @@ It is deliberately not the book's ``_static/``: Jupyter Book adds a script tag f
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import tarfile
@@ -64,17 +65,28 @@ ASSETS: tuple[Asset, ...] = (
     ),
 )  # fmt: skip
 
-# The widget manager finds its icon fonts beside the AMD module it is loaded as, which
-# require.js places beside the *page* by default (a 404 per font on every widget page).
-# This script, loaded between require.js and embed-amd.js, points the module at our copy.
-WIDGETS_PATHS_JS = """\
-// Written by data_scripts/web_assets.py: serve the widget manager's AMD module (and so
-// its icon fonts) from this folder's widgets/ on every page, not from beside the page.
-(function () {
-  var here = new URL(".", document.currentScript.src).href;
-  require.config({paths: {"@jupyter-widgets/html-manager/dist": here + "widgets"}});
-})();
-"""
+# The widget manager's bundles find their icon fonts beside the AMD module they are
+# defined as (webpack's public path is the folder of ``module.uri``), and require.js
+# resolves a module id beside the *page* by default: a 404 per font on widget pages.
+# embed-amd.js defines four such modules (``@jupyter-widgets/base``, ``/controls``,
+# ``/html-manager`` and ``/html-manager/dist/libembed-amd``). This script, loaded between
+# require.js and embed-amd.js, maps each into our widgets/, so every public path is it.
+#: Each AMD module id the widget bundles are defined as -> its file under widgets/.
+WIDGET_MODULES = {
+    "@jupyter-widgets/html-manager/dist": "widgets",
+    "@jupyter-widgets/controls": "widgets/controls",
+    "@jupyter-widgets/base": "widgets/base",
+    "@jupyter-widgets/html-manager": "widgets/html-manager",
+}
+WIDGETS_PATHS_JS = (
+    "// Written by data_scripts/web_assets.py: serve the widget manager's AMD modules (and so\n"
+    "// their icon fonts) from this folder's widgets/ on every page, not from beside the page.\n"
+    "(function () {\n"
+    '  var here = new URL(".", document.currentScript.src).href;\n'
+    "  require.config({paths: {\n"
+    + ",\n".join(f'    "{module}": here + "{path}"' for module, path in WIDGET_MODULES.items())
+    + "\n  }});\n})();\n"
+)
 
 #: The files a built page refers to; present and stamped means "prepared".
 ENTRY_POINTS = ("mathjax/tex-chtml.js", "require.js", "widgets-paths.js", "widgets/embed-amd.js")
@@ -163,6 +175,7 @@ def prepare_web_assets(root: str | Path | None = None, *, use_apt: bool = True, 
     del root
     target = assets_folder()
     pins = {a.spec: a.sha256 for a in ASSETS}
+    pins["widgets-paths.js"] = hashlib.sha256(WIDGETS_PATHS_JS.encode()).hexdigest()  # a new script re-prepares
     stamp = target / ".prepared.json"
     if stamp_matches(stamp, target, ENTRY_POINTS, pins=pins):
         return target

@@ -6,7 +6,9 @@ import tarfile
 import pytest
 
 from data_scripts.files import ChecksumMismatchError, sha256_of
-from data_scripts.web_assets import ASSETS, ENTRY_POINTS, Asset, extract_asset
+import posixpath
+
+from data_scripts.web_assets import ASSETS, ENTRY_POINTS, WIDGET_MODULES, WIDGETS_PATHS_JS, Asset, extract_asset
 
 
 def _tarball(path, members):
@@ -67,3 +69,24 @@ def test_every_entry_point_comes_from_a_pinned_release():
     for entry in ENTRY_POINTS:
         assert any(entry == d or (d.endswith("/") and entry.startswith(d)) for d in pinned), entry
     assert all(len(a.sha256) == 64 and "@" in a.spec for a in ASSETS)
+
+
+def _require_path(module_id):
+    """Where require.js fetches ``module_id`` from, relative to _static/ (longest mapped prefix)."""
+    for prefix in sorted(WIDGET_MODULES, key=len, reverse=True):
+        if module_id == prefix or module_id.startswith(prefix + "/"):
+            return WIDGET_MODULES[prefix] + module_id[len(prefix):]
+    return None  # resolved beside the page
+
+
+@pytest.mark.parametrize("module_id", [
+    # the named define()s of @jupyter-widgets/html-manager 1.0.6's embed-amd.js, each
+    # taking "module" (its URL sets the bundle's public path)
+    "@jupyter-widgets/html-manager/dist/libembed-amd", "@jupyter-widgets/controls",
+    "@jupyter-widgets/base", "@jupyter-widgets/html-manager",
+])  # fmt: skip
+def test_every_widget_bundle_finds_its_fonts_in_our_widgets_folder(module_id):
+    # webpack's public path is the folder of the module's URL; the fonts lie in widgets/
+    path = _require_path(module_id)
+    assert path is not None and posixpath.dirname(path) == "widgets", (module_id, path)
+    assert f'"{module_id}"' in WIDGETS_PATHS_JS or any(f'"{p}"' in WIDGETS_PATHS_JS for p in WIDGET_MODULES if module_id.startswith(p))
