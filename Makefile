@@ -9,12 +9,13 @@ export ADVINTERP_DATA  ?= $(CURDIR)/data
 export ADVINTERP_CACHE ?= $(CURDIR)/.cache/advinterp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup data web-assets browser book check-html test unit nbval run bench profiles clean clean-cache
+.PHONY: help setup data web-assets browser book check-html lint test unit nbval run bench profiles clean clean-cache
 
 help:
 	@echo "make book   - set up, execute every chapter (quick profile), render HTML into _build/html"
 	@echo "make test   - set up, then unit tests and nbval over every chapter"
 	@echo "make check-html - build the book, then open every page in headless Chromium (offline) and check it"
+	@echo "make lint   - ruff format --check, ruff check and the library's layer contract"
 	@echo "make setup  - create $(VENV) and install the package with its dependencies"
 	@echo "make data   - prepare Fashion-MNIST and WordNet 3.0 under $(ADVINTERP_DATA)"
 	@echo "make run CHAPTER=01 PROFILE=full - run one chapter through papermill"
@@ -53,10 +54,19 @@ book: data web-assets
 	@echo ">> open _build/html/index.html"
 
 check-html: book browser
-	@echo ">> every page of _build/html in headless Chromium, external requests blocked"
-	$(BIN)/python -m tests.browser.check_html _build/html
+	@echo ">> the browser checker's own tests, then every page of _build/html in headless Chromium, external requests blocked"
+	$(BIN)/python -m pytest -m browser -p no:cacheprovider tests/browser
+	$(BIN)/python -m tools.check_html _build/html
 
-unit: data browser
+# Style and structure: ruff's formatter and linter (rules in pyproject.toml), then the
+# library's one-way layer contract.
+lint: setup
+	@echo ">> ruff format --check, ruff check, the layer contract"
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_architecture.py
+
+unit: data
 	@echo ">> unit tests"
 	$(BIN)/python -m pytest tests
 

@@ -17,19 +17,32 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="execute a chapter with papermill under a profile")
     run.add_argument("chapter", help="number (01), slug, or NN_slug")
     run.add_argument("--profile", default="quick", choices=list(PROFILES))
-    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                     help="override one parameter (value read as plain YAML, of the type of its default); "
-                          "repeatable; not profile or results_dir")
+    run.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="override one parameter (value read as plain YAML, of the type of its default); "
+        "repeatable; not profile or results_dir",
+    )
     run.add_argument("--output-dir", default=None, help="where the executed notebook goes (default runs/<profile>/)")
-    run.add_argument("--results-dir", default=None,
-                     help="where a chapter with a results_dir parameter writes results/<profile>/ (default results/)")
+    run.add_argument(
+        "--results-dir",
+        default=None,
+        help="where a chapter with a results_dir parameter writes results/<profile>/ (default results/)",
+    )
     run.add_argument("--book-dir", default=None, help="the book folder to find the chapter in (default book/)")
     prof = sub.add_parser("profiles", help="list profiles and each chapter's parameters")
     prof.add_argument("--profile", default=None, choices=list(PROFILES))
     prof.add_argument("--json", action="store_true", help="machine-readable output")
     sub.add_parser("chapters", help="list the book's chapters")
-    abl = sub.add_parser("ablation", help="chapter 12's ablation over seeds for some architectures, merged into "
-                                          "results/<profile>/12_...json (resumes from the cache)")
+    abl = sub.add_parser(
+        "ablation",
+        help="chapter 12's ablation over seeds for some architectures, merged into "
+        "results/<profile>/12_...json (resumes from the cache)",
+    )
     abl.add_argument("--profile", default="full", choices=list(PROFILES))
     abl.add_argument("--arch", default=None, help="comma-separated architectures (default: the profile's)")
     rep = sub.add_parser("report", help="our results beside the paper's numbers, a verdict per claim")

@@ -44,7 +44,9 @@ def image_grid(
     ncols = max(1, min(ncols, n))
     nrows = (n + ncols - 1) // ncols
     if axes is None:
-        fig, ax = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)), squeeze=False)
+        fig, ax = plt.subplots(
+            nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)), squeeze=False
+        )
         axes = ax.ravel()
     else:
         fig = axes[0].figure
@@ -113,8 +115,12 @@ def _np(t: torch.Tensor | np.ndarray | Sequence[float]) -> np.ndarray:
 
 
 def accuracy_curves(
-    ax: plt.Axes, eps: torch.Tensor | Sequence[float], curves: dict[str, torch.Tensor | Sequence[float]],
-    *, title: str | None = None, xlabel: str = "ε (L∞, pixels in [0, 1])",
+    ax: plt.Axes,
+    eps: torch.Tensor | Sequence[float],
+    curves: dict[str, torch.Tensor | Sequence[float]],
+    *,
+    title: str | None = None,
+    xlabel: str = "ε (L∞, pixels in [0, 1])",
 ) -> plt.Axes:
     """One accuracy-vs-eps line per entry of ``curves`` (name -> accuracies [E] in [0, 1])."""
     e = _np(eps)
@@ -131,9 +137,14 @@ def accuracy_curves(
 
 
 def loss_surface_plot(
-    ax: plt.Axes, surface: torch.Tensor | np.ndarray, eps1: torch.Tensor | Sequence[float],
-    eps2: torch.Tensor | Sequence[float], *, title: str | None = None,
-    labels: tuple[str, str] = ("ε₁ (along g)", "ε₂ (along g⊥)"), zlabel: str = "loss",
+    ax: plt.Axes,
+    surface: torch.Tensor | np.ndarray,
+    eps1: torch.Tensor | Sequence[float],
+    eps2: torch.Tensor | Sequence[float],
+    *,
+    title: str | None = None,
+    labels: tuple[str, str] = ("ε₁ (along g)", "ε₂ (along g⊥)"),
+    zlabel: str = "loss",
 ) -> plt.Axes:
     """Draw a loss surface [n1, n2] (row i at eps1[i], column j at eps2[j]; from
     ``attacks.surface.loss_surface``): a 3-D surface on a 3-D axes
@@ -155,8 +166,13 @@ def loss_surface_plot(
 
 
 def deepfool_path_plot(
-    ax: plt.Axes, scores: torch.Tensor | np.ndarray, eps1: torch.Tensor | Sequence[float],
-    eps2: torch.Tensor | Sequence[float], path: torch.Tensor | np.ndarray, *, title: str | None = None,
+    ax: plt.Axes,
+    scores: torch.Tensor | np.ndarray,
+    eps1: torch.Tensor | Sequence[float],
+    eps2: torch.Tensor | Sequence[float],
+    path: torch.Tensor | np.ndarray,
+    *,
+    title: str | None = None,
     labels: tuple[str, str] = ("along r̂ (total perturbation)", "orthogonal direction"),
 ) -> plt.Axes:
     """A binary score f on a 2-D slice [n1, n2] (diverging colours, the boundary f = 0 in

@@ -58,8 +58,9 @@ def check_images(
         expected = model_dtype(model)
         if expected is not None and x.dtype != expected:
             fix = f"{name}.float()" if expected == torch.float32 else f"{name}.to({expected})"
-            raise TypeError(f"{name} must have the dtype of the model's weights, {expected}, got {x.dtype} "
-                            f"(convert with {fix})")
+            raise TypeError(
+                f"{name} must have the dtype of the model's weights, {expected}, got {x.dtype} (convert with {fix})"
+            )
     if channels is None and model is not None:
         channels = model_channels(model)
     if channels is not None and x.shape[1] != channels:

@@ -59,8 +59,24 @@ GROUPS: dict[str, str] = {
     "book": "benchmarks.bench_book",
 }
 
-ROW_KEYS = ("name", "kind", "model", "batch", "seconds", "throughput", "unit", "ratio", "ratio_min", "ratio_of", "target",
-            "target_limit", "target_kind", "target_met", "agreement", "note")
+ROW_KEYS = (
+    "name",
+    "kind",
+    "model",
+    "batch",
+    "seconds",
+    "throughput",
+    "unit",
+    "ratio",
+    "ratio_min",
+    "ratio_of",
+    "target",
+    "target_limit",
+    "target_kind",
+    "target_met",
+    "agreement",
+    "note",
+)
 
 
 def _finite(value: Any) -> Any:
@@ -84,8 +100,11 @@ def _conform(result: Any) -> dict[str, Any]:
     if not isinstance(rows, list):
         out = {"setup": {}, "rows": [], "skipped": [], "raw": result}
         rows = []
-    out["rows"] = [{key: r.get(key) for key in ROW_KEYS} | {k: v for k, v in r.items() if k not in ROW_KEYS}
-                   for r in rows if isinstance(r, dict)]
+    out["rows"] = [
+        {key: r.get(key) for key in ROW_KEYS} | {k: v for k, v in r.items() if k not in ROW_KEYS}
+        for r in rows
+        if isinstance(r, dict)
+    ]
     out.setdefault("setup", {})
     out.setdefault("skipped", [])
     return out
@@ -101,21 +120,36 @@ def _from_training(result: Any) -> Any:
     for label, o in result["objectives"].items():
         med = float(o["seconds_median"])
         within = o.get("within_target")
-        rows.append({
-            "name": f"one epoch, {label}", "kind": "passes", "model": result.get("arch"),
-            "batch": result.get("batch_size"),
-            "seconds": {"median": med, "q1": None, "q3": None, "min": None, "max": None,
-                        "repeats": result.get("repeats"), "spread": o.get("seconds_spread")},
-            "throughput": result["images"] / med if result.get("images") and med > 0 else None, "unit": "images/s",
-            "ratio": o.get("measured_over_predicted"),
-            "ratio_of": f"epoch time / the time its passes predict (x{o.get('ratio', float('nan')):.2f} standard "
-                        f"training, predicted x{o.get('predicted', float('nan')):.2f}; {o.get('forward')} forward, "
-                        f"{o.get('backward')} backward passes per batch)",
-            "target": "within 1.2x of its passes (either way)", "target_limit": 1.2, "target_kind": "max",
-            "target_met": within, "agreement": None,
-            "note": f"{result.get('images')} images per epoch; clock {result.get('clock')}, "
-                    f"{result.get('threads')} thread(s) (set by bench_training)",
-        })
+        rows.append(
+            {
+                "name": f"one epoch, {label}",
+                "kind": "passes",
+                "model": result.get("arch"),
+                "batch": result.get("batch_size"),
+                "seconds": {
+                    "median": med,
+                    "q1": None,
+                    "q3": None,
+                    "min": None,
+                    "max": None,
+                    "repeats": result.get("repeats"),
+                    "spread": o.get("seconds_spread"),
+                },
+                "throughput": result["images"] / med if result.get("images") and med > 0 else None,
+                "unit": "images/s",
+                "ratio": o.get("measured_over_predicted"),
+                "ratio_of": f"epoch time / the time its passes predict (x{o.get('ratio', float('nan')):.2f} standard "
+                f"training, predicted x{o.get('predicted', float('nan')):.2f}; {o.get('forward')} forward, "
+                f"{o.get('backward')} backward passes per batch)",
+                "target": "within 1.2x of its passes (either way)",
+                "target_limit": 1.2,
+                "target_kind": "max",
+                "target_met": within,
+                "agreement": None,
+                "note": f"{result.get('images')} images per epoch; clock {result.get('clock')}, "
+                f"{result.get('threads')} thread(s) (set by bench_training)",
+            }
+        )
     setup = {k: v for k, v in result.items() if k != "objectives"}
     return {"setup": setup, "rows": rows, "skipped": []}
 
@@ -161,23 +195,34 @@ def format_group(group: dict[str, Any]) -> str:
     lines = [f"-- {group['group']}: {group['wall_s']:.1f} s, load average {group['load_average'][0]:.2f}"]
     for key, value in group.get("setup", {}).items():
         lines.append(f"   {key}: {value}")
-    header = f"   {'operation':44} {'model':26} {'batch':>5} {'throughput':>16} {'median s [min, max]':>26} {'ratio (of mins)':>16}  target"
+    header = (
+        f"   {'operation':44} {'model':26} {'batch':>5} {'throughput':>16} "
+        f"{'median s [min, max]':>26} {'ratio (of mins)':>16}  target"
+    )
     lines += [header, "   " + "-" * (len(header) - 3)]
     for r in group["rows"]:
         s = r.get("seconds") or {}
         spread = f"{_fmt(s.get('median'))} [{_fmt(s.get('min'))}, {_fmt(s.get('max'))}]"
-        thr = "-" if r.get("throughput") is None else f"{r['throughput']:.4g} {(r.get('unit') or '').replace('images', 'img')}"
+        thr = (
+            "-"
+            if r.get("throughput") is None
+            else f"{r['throughput']:.4g} {(r.get('unit') or '').replace('images', 'img')}"
+        )
         ratio = "-" if r.get("ratio") is None else f"{r['ratio']:.3g} ({_fmt(r.get('ratio_min'))})"
         met = {True: "met", False: "MISSED", None: ""}[r.get("target_met")]
         target = f"{r['target']} {met}" if r.get("target") else ""
-        lines.append(f"   {str(r['name'])[:44]:44} {str(r.get('model'))[:26]:26} {_fmt(r.get('batch')):>5} {thr:>16} "
-                     f"{spread:>26} {ratio:>16}  {target}")
+        lines.append(
+            f"   {str(r['name'])[:44]:44} {str(r.get('model'))[:26]:26} {_fmt(r.get('batch')):>5} {thr:>16} "
+            f"{spread:>26} {ratio:>16}  {target}"
+        )
         if r.get("ratio_of"):
             lines.append(f"      ratio = {r['ratio_of']}")
         a = r.get("agreement")
         if a:
-            lines.append(f"      agreement: {a['measure']} = {_fmt(a['value'])} (bound {_fmt(a['bound'])}): "
-                         f"{'ok' if a['ok'] else 'DISAGREE'}")
+            lines.append(
+                f"      agreement: {a['measure']} = {_fmt(a['value'])} (bound {_fmt(a['bound'])}): "
+                f"{'ok' if a['ok'] else 'DISAGREE'}"
+            )
         if r.get("note"):
             lines.append(f"      note: {r['note']}")
     for s in group.get("skipped", []):
@@ -212,8 +257,10 @@ def write_results(groups: dict[str, dict[str, Any]], path: Path) -> Path:
             record["groups"] = old["groups"]
     record["machine"] = machine()
     record["groups"].update(groups)
-    record["groups"] = {name: record["groups"][name] for name in sorted(
-        record["groups"], key=lambda n: list(GROUPS).index(n) if n in GROUPS else len(GROUPS))}
+    record["groups"] = {
+        name: record["groups"][name]
+        for name in sorted(record["groups"], key=lambda n: list(GROUPS).index(n) if n in GROUPS else len(GROUPS))
+    }
     atomic_write_text(json.dumps(_finite(record), indent=1, default=str) + "\n", path)
     return path
 
@@ -222,8 +269,13 @@ def main(argv: Sequence[str] | None = None) -> Path:
     """Run the suite; return the path of the results file written."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny batches, one repeat (a smoke test)")
-    parser.add_argument("--only", action="append", choices=list(GROUPS), metavar="GROUP",
-                        help=f"run only this group (repeatable): {', '.join(GROUPS)}")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(GROUPS),
+        metavar="GROUP",
+        help=f"run only this group (repeatable): {', '.join(GROUPS)}",
+    )
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all this process may use)")
     parser.add_argument("--out", type=Path, default=None, help="folder of the results file (default results/bench)")
     args = parser.parse_args(argv)
@@ -231,12 +283,16 @@ def main(argv: Sequence[str] | None = None) -> Path:
     threads = set_threads(args.threads)
     torch.manual_seed(0)
     info = machine()
-    print(f"device {info['device']}; {info['cpu_model']}, {info['cpus_available']} CPUs available, "
-          f"{threads} torch threads; torch {info['torch']}; load average {info['load_average'][0]:.2f}")
+    print(
+        f"device {info['device']}; {info['cpu_model']}, {info['cpus_available']} CPUs available, "
+        f"{threads} torch threads; torch {info['torch']}; load average {info['load_average'][0]:.2f}"
+    )
     if info["load_average"][0] > threads + 0.5:
-        print(f"WARNING: load average {info['load_average'][0]:.1f} exceeds the {threads} threads: other processes "
-              "inflate every time (with several threads, each parallel region also waits for a descheduled "
-              "thread); measure on an idle machine, or compare ratios from a --threads 1 run")
+        print(
+            f"WARNING: load average {info['load_average'][0]:.1f} exceeds the {threads} threads: other processes "
+            "inflate every time (with several threads, each parallel region also waits for a descheduled "
+            "thread); measure on an idle machine, or compare ratios from a --threads 1 run"
+        )
     names = [n for n in GROUPS if n in (args.only or GROUPS)]
     groups = {}
     for name in names:

@@ -62,8 +62,9 @@ def _differing(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(((a - b).abs() > 1e-6).float().mean())
 
 
-def _peer_rows(arch: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int,
-               repeats: int) -> list[dict[str, Any]]:
+def _peer_rows(
+    arch: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, repeats: int
+) -> list[dict[str, Any]]:
     ta_fgsm = torchattacks.FGSM(model, eps=EPS)
     ta_pgd = torchattacks.PGD(model, eps=EPS, alpha=STEP, steps=steps, random_start=False)
     cap_fgsm = CaptumFGSM(model, loss_func=_per_image_ce, lower_bound=0.0, upper_bound=1.0)
@@ -79,19 +80,32 @@ def _peer_rows(arch: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tens
     wrapped, out = keeping(calls)
     t = time_calls(wrapped, repeats=repeats)
     rows = []
-    for ours, peer in (("FGSM", "torchattacks.FGSM"), ("FGSM", "captum.robust.FGSM"),
-                       (f"PGD-{steps}", "torchattacks.PGD"), (f"PGD-{steps}", "captum.robust.PGD")):
-        rows.append(row(
-            f"{ours} vs {peer}", kind="peer", model=arch, batch=len(x), timing=t[ours], **ratios(t[ours], t[peer]),
-            ratio_of=f"ours / {peer} ({t[peer].median:.3g} s)",
-            # Captum's PGD keeps a pixel with |gradient| <= 1e-6 still in a step where ours
-            # moves it, so the two walks can part for a few pixels: a looser bound there
-            agreement=agreement("share of pixels both move, to different values",
-                                _moved_differently(x, out[ours], out[peer]),
-                                1e-2 if peer == "captum.robust.PGD" else 1e-3),
-            note=f"all pixels differing > 1e-6: {_differing(out[ours], out[peer]):.4f} (Captum's zero threshold: "
-                 "a pixel with |gradient| <= 1e-6 stays)",
-        ))
+    for ours, peer in (
+        ("FGSM", "torchattacks.FGSM"),
+        ("FGSM", "captum.robust.FGSM"),
+        (f"PGD-{steps}", "torchattacks.PGD"),
+        (f"PGD-{steps}", "captum.robust.PGD"),
+    ):
+        rows.append(
+            row(
+                f"{ours} vs {peer}",
+                kind="peer",
+                model=arch,
+                batch=len(x),
+                timing=t[ours],
+                **ratios(t[ours], t[peer]),
+                ratio_of=f"ours / {peer} ({t[peer].median:.3g} s)",
+                # Captum's PGD keeps a pixel with |gradient| <= 1e-6 still in a step where ours
+                # moves it, so the two walks can part for a few pixels: a looser bound there
+                agreement=agreement(
+                    "share of pixels both move, to different values",
+                    _moved_differently(x, out[ours], out[peer]),
+                    1e-2 if peer == "captum.robust.PGD" else 1e-3,
+                ),
+                note=f"all pixels differing > 1e-6: {_differing(out[ours], out[peer]):.4f} (Captum's zero threshold: "
+                "a pixel with |gradient| <= 1e-6 stays)",
+            )
+        )
     return rows
 
 
@@ -127,30 +141,48 @@ def _deepfool_rows(arch: str, model: torch.nn.Module, x: torch.Tensor, repeats: 
     passes_s = image_iterations * (fwd + (k - 1) * bwd) + 2 * n * fwd
     fwd_min, bwd_min = t["fwd"].min / n, max(t["fb"].min / n - t["fwd"].min / n, 0.0)
     passes_min = image_iterations * (fwd_min + (k - 1) * bwd_min) + 2 * n * fwd_min
-    note = (f"success ours {float(ours.success.float().mean()):.2f}, torchattacks {float(ref_fooled.float().mean()):.2f}; "
-            f"mean iterations {float(ours.iterations.float().mean()):.2f}; mean ||r||_2 on the {int(both.sum())} images "
-            f"both fool: ours {float(ours.l2[both].mean()) if both.any() else float('nan'):.4f}, "
-            f"torchattacks {float(ref_l2[both].mean()) if both.any() else float('nan'):.4f} (ours moves along the "
-            f"faces of the [0, 1] box, torchattacks clips its steps); with project_box=False: success "
-            f"{float(plain.success.float().mean()):.2f}, ||r||_2 / torchattacks' on the {int(plain_both.sum())} images "
-            f"both fool {l2_ratio:.4f}")
+    note = (
+        f"success ours {float(ours.success.float().mean()):.2f}, torchattacks {float(ref_fooled.float().mean()):.2f}; "
+        f"mean iterations {float(ours.iterations.float().mean()):.2f}; mean ||r||_2 on the {int(both.sum())} images "
+        f"both fool: ours {float(ours.l2[both].mean()) if both.any() else float('nan'):.4f}, "
+        f"torchattacks {float(ref_l2[both].mean()) if both.any() else float('nan'):.4f} (ours moves along the "
+        f"faces of the [0, 1] box, torchattacks clips its steps); with project_box=False: success "
+        f"{float(plain.success.float().mean()):.2f}, ||r||_2 / torchattacks' on the {int(plain_both.sum())} images "
+        f"both fool {l2_ratio:.4f}"
+    )
     return [
-        row("DeepFool", kind="passes", model=arch, batch=n, timing=t["ours"], ratio=t["ours"].median / passes_s,
+        row(
+            "DeepFool",
+            kind="passes",
+            model=arch,
+            batch=n,
+            timing=t["ours"],
+            ratio=t["ours"].median / passes_s,
             ratio_min=t["ours"].min / passes_min,
             ratio_of=f"time / ({image_iterations} image-iterations x (1 fwd + {k - 1} bwd) + 2 fwd per image)",
             target=WITHIN_PASSES,
-            note="the batch shrinks as images are fooled; per-image pass times are those of the full batch"),
-        row("DeepFool vs torchattacks.DeepFool", kind="peer", model=arch, batch=n, timing=t["ours"],
+            note="the batch shrinks as images are fooled; per-image pass times are those of the full batch",
+        ),
+        row(
+            "DeepFool vs torchattacks.DeepFool",
+            kind="peer",
+            model=arch,
+            batch=n,
+            timing=t["ours"],
             **ratios(t["ours"], t["torchattacks"]),
-            ratio_of=f"ours / torchattacks.DeepFool ({t['torchattacks'].median:.3g} s)", target=DEEPFOOL_SPEEDUP,
-            agreement=agreement("|mean ||r||_2 (project_box=False) / torchattacks' - 1|, images both fool",
-                                abs(l2_ratio - 1.0), 0.01),
-            note=note),
+            ratio_of=f"ours / torchattacks.DeepFool ({t['torchattacks'].median:.3g} s)",
+            target=DEEPFOOL_SPEEDUP,
+            agreement=agreement(
+                "|mean ||r||_2 (project_box=False) / torchattacks' - 1|, images both fool", abs(l2_ratio - 1.0), 0.01
+            ),
+            note=note,
+        ),
     ]
 
 
-def _ensemble_row(models: dict[str, torch.nn.Module], x: torch.Tensor, y: torch.Tensor, steps: int,
-                  repeats: int) -> dict[str, Any]:
+def _ensemble_row(
+    models: dict[str, torch.nn.Module], x: torch.Tensor, y: torch.Tensor, steps: int, repeats: int
+) -> dict[str, Any]:
     nets = list(models.values())
     target = (y + 1) % 10
     calls = {"ensemble": lambda: ensemble_attack(nets, x, target, step_size=5 / 255, steps=steps, eps=EPS)}
@@ -160,9 +192,17 @@ def _ensemble_row(models: dict[str, torch.nn.Module], x: torch.Tensor, y: torch.
     t = time_calls(calls, repeats=repeats)
     passes_s = sum(steps * t[f"fb {a}"].median + t[f"fwd {a}"].median for a in models)
     passes_min = sum(steps * t[f"fb {a}"].min + t[f"fwd {a}"].min for a in models)
-    return row(f"ensemble attack ({steps} Adam steps)", kind="passes", model="+".join(models), batch=len(x),
-               timing=t["ensemble"], ratio=t["ensemble"].median / passes_s, ratio_min=t["ensemble"].min / passes_min,
-               ratio_of=f"time / ({steps} fwd+bwd + 1 fwd) of each net", target=WITHIN_PASSES)
+    return row(
+        f"ensemble attack ({steps} Adam steps)",
+        kind="passes",
+        model="+".join(models),
+        batch=len(x),
+        timing=t["ensemble"],
+        ratio=t["ensemble"].median / passes_s,
+        ratio_min=t["ensemble"].min / passes_min,
+        ratio_of=f"time / ({steps} fwd+bwd + 1 fwd) of each net",
+        target=WITHIN_PASSES,
+    )
 
 
 def run(quick: bool = False) -> dict[str, Any]:
@@ -179,22 +219,42 @@ def run(quick: bool = False) -> dict[str, Any]:
     xb, yb = x[:batch], y[:batch]
     rows: list[dict[str, Any]] = []
     for arch, model in models.items():
-        t = time_calls({
-            "fb": lambda: input_gradient(model, xb, yb),
-            "FGSM": lambda: fgsm(model, xb, yb, eps=EPS),
-            f"PGD-{steps}": lambda: pgd(model, xb, yb, eps=EPS, step_size=STEP, steps=steps),
-        }, repeats=repeats)
+        t = time_calls(
+            {
+                "fb": lambda: input_gradient(model, xb, yb),
+                "FGSM": lambda: fgsm(model, xb, yb, eps=EPS),
+                f"PGD-{steps}": lambda: pgd(model, xb, yb, eps=EPS, step_size=STEP, steps=steps),
+            },
+            repeats=repeats,
+        )
         for name, passes in (("FGSM", 1), (f"PGD-{steps}", steps)):
-            rows.append(row(name, kind="passes", model=arch, batch=batch, timing=t[name],
-                            **ratios(t[name], t["fb"], passes),
-                            ratio_of=f"time / {passes} fwd+bwd (input)", target=WITHIN_PASSES))
+            rows.append(
+                row(
+                    name,
+                    kind="passes",
+                    model=arch,
+                    batch=batch,
+                    timing=t[name],
+                    **ratios(t[name], t["fb"], passes),
+                    ratio_of=f"time / {passes} fwd+bwd (input)",
+                    target=WITHIN_PASSES,
+                )
+            )
     rows.append(_ensemble_row(models, xb, yb, steps, repeats))
     peer_arch = "vgg" if "vgg" in models else next(iter(models))
     rows += _peer_rows(peer_arch, models[peer_arch], xb, yb, steps, repeats)
     rows += _deepfool_rows(peer_arch, models[peer_arch], x[:df_images], 1 if quick else 3)
     return {
-        "setup": {"weights": weights, "images": source, "batch": batch, "eps": EPS, "step_size": STEP,
-                  "steps": steps, "deepfool_images": df_images, "peer_model": peer_arch},
+        "setup": {
+            "weights": weights,
+            "images": source,
+            "batch": batch,
+            "eps": EPS,
+            "step_size": STEP,
+            "steps": steps,
+            "deepfool_images": df_images,
+            "peer_model": peer_arch,
+        },
         "rows": rows,
         "skipped": [],
     }

@@ -35,14 +35,30 @@ def run(quick: bool = False) -> dict[str, Any]:
         seconds = float(record["wall_time_s"])
         total += seconds
         devices.add(record.get("device", "unknown device"))
-        rows.append(row(chapter.name, kind="time", model=record.get("device", "unknown device"), batch=0,
-                        timing=Timing.of([seconds]), images=0, note=f"run {record.get('date', '?')}"))
+        rows.append(
+            row(
+                chapter.name,
+                kind="time",
+                model=record.get("device", "unknown device"),
+                batch=0,
+                timing=Timing.of([seconds]),
+                images=0,
+                note=f"run {record.get('date', '?')}",
+            )
+        )
     if rows:
         missing = f"; {len(skips)} chapter(s) without a recorded time, so the sum is a lower bound" if skips else ""
-        total_row = row(f"book, {len(rows)} chapters", kind="time", model="; ".join(sorted(devices)), batch=0,
-                        timing=Timing.of([total]), images=0, target=UNDER_15_MIN,
-                        note="sum of the chapters' recorded wall times (cache state not recorded; "
-                             f"kernel start and imports not counted){missing}")
+        total_row = row(
+            f"book, {len(rows)} chapters",
+            kind="time",
+            model="; ".join(sorted(devices)),
+            batch=0,
+            timing=Timing.of([total]),
+            images=0,
+            target=UNDER_15_MIN,
+            note="sum of the chapters' recorded wall times (cache state not recorded; "
+            f"kernel start and imports not counted){missing}",
+        )
         if skips and total_row["target_met"]:
             total_row["target_met"] = None  # a lower bound under the limit proves nothing
         rows.append(total_row)

@@ -20,7 +20,12 @@ from typing import Any
 
 import torch
 
-from advinterp_lib.consistency import bootstrap_consistency, concept_distribution, consistency_scores, correlation_matrix
+from advinterp_lib.consistency import (
+    bootstrap_consistency,
+    concept_distribution,
+    consistency_scores,
+    correlation_matrix,
+)
 from benchmarks.common import Target, row, time_calls
 
 NEURONS, CONCEPTS, TOP = 512, 1000, 500
@@ -39,25 +44,47 @@ def run(quick: bool = False) -> dict[str, Any]:
     adv = torch.randint(0, CONCEPTS, (NEURONS, TOP), generator=g)
 
     def consis_both() -> tuple[torch.Tensor, torch.Tensor]:
-        return (consistency_scores(concept_distribution(real, CONCEPTS), a),
-                consistency_scores(concept_distribution(adv, CONCEPTS), a))
+        return (
+            consistency_scores(concept_distribution(real, CONCEPTS), a),
+            consistency_scores(concept_distribution(adv, CONCEPTS), a),
+        )
 
-    t = time_calls({
-        "consis": consis_both,
-        "bootstrap": lambda: bootstrap_consistency(real, a, num_samples=replicates),
-    }, repeats=repeats)
+    t = time_calls(
+        {
+            "consis": consis_both,
+            "bootstrap": lambda: bootstrap_consistency(real, a, num_samples=replicates),
+        },
+        repeats=repeats,
+    )
     per_replicate = t["bootstrap"].scaled(1 / replicates)
     return {
-        "setup": {"neurons": NEURONS, "concepts": CONCEPTS, "top_images_per_neuron": TOP,
-                  "bootstrap_replicates_timed": replicates},
+        "setup": {
+            "neurons": NEURONS,
+            "concepts": CONCEPTS,
+            "top_images_per_neuron": TOP,
+            "bootstrap_replicates_timed": replicates,
+        },
         "rows": [
-            row("consis(n) and consis_adv(n)", kind="time", model=f"{NEURONS} neurons x {CONCEPTS} concepts",
-                batch=NEURONS, timing=t["consis"], unit="neurons/s", target=UNDER_1S,
-                note=f"k = {TOP} top images per neuron, real and adversarial"),
-            row("bootstrap interval, per replicate", kind="time", model=f"{NEURONS} neurons x {CONCEPTS} concepts",
-                batch=NEURONS, timing=per_replicate, unit="neurons/s",
+            row(
+                "consis(n) and consis_adv(n)",
+                kind="time",
+                model=f"{NEURONS} neurons x {CONCEPTS} concepts",
+                batch=NEURONS,
+                timing=t["consis"],
+                unit="neurons/s",
+                target=UNDER_1S,
+                note=f"k = {TOP} top images per neuron, real and adversarial",
+            ),
+            row(
+                "bootstrap interval, per replicate",
+                kind="time",
+                model=f"{NEURONS} neurons x {CONCEPTS} concepts",
+                batch=NEURONS,
+                timing=per_replicate,
+                unit="neurons/s",
                 note=f"timed on {replicates} replicates; summarize_consistency draws 1000 per table "
-                     f"(about {per_replicate.median * 2000:.0f} s for real + adversarial)"),
+                f"(about {per_replicate.median * 2000:.0f} s for real + adversarial)",
+            ),
         ],
         "skipped": [],
     }

@@ -34,12 +34,24 @@ def _artifacts():
     from advinterp_lib.runs.profiles import ADV_TRAINING, ZOO_TRAINING, chapter_parameters
 
     kw = {**ZOO_TRAINING["quick"], **ADV_TRAINING["quick"], "seed": 0, "progress": False, "device": "cpu"}
-    models = {"resnet": adversarial_variant("resnet", "standard", **kw),
-              "resnet-Adv": adversarial_variant("resnet", "consistent-AT", **kw)}
+    models = {
+        "resnet": adversarial_variant("resnet", "standard", **kw),
+        "resnet-Adv": adversarial_variant("resnet", "consistent-AT", **kw),
+    }
     p = chapter_parameters("quick", "11")
-    source, advset = adversarial_set(p["archs"], n=p["n_images"], k=p["k_targets"], step_size=p["adam_step_255"] / 255,
-                                     steps=p["adam_steps"], eps=p["eps"], train_size=p["train_size"],
-                                     train_epochs=p["train_epochs"], seed=p["seed"], progress=False, device="cpu")
+    source, advset = adversarial_set(
+        p["archs"],
+        n=p["n_images"],
+        k=p["k_targets"],
+        step_size=p["adam_step_255"] / 255,
+        steps=p["adam_steps"],
+        eps=p["eps"],
+        train_size=p["train_size"],
+        train_epochs=p["train_epochs"],
+        seed=p["seed"],
+        progress=False,
+        device="cpu",
+    )
     a = correlation_matrix(distance_matrix(class_synsets(source.synsets)), sigma=p["sigma"])
     return models, source, advset, a
 
@@ -47,6 +59,7 @@ def _artifacts():
 def _closing(view_fn):
     def call():
         plt.close(view_fn().figure)
+
     return call
 
 
@@ -56,8 +69,13 @@ def run(quick: bool = False) -> dict[str, Any]:
 
     _, weights = zoo_models(["resnet"])
     if not weights.startswith("quick-profile trained"):
-        return {"setup": {}, "rows": [], "skipped": [skipped("explorers", "the quick-profile models are not cached; "
-                                                                         "run the book first (make book)")]}
+        return {
+            "setup": {},
+            "rows": [],
+            "skipped": [
+                skipped("explorers", "the quick-profile models are not cached; run the book first (make book)")
+            ],
+        }
     models, source, advset, a = _artifacts()
     repeats = 1 if quick else 5
     layer = models["resnet"].last_conv
@@ -70,17 +88,34 @@ def run(quick: bool = False) -> dict[str, Any]:
     calls = {
         "neuron explorer: first view of a layer": first_view,
         "neuron explorer: another unit": _closing(lambda: neuron_view(warm, "resnet", layer, 5)),
-        "neuron explorer: another unit, highlighted": _closing(lambda: neuron_view(warm, "resnet", layer, 5, highlight=True)),
-        **{f"attack explorer: {name}": _closing(lambda name=name: attack_view(models, source, "resnet", 3, name, 0.1))
-           for name in ATTACKS},
+        "neuron explorer: another unit, highlighted": _closing(
+            lambda: neuron_view(warm, "resnet", layer, 5, highlight=True)
+        ),
+        **{
+            f"attack explorer: {name}": _closing(lambda name=name: attack_view(models, source, "resnet", 3, name, 0.1))
+            for name in ATTACKS
+        },
         "explanation explorer: 5 methods x 2 models": _closing(lambda: explanation_view(models, source, 3)),
     }
     t = time_calls(calls, repeats=repeats)
-    rows = [row(name, kind="time", model="resnet + resnet-Adv (quick)", batch=1, images=0, timing=timing,
-                target=UNDER_1S, note="one update of the widget, figure drawn")
-            for name, timing in t.items()]
-    return {"setup": {"real_images": len(source), "adversarial_images": len(advset), "layer": layer},
-            "rows": rows, "skipped": []}
+    rows = [
+        row(
+            name,
+            kind="time",
+            model="resnet + resnet-Adv (quick)",
+            batch=1,
+            images=0,
+            timing=timing,
+            target=UNDER_1S,
+            note="one update of the widget, figure drawn",
+        )
+        for name, timing in t.items()
+    ]
+    return {
+        "setup": {"real_images": len(source), "adversarial_images": len(advset), "layer": layer},
+        "rows": rows,
+        "skipped": [],
+    }
 
 
 if __name__ == "__main__":

@@ -52,8 +52,9 @@ def _min_max(maps: torch.Tensor) -> torch.Tensor:
     return (flat / (flat.amax(1, keepdim=True) + 1e-7)).view_as(maps)
 
 
-def _gradient_rows(arch: str, model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor, repeats: int,
-                   skips: list[dict[str, str]]) -> list[dict[str, Any]]:
+def _gradient_rows(
+    arch: str, model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor, repeats: int, skips: list[dict[str, str]]
+) -> list[dict[str, Any]]:
     name = last_conv_layer(model)
     module = layer(model, name)
 
@@ -86,40 +87,76 @@ def _gradient_rows(arch: str, model: torch.nn.Module, x: torch.Tensor, target: t
     t = time_calls(wrapped, repeats=repeats)
     n = len(x)
     rows = [
-        row("Grad-CAM", kind="passes", model=arch, batch=n, timing=t["Grad-CAM"],
-            **ratios(t["Grad-CAM"], t["fb"]), ratio_of="time / 1 fwd+bwd (input)",
-            note=f"layer {name}; the backward pass stops at the layer"),
-        row("guided backprop", kind="passes", model=arch, batch=n, timing=t["guided backprop"],
-            **ratios(t["guided backprop"], t["fb"]), ratio_of="time / 1 fwd+bwd (input)"),
-        row("Grad-CAM vs Captum LayerGradCam", kind="peer", model=arch, batch=n, timing=t["Grad-CAM"],
+        row(
+            "Grad-CAM",
+            kind="passes",
+            model=arch,
+            batch=n,
+            timing=t["Grad-CAM"],
+            **ratios(t["Grad-CAM"], t["fb"]),
+            ratio_of="time / 1 fwd+bwd (input)",
+            note=f"layer {name}; the backward pass stops at the layer",
+        ),
+        row(
+            "guided backprop",
+            kind="passes",
+            model=arch,
+            batch=n,
+            timing=t["guided backprop"],
+            **ratios(t["guided backprop"], t["fb"]),
+            ratio_of="time / 1 fwd+bwd (input)",
+        ),
+        row(
+            "Grad-CAM vs Captum LayerGradCam",
+            kind="peer",
+            model=arch,
+            batch=n,
+            timing=t["Grad-CAM"],
             **ratios(t["Grad-CAM"], t["captum"]),
-            ratio_of=f"ours / Captum LayerGradCam + interpolate ({t['captum'].median:.3g} s)", target=NOT_SLOWER,
-            agreement=agreement("max |difference| of the maps",
-                                float((out["Grad-CAM"] - out["captum"].detach()).abs().max()), 1e-5)),
+            ratio_of=f"ours / Captum LayerGradCam + interpolate ({t['captum'].median:.3g} s)",
+            target=NOT_SLOWER,
+            agreement=agreement(
+                "max |difference| of the maps", float((out["Grad-CAM"] - out["captum"].detach()).abs().max()), 1e-5
+            ),
+        ),
     ]
     if "pytorch-grad-cam" in t:
         theirs = out["pytorch-grad-cam"]
         diff = float((_min_max(out["Grad-CAM"])[:, 0] - theirs.to(x.device)).abs().max())
-        rows.append(row("Grad-CAM vs pytorch-grad-cam GradCAM", kind="peer", model=arch, batch=n,
-                        timing=t["Grad-CAM"], **ratios(t["Grad-CAM"], t["pytorch-grad-cam"]),
-                        ratio_of=f"ours / pytorch-grad-cam GradCAM ({t['pytorch-grad-cam'].median:.3g} s)",
-                        target=NOT_SLOWER,
-                        agreement=agreement("max |difference| of min-max normalised maps", diff, 2e-2),
-                        note="pytorch-grad-cam also backpropagates into the weights and resizes with OpenCV; "
-                             "normalising a nearly flat map (untrained weights) magnifies rounding"))
+        rows.append(
+            row(
+                "Grad-CAM vs pytorch-grad-cam GradCAM",
+                kind="peer",
+                model=arch,
+                batch=n,
+                timing=t["Grad-CAM"],
+                **ratios(t["Grad-CAM"], t["pytorch-grad-cam"]),
+                ratio_of=f"ours / pytorch-grad-cam GradCAM ({t['pytorch-grad-cam'].median:.3g} s)",
+                target=NOT_SLOWER,
+                agreement=agreement("max |difference| of min-max normalised maps", diff, 2e-2),
+                note="pytorch-grad-cam also backpropagates into the weights and resizes with OpenCV; "
+                "normalising a nearly flat map (untrained weights) magnifies rounding",
+            )
+        )
     return rows
 
 
-def _occlusion_rows(arch: str, model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor,
-                    repeats: int) -> list[dict[str, Any]]:
+def _occlusion_rows(
+    arch: str, model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor, repeats: int
+) -> list[dict[str, Any]]:
     n = len(x)
     big = x.repeat(-(-OCCLUSION_BATCH // n), 1, 1, 1)[:OCCLUSION_BATCH]
 
     def captum_direct() -> torch.Tensor:
         with torch.no_grad():
             heat = CaptumOcclusion(model).attribute(
-                x, sliding_window_shapes=(x.shape[1], WINDOW, WINDOW), strides=(x.shape[1], STRIDE, STRIDE),
-                target=target, baselines=0.0, perturbations_per_eval=max(1, OCCLUSION_BATCH // n))
+                x,
+                sliding_window_shapes=(x.shape[1], WINDOW, WINDOW),
+                strides=(x.shape[1], STRIDE, STRIDE),
+                target=target,
+                baselines=0.0,
+                perturbations_per_eval=max(1, OCCLUSION_BATCH // n),
+            )
         return heat.mean(dim=1, keepdim=True)
 
     calls = {
@@ -132,14 +169,28 @@ def _occlusion_rows(arch: str, model: torch.nn.Module, x: torch.Tensor, target: 
     passes = occlusion_forward_passes(tuple(x.shape[-2:]), WINDOW, STRIDE)
     per_call = passes * n / len(big)  # forward passes of the occlusion, in units of the timed batch
     return [
-        row(f"occlusion ({WINDOW}x{WINDOW}, stride {STRIDE})", kind="passes", model=arch, batch=n,
-            timing=t["occlusion"], **ratios(t["occlusion"], t["forward"], per_call),
-            ratio_of=f"time / ({passes} forward passes per image, at batch {len(big)})"),
-        row("occlusion vs Captum Occlusion", kind="peer", model=arch, batch=n, timing=t["occlusion"],
+        row(
+            f"occlusion ({WINDOW}x{WINDOW}, stride {STRIDE})",
+            kind="passes",
+            model=arch,
+            batch=n,
+            timing=t["occlusion"],
+            **ratios(t["occlusion"], t["forward"], per_call),
+            ratio_of=f"time / ({passes} forward passes per image, at batch {len(big)})",
+        ),
+        row(
+            "occlusion vs Captum Occlusion",
+            kind="peer",
+            model=arch,
+            batch=n,
+            timing=t["occlusion"],
             **ratios(t["occlusion"], t["captum"]),
-            ratio_of=f"ours / Captum Occlusion ({t['captum'].median:.3g} s)", target=NOT_SLOWER,
-            agreement=agreement("max |difference| of the maps",
-                                float((out["occlusion"] - out["captum"]).abs().max()), 1e-4)),
+            ratio_of=f"ours / Captum Occlusion ({t['captum'].median:.3g} s)",
+            target=NOT_SLOWER,
+            agreement=agreement(
+                "max |difference| of the maps", float((out["occlusion"] - out["captum"]).abs().max()), 1e-4
+            ),
+        ),
     ]
 
 
@@ -159,9 +210,14 @@ def run(quick: bool = False) -> dict[str, Any]:
         rows += _gradient_rows(arch, model, x, y, repeats, skips)
         rows += _occlusion_rows(arch, model, x[:n_occ], y[:n_occ], 1 if quick else 3)
     return {
-        "setup": {"weights": weights, "images": source, "grad_cam_images": n_grad, "occlusion_images": n_occ,
-                  "occlusion": {"window": WINDOW, "stride": STRIDE, "batch_size": OCCLUSION_BATCH},
-                  "target": "each image's label"},
+        "setup": {
+            "weights": weights,
+            "images": source,
+            "grad_cam_images": n_grad,
+            "occlusion_images": n_occ,
+            "occlusion": {"window": WINDOW, "stride": STRIDE, "batch_size": OCCLUSION_BATCH},
+            "target": "each image's label",
+        },
         "rows": rows,
         "skipped": skips,
     }

@@ -47,28 +47,60 @@ def run(quick: bool = False) -> dict[str, Any]:
         torch.manual_seed(0)
         model = build(arch).eval().to(device)
         name = last_conv_layer(model)
-        t = time_calls({
-            "forward": lambda: _forward_all(model, x, batch_size),
-            "top-k": lambda: top_activating_images(model, x, name, k=k, batch_size=batch_size),
-        }, repeats=repeats)
-        rows.append(row(f"top-{k} streaming ({name})", kind="passes", model=arch, batch=batch_size, images=len(x),
-                        timing=t["top-k"], **ratios(t["top-k"], t["forward"]),
-                        ratio_of=f"time / the forward passes alone ({len(x)} images in batches of {batch_size})",
-                        target=TOPK_WITHIN))
+        t = time_calls(
+            {
+                "forward": lambda: _forward_all(model, x, batch_size),
+                "top-k": lambda: top_activating_images(model, x, name, k=k, batch_size=batch_size),
+            },
+            repeats=repeats,
+        )
+        rows.append(
+            row(
+                f"top-{k} streaming ({name})",
+                kind="passes",
+                model=arch,
+                batch=batch_size,
+                images=len(x),
+                timing=t["top-k"],
+                **ratios(t["top-k"], t["forward"]),
+                ratio_of=f"time / the forward passes alone ({len(x)} images in batches of {batch_size})",
+                target=TOPK_WITHIN,
+            )
+        )
 
         maps_x = x[:n_maps]
         big = maps_x.repeat(max(1, 1024 // n_maps), 1, 1, 1)
-        t = time_calls({
-            "forward": lambda: forward(model, big),
-            "maps": lambda: discrepancy_maps(model, maps_x, name, 0, patch_size=patch, stride=stride,
-                                             generator=torch.Generator().manual_seed(0)),
-        }, repeats=repeats)
-        rows.append(row(f"discrepancy maps ({patch}x{patch}, stride {stride})", kind="passes", model=arch,
-                        batch=n_maps, timing=t["maps"], **ratios(t["maps"], t["forward"], (n_pos + 1) * n_maps / len(big)),
-                        ratio_of=f"time / ({n_pos} occluded copies + 1) forward passes per image, at batch {len(big)}"))
+        t = time_calls(
+            {
+                "forward": lambda: forward(model, big),
+                "maps": lambda: discrepancy_maps(
+                    model, maps_x, name, 0, patch_size=patch, stride=stride, generator=torch.Generator().manual_seed(0)
+                ),
+            },
+            repeats=repeats,
+        )
+        rows.append(
+            row(
+                f"discrepancy maps ({patch}x{patch}, stride {stride})",
+                kind="passes",
+                model=arch,
+                batch=n_maps,
+                timing=t["maps"],
+                **ratios(t["maps"], t["forward"], (n_pos + 1) * n_maps / len(big)),
+                ratio_of=f"time / ({n_pos} occluded copies + 1) forward passes per image, at batch {len(big)}",
+            )
+        )
     return {
-        "setup": {"weights": "untrained (timing only)", "images": source, "topk_images": len(x),
-                  "batch_size": batch_size, "k": k, "maps_images": n_maps, "patch": patch, "stride": stride},
+        "setup": {
+            "weights": "untrained (timing only)",
+            "images": source,
+            "topk_images": len(x),
+            "batch_size": batch_size,
+            "k": k,
+            "maps_images": n_maps,
+            "patch": patch,
+            "stride": stride,
+        },
         "rows": rows,
         "skipped": [],
     }

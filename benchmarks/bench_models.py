@@ -34,22 +34,30 @@ from benchmarks.common import (
 
 #: Rough memory per image of a forward+backward pass at 224x224, fp32 (GiB), plus 1 GiB.
 _GIB_PER_IMAGE = {"alexnet": 0.05, "vgg16": 0.25, "resnet18": 0.1}
-_TORCHVISION = {"alexnet": torchvision.models.alexnet, "vgg16": torchvision.models.vgg16,
-                "resnet18": torchvision.models.resnet18}
+_TORCHVISION = {
+    "alexnet": torchvision.models.alexnet,
+    "vgg16": torchvision.models.vgg16,
+    "resnet18": torchvision.models.resnet18,
+}
 
 
-def _reference_rows(name: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, repeats: int,
-                    suffix: str = "") -> list[dict[str, Any]]:
-    t = time_calls({
-        "forward": lambda: forward(model, x),
-        "fwd+bwd (input)": lambda: input_gradient(model, x, y),
-        "fwd+bwd (params)": lambda: parameter_gradient(model, x, y),
-    }, repeats=repeats)
+def _reference_rows(
+    name: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, repeats: int, suffix: str = ""
+) -> list[dict[str, Any]]:
+    t = time_calls(
+        {
+            "forward": lambda: forward(model, x),
+            "fwd+bwd (input)": lambda: input_gradient(model, x, y),
+            "fwd+bwd (params)": lambda: parameter_gradient(model, x, y),
+        },
+        repeats=repeats,
+    )
     return [row(op + suffix, kind="reference", model=name, batch=len(x), timing=t[op]) for op in t]
 
 
-def _cuda_variant_rows(name: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
-                       repeats: int) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+def _cuda_variant_rows(
+    name: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, repeats: int
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """bf16 autocast, channels_last, torch.compile (CUDA only)."""
     rows, skips = [], []
     with torch.autocast("cuda", dtype=torch.bfloat16):
@@ -101,16 +109,25 @@ def run(quick: bool = False) -> dict[str, Any]:
         # warm-up + repeats, each a forward and two forward+backward passes (~3x a forward)
         estimate = one * 7 * (tv_repeats + 1)
         if estimate > budget_s:
-            skips.append(skipped(label, f"would take about {estimate:.0f} s (one forward {one:.1f} s), over the "
-                                        f"{budget_s:.0f} s budget"))
+            skips.append(
+                skipped(
+                    label,
+                    f"would take about {estimate:.0f} s (one forward {one:.1f} s), over the {budget_s:.0f} s budget",
+                )
+            )
             continue
         rows += _reference_rows(label, model, xi, yi, tv_repeats)
         if cuda:
             more, more_skips = _cuda_variant_rows(label, model, xi, yi, tv_repeats)
             rows, skips = rows + more, skips + more_skips
     return {
-        "setup": {"zoo_weights": weights, "zoo_images": source, "zoo_batch": batch,
-                  "torchvision_batch": tv_batch, "torchvision_weights": "random (timing only)"},
+        "setup": {
+            "zoo_weights": weights,
+            "zoo_images": source,
+            "zoo_batch": batch,
+            "torchvision_batch": tv_batch,
+            "torchvision_weights": "random (timing only)",
+        },
         "rows": rows,
         "skipped": skips,
     }

@@ -86,22 +86,32 @@ def predicted_by_costs(kinds: dict[str, int], c: dict[str, float]) -> float:
     step, in eval mode with an input-only backward, is cheaper than a training pass),
     relative to a standard step (one training pass and one optimiser step)."""
     step = c["train"] + c["optimizer"]
-    return (kinds["train"] * c["train"] + kinds["attack"] * c["attack"] + kinds["no_grad"] * c["no_grad"]
-            + c["optimizer"]) / step
+    return (
+        kinds["train"] * c["train"] + kinds["attack"] * c["attack"] + kinds["no_grad"] * c["no_grad"] + c["optimizer"]
+    ) / step
 
 
 def objective_table(arch: str, adv: dict[str, Any]) -> dict[str, tuple[str, Callable, dict[str, Any]]]:
     """The benchmarked objectives: label -> (objective name, objective, parameters)."""
-    rows: dict[str, tuple[str, Callable, dict[str, Any]]] = {"standard": ("standard", make_objective("standard", {}, {}), {})}
+    rows: dict[str, tuple[str, Callable, dict[str, Any]]] = {
+        "standard": ("standard", make_objective("standard", {}, {}), {})
+    }
     for variant in ("FGSM-AT", "PGD-AT", "ensemble-AT", "consistent-AT", "feature-consistent-AT"):
         name, params = adversarial_variant_spec(
-            variant, eps=adv["eps"], pgd_train_steps=adv["pgd_train_steps"],
-            pgd_train_step=adv["pgd_train_step"], consistent_steps=adv["consistent_steps"])
+            variant,
+            eps=adv["eps"],
+            pgd_train_steps=adv["pgd_train_steps"],
+            pgd_train_step=adv["pgd_train_step"],
+            consistent_steps=adv["consistent_steps"],
+        )
         static = {}
         if name == "ensemble":
             static = {a: build(a).eval().requires_grad_(False) for a in ZOO if a != arch}
-        label = {"pgd": f"pgd-{params.get('steps')}", "consistent": f"consistent-T{params.get('steps')}",
-                 "feature_consistent": f"feature_consistent-T{params.get('steps')}"}.get(name, name)
+        label = {
+            "pgd": f"pgd-{params.get('steps')}",
+            "consistent": f"consistent-T{params.get('steps')}",
+            "feature_consistent": f"feature_consistent-T{params.get('steps')}",
+        }.get(name, name)
         rows[label] = (name, make_objective(name, params, static), params)
     return rows
 
@@ -112,8 +122,7 @@ def epoch_seconds(arch: str, objective: Callable, x: torch.Tensor, y: torch.Tens
     torch.manual_seed(0)
     model = build(arch)
     cpu = time.process_time()
-    history = train(model, x, y, epochs=1, batch_size=BATCH, objective=objective, device="cpu",
-                    progress=False, seed=0)
+    history = train(model, x, y, epochs=1, batch_size=BATCH, objective=objective, device="cpu", progress=False, seed=0)
     cpu = time.process_time() - cpu
     return cpu if clock == "cpu" else history.records[0].seconds
 
@@ -158,8 +167,16 @@ def pass_costs(arch: str, x: torch.Tensor, y: torch.Tensor, repeats: int, clock:
     return c
 
 
-def run(quick: bool = False, *, arch: str = "resnet", images: int | None = None, threads: int = 1,
-        clock: str = "cpu", repeats: int | None = None, verbose: bool = True) -> dict[str, Any]:
+def run(
+    quick: bool = False,
+    *,
+    arch: str = "resnet",
+    images: int | None = None,
+    threads: int = 1,
+    clock: str = "cpu",
+    repeats: int | None = None,
+    verbose: bool = True,
+) -> dict[str, Any]:
     """Measure and (when ``verbose``) print the table; return the numbers.
 
     Args:
@@ -204,17 +221,35 @@ def run(quick: bool = False, *, arch: str = "resnet", images: int | None = None,
             pred = predicted_by_costs(kinds, c)
             ratio = med / base
             q1, _, q3 = statistics.quantiles(times[label], n=4) if len(times[label]) > 1 else (med, med, med)
-            rows[label] = {"name": name, "seconds_median": med,
-                           "seconds_spread": max(times[label]) - min(times[label]),
-                           "seconds_min": min(times[label]), "seconds_q1": min(max(q1, min(times[label])), med),
-                           "seconds_q3": max(min(q3, max(times[label])), med), "seconds_max": max(times[label]),
-                           "ratio": ratio, "forward": fwd, "backward": bwd, "passes": kinds,
-                           "predicted_by_passes": predicted_by_passes(kinds, c), "predicted": pred,
-                           "measured_over_predicted": ratio / pred,
-                           "within_target": 1 / TARGET <= ratio / pred <= TARGET}
+            rows[label] = {
+                "name": name,
+                "seconds_median": med,
+                "seconds_spread": max(times[label]) - min(times[label]),
+                "seconds_min": min(times[label]),
+                "seconds_q1": min(max(q1, min(times[label])), med),
+                "seconds_q3": max(min(q3, max(times[label])), med),
+                "seconds_max": max(times[label]),
+                "ratio": ratio,
+                "forward": fwd,
+                "backward": bwd,
+                "passes": kinds,
+                "predicted_by_passes": predicted_by_passes(kinds, c),
+                "predicted": pred,
+                "measured_over_predicted": ratio / pred,
+                "within_target": 1 / TARGET <= ratio / pred <= TARGET,
+            }
         full = full_profile_estimate(rows, arch, x, y, threads, repeats, clock)
-        result = {"arch": arch, "images": images, "threads": threads, "clock": clock, "repeats": repeats,
-                  "batch_size": BATCH, "pass_seconds": c, "objectives": rows, "full_profile": full}
+        result = {
+            "arch": arch,
+            "images": images,
+            "threads": threads,
+            "clock": clock,
+            "repeats": repeats,
+            "batch_size": BATCH,
+            "pass_seconds": c,
+            "objectives": rows,
+            "full_profile": full,
+        }
         if verbose:
             print_report(result)
         return result
@@ -222,8 +257,16 @@ def run(quick: bool = False, *, arch: str = "resnet", images: int | None = None,
         torch.set_num_threads(before)
 
 
-def full_profile_estimate(rows: dict[str, dict[str, Any]], arch: str, x: torch.Tensor, y: torch.Tensor,
-                          threads: int, repeats: int, clock: str, cores: int = 2) -> dict[str, Any]:
+def full_profile_estimate(
+    rows: dict[str, dict[str, Any]],
+    arch: str,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    threads: int,
+    repeats: int,
+    clock: str,
+    cores: int = 2,
+) -> dict[str, Any]:
     """Training time of the full profile's chapters 9 and 12: per architecture, the
     standard model (``train_epochs`` on ``train_size`` images) and the fine-tuned
     variants (``finetune_epochs`` on ``finetune_size``), from each architecture's
@@ -247,45 +290,68 @@ def full_profile_estimate(rows: dict[str, dict[str, Any]], arch: str, x: torch.T
     ch9_objectives = ("fgsm", "pgd", "ensemble", "consistent")
     ch12_objectives = ("feature_consistent",)
     seconds = {"09_standard": 0.0, "09_adversarial": 0.0, "12_adversarial": 0.0}
-    for a, s in per_image.items():
+    for s in per_image.values():
         seconds["09_standard"] += s * zoo["train_size"] * zoo["train_epochs"]
         fine = s * adv["finetune_size"] * adv["finetune_epochs"]
         seconds["09_adversarial"] += fine * sum(ratio[o] for o in ch9_objectives)
         seconds["12_adversarial"] += fine * sum(ratio[o] for o in ch12_objectives)
     total = sum(seconds.values())
-    return {"threads": threads, "cores": cores, "clock": clock, "archs": list(per_image), "standard_seconds_per_image": per_image,
-            "seconds": seconds, "total_hours": total / 3600, "target_hours": 2.0,
-            "within_target": total / 3600 <= 2.0,
-            "assumes": "objective ratios of the benchmarked arch for every arch; "
-                       "chapter 12 reuses chapter 9's consistent-AT models"}
+    return {
+        "threads": threads,
+        "cores": cores,
+        "clock": clock,
+        "archs": list(per_image),
+        "standard_seconds_per_image": per_image,
+        "seconds": seconds,
+        "total_hours": total / 3600,
+        "target_hours": 2.0,
+        "within_target": total / 3600 <= 2.0,
+        "assumes": "objective ratios of the benchmarked arch for every arch; "
+        "chapter 12 reuses chapter 9's consistent-AT models",
+    }
 
 
 def print_report(result: dict[str, Any]) -> None:
-    print(f"model {result['arch']} (untrained), {result['images']} Fashion-MNIST images, batch {result['batch_size']}, "
-          f"threads {result['threads']}, {result['clock']} clock, median of {result['repeats']} epochs "
-          f"(interleaved, after a warm-up)")
+    print(
+        f"model {result['arch']} (untrained), {result['images']} Fashion-MNIST images, batch {result['batch_size']}, "
+        f"threads {result['threads']}, {result['clock']} clock, median of {result['repeats']} epochs "
+        f"(interleaved, after a warm-up)"
+    )
     c = result["pass_seconds"]
     step = c["train"] + c["optimizer"]
-    print(f"measured per batch, relative to a standard step (train forward+backward+Adam = {step * 1e3:.1f} ms): "
-          f"train pass {c['train'] / step:.2f}, optimizer {c['optimizer'] / step:.2f}, attack step "
-          f"{c['attack'] / step:.2f}, no-grad forward {c['no_grad'] / step:.2f}; backward = "
-          f"{c['backward']:.2f} forwards")
-    print("pred(passes) = (F + b B) / (1 + b), every pass alike; pred(costs) = each kind of pass at its "
-          "measured cost, per standard step (the target applies to it)")
-    print(f"{'objective':24s} {'epoch s':>8s} {'spread':>7s} {'F':>3s} {'B':>3s} {'ratio':>6s} "
-          f"{'pred(passes)':>12s} {'pred(costs)':>11s} {'meas/pred':>9s}  target 1/{TARGET}..{TARGET}")
+    print(
+        f"measured per batch, relative to a standard step (train forward+backward+Adam = {step * 1e3:.1f} ms): "
+        f"train pass {c['train'] / step:.2f}, optimizer {c['optimizer'] / step:.2f}, attack step "
+        f"{c['attack'] / step:.2f}, no-grad forward {c['no_grad'] / step:.2f}; backward = "
+        f"{c['backward']:.2f} forwards"
+    )
+    print(
+        "pred(passes) = (F + b B) / (1 + b), every pass alike; pred(costs) = each kind of pass at its "
+        "measured cost, per standard step (the target applies to it)"
+    )
+    print(
+        f"{'objective':24s} {'epoch s':>8s} {'spread':>7s} {'F':>3s} {'B':>3s} {'ratio':>6s} "
+        f"{'pred(passes)':>12s} {'pred(costs)':>11s} {'meas/pred':>9s}  target 1/{TARGET}..{TARGET}"
+    )
     for label, r in result["objectives"].items():
-        print(f"{label:24s} {r['seconds_median']:8.2f} {r['seconds_spread']:7.2f} {r['forward']:3d} {r['backward']:3d} "
-              f"{r['ratio']:6.2f} {r['predicted_by_passes']:12.2f} {r['predicted']:11.2f} "
-              f"{r['measured_over_predicted']:9.2f}  {'ok' if r['within_target'] else 'MISSED'}")
+        print(
+            f"{label:24s} {r['seconds_median']:8.2f} {r['seconds_spread']:7.2f} {r['forward']:3d} {r['backward']:3d} "
+            f"{r['ratio']:6.2f} {r['predicted_by_passes']:12.2f} {r['predicted']:11.2f} "
+            f"{r['measured_over_predicted']:9.2f}  {'ok' if r['within_target'] else 'MISSED'}"
+        )
     full = result["full_profile"]
-    how = (f"CPU time of {full['threads']} thread(s) spread over {full['cores']} cores, a lower bound"
-           if full["clock"] == "cpu" else f"wall time on {full['threads']} threads")
+    how = (
+        f"CPU time of {full['threads']} thread(s) spread over {full['cores']} cores, a lower bound"
+        if full["clock"] == "cpu"
+        else f"wall time on {full['threads']} threads"
+    )
     print(f"\nfull profile, training of chapters 9 and 12 ({how}; {', '.join(full['archs'])}; {full['assumes']}):")
     for part, s in full["seconds"].items():
         print(f"  {part:16s} {s / 3600:7.2f} h")
-    print(f"  {'total':16s} {full['total_hours']:7.2f} h   (target <= {full['target_hours']:.0f} h: "
-          f"{'ok' if full['within_target'] else 'MISSED'})")
+    print(
+        f"  {'total':16s} {full['total_hours']:7.2f} h   (target <= {full['target_hours']:.0f} h: "
+        f"{'ok' if full['within_target'] else 'MISSED'})"
+    )
 
 
 def main() -> None:
@@ -297,8 +363,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int)
     p.add_argument("--quick", action="store_true")
     args = p.parse_args()
-    run(args.quick, arch=args.arch, images=args.images, threads=args.threads, clock=args.clock,
-        repeats=args.repeats)
+    run(args.quick, arch=args.arch, images=args.images, threads=args.threads, clock=args.clock, repeats=args.repeats)
 
 
 if __name__ == "__main__":

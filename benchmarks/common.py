@@ -237,9 +237,9 @@ def zoo_models(archs: Sequence[str] | None = None) -> tuple[dict[str, nn.Module]
     """The zoo nets in eval mode: the quick profile's trained weights when the artifact
     cache holds them (never trains), else untrained. Returns (models, which weights)."""
     from advinterp_lib.models import ZOO, build
+    from advinterp_lib.runs.artifacts import trained_model, zoo_model_config
     from advinterp_lib.runs.cache import ArtifactCache
     from advinterp_lib.runs.profiles import ZOO_TRAINING
-    from advinterp_lib.runs.artifacts import trained_model, zoo_model_config
 
     archs = list(archs or ZOO)
     cache = ArtifactCache()

@@ -28,9 +28,7 @@ def can_use_apt() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get") is not None
 
 
-def apt_install(
-    packages: Sequence[str], log: Callable[[str], None] = print, *, allowed: bool = True
-) -> str | None:
+def apt_install(packages: Sequence[str], log: Callable[[str], None] = print, *, allowed: bool = True) -> str | None:
     """``apt-get install -y PACKAGES`` when ``allowed`` and ``can_use_apt()``; if the
     install fails (typically "Unable to locate package" on a machine whose package
     lists were never fetched), ``apt-get update`` and try once more. apt-get's own

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 
 from advinterp_lib import roots
 from advinterp_lib.data import DataNotFoundError
+from data_scripts.broden import fetch_broden
 from data_scripts.fashion_mnist import prepare_fashion_mnist
+from data_scripts.imagenet import prepare_imagenet_val
 from data_scripts.web_assets import prepare_web_assets
 from data_scripts.wordnet import prepare_wordnet
-from data_scripts.broden import fetch_broden
-from data_scripts.imagenet import prepare_imagenet_val
 
 PREPARERS = {"fashion-mnist": prepare_fashion_mnist, "wordnet": prepare_wordnet}
 # Prepared only when named (not by "all"): the book build's browser assets.
@@ -43,14 +43,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--no-apt", action="store_true", help="never run apt-get")
     parser.add_argument("--no-download", action="store_true", help="never download")
-    parser.add_argument("--archive", default=None,
-                        help="imagenet: ILSVRC2012_img_val.tar; broden: a local broden1_224.zip")
-    parser.add_argument("--labels", default=None,
-                        help="imagenet: the devkit .tar.gz, a val-labels file, or LOC_val_solution.csv")
-    parser.add_argument("--md5", default=None,
-                        help="imagenet/broden: expected MD5 of --archive (imagenet: 'none' skips the check)")
-    parser.add_argument("--insecure-skip-checksum", action="store_true",
-                        help="broden: use the zip WITHOUT checking its MD5 (only if the known MD5 is wrong)")
+    parser.add_argument(
+        "--archive", default=None, help="imagenet: ILSVRC2012_img_val.tar; broden: a local broden1_224.zip"
+    )
+    parser.add_argument(
+        "--labels", default=None, help="imagenet: the devkit .tar.gz, a val-labels file, or LOC_val_solution.csv"
+    )
+    parser.add_argument(
+        "--md5", default=None, help="imagenet/broden: expected MD5 of --archive (imagenet: 'none' skips the check)"
+    )
+    parser.add_argument(
+        "--insecure-skip-checksum",
+        action="store_true",
+        help="broden: use the zip WITHOUT checking its MD5 (only if the known MD5 is wrong)",
+    )
     args = parser.parse_args(argv)
     if args.dataset in PAPER_SCALE:
         md5 = {} if args.md5 is None else {"expected_md5": None if args.md5 == "none" else args.md5}
@@ -58,8 +64,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.dataset == "imagenet":
                 prepare_imagenet_val(args.archive, args.labels, args.root, **md5)
             else:
-                fetch_broden(args.root, archive=args.archive, download_allowed=not args.no_download,
-                             insecure_skip_checksum=args.insecure_skip_checksum, **md5)
+                fetch_broden(
+                    args.root,
+                    archive=args.archive,
+                    download_allowed=not args.no_download,
+                    insecure_skip_checksum=args.insecure_skip_checksum,
+                    **md5,
+                )
         except (DataNotFoundError, ValueError, OSError) as err:
             print(f"{args.dataset}: error: {err}", file=sys.stderr)
             return 1

@@ -26,8 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-__all__ = ["ArchiveLimits", "DEFAULT_LIMITS", "UnsafeArchiveError", "check_member_path", "safe_extract",
-           "archive_members"]
+__all__ = [
+    "ArchiveLimits",
+    "DEFAULT_LIMITS",
+    "UnsafeArchiveError",
+    "check_member_path",
+    "safe_extract",
+    "archive_members",
+]
 
 
 class UnsafeArchiveError(ValueError):
@@ -66,11 +72,14 @@ class _Budget:
         self.bytes += max(0, int(size))
         lim = self.limits
         if self.members > lim.max_members:
-            raise UnsafeArchiveError(f"{self.archive}: more than {lim.max_members:,} members, more than "
-                                     f"{lim.what} holds; refusing the archive")
+            raise UnsafeArchiveError(
+                f"{self.archive}: more than {lim.max_members:,} members, more than "
+                f"{lim.what} holds; refusing the archive"
+            )
         if self.bytes > lim.max_bytes:
             raise UnsafeArchiveError(
-                f"{self.archive}: member {name!r} declares {_gib(int(size))}, bringing the total to {_gib(self.bytes)}, "
+                f"{self.archive}: member {name!r} declares {_gib(int(size))}, bringing the total to "
+                f"{_gib(self.bytes)}, "
                 f"more than the {_gib(lim.max_bytes)} {lim.what} holds; refusing the archive"
             )
 

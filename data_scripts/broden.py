@@ -142,8 +142,10 @@ def fetch_broden(
     if insecure_skip_checksum is not True and insecure_skip_checksum is not False:
         raise TypeError(f"insecure_skip_checksum must be a bool, got {type(insecure_skip_checksum).__name__}")
     if expected_md5 is None and not insecure_skip_checksum:
-        raise ValueError("Broden's MD5 check is mandatory: expected_md5=None needs insecure_skip_checksum=True "
-                         "(command line: --insecure-skip-checksum) to use the zip unchecked")
+        raise ValueError(
+            "Broden's MD5 check is mandatory: expected_md5=None needs insecure_skip_checksum=True "
+            "(command line: --insecure-skip-checksum) to use the zip unchecked"
+        )
     if insecure_skip_checksum:
         expected_md5 = None
     root = roots.data_root() if root is None else Path(root)

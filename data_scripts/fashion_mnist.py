@@ -61,9 +61,7 @@ RAW_FILES: tuple[str, ...] = tuple(name for pair in FILES.values() for name in p
 STAMP = ".advinterp-verified.json"
 
 
-def is_prepared(
-    root: str | os.PathLike[str] | None = None, *, log: Callable[[str], None] = print
-) -> bool:
+def is_prepared(root: str | os.PathLike[str] | None = None, *, log: Callable[[str], None] = print) -> bool:
     """Whether all four files are under ``raw_dir(root)`` with the right SHA-256.
 
     Instant when a stamp shows the files unchanged since they were last verified;

@@ -56,8 +56,7 @@ def check_sha256(path: Path, actual: str, expected: str) -> None:
     """Raise ChecksumMismatchError naming ``path`` unless ``actual == expected``."""
     if actual != expected:
         raise ChecksumMismatchError(
-            f"{path}: SHA-256 is {actual}, expected {expected}; the file is corrupt "
-            "or not the expected release"
+            f"{path}: SHA-256 is {actual}, expected {expected}; the file is corrupt or not the expected release"
         )
 
 
@@ -142,8 +141,11 @@ def install_files(
     needed = sum(output_size(Path(src), transfer) for src in sources.values())
     free = free_space(folder)
     if free is not None and free < needed:
-        raise WriteFailedError(errno.ENOSPC, f"not enough space in {folder}: {len(sources)} file(s) need "
-                                             f"{_megabytes(needed)}, {_megabytes(free)} free; nothing was written")
+        raise WriteFailedError(
+            errno.ENOSPC,
+            f"not enough space in {folder}: {len(sources)} file(s) need "
+            f"{_megabytes(needed)}, {_megabytes(free)} free; nothing was written",
+        )
     staged: dict[str, Path] = {}
     digests: dict[str, str] = {}
     try:
@@ -155,7 +157,8 @@ def install_files(
                 if err.errno not in _NO_SPACE:
                     raise
                 raise WriteFailedError(
-                    err.errno, f"writing {folder / name} failed: {os.strerror(err.errno)}; the {len(sources)} file(s) "
+                    err.errno,
+                    f"writing {folder / name} failed: {os.strerror(err.errno)}; the {len(sources)} file(s) "
                     f"need {_megabytes(needed)} in {folder} ({_megabytes(free_space(folder))} free there now); "
                     f"nothing under {folder} was changed",
                 ) from err
@@ -191,9 +194,7 @@ def gunzip_atomic(src: Path, dst: Path, *, expected_sha256: str | None = None) -
         ChecksumMismatchError: the decompressed content is not the expected one.
     """
     expected = None if expected_sha256 is None else {dst.name: expected_sha256}
-    return install_files(
-        {dst.name: src}, dst.parent, transfer=gunzip_file, expected_sha256=expected
-    )[dst.name]
+    return install_files({dst.name: src}, dst.parent, transfer=gunzip_file, expected_sha256=expected)[dst.name]
 
 
 def replace_folder(staging: Path, target: Path) -> None:

@@ -52,7 +52,9 @@ DEVKIT_MD5 = "fa75699e90414af021442c21a62c3abf"
 NUM_VAL_IMAGES = 50_000
 #: What the two archives may hold (their known contents with a margin; see data_scripts.archives):
 #: the val tar is 50,000 JPEGs, 6,744,924,160 bytes; the devkit 2.5 MB compressed.
-VAL_LIMITS = ArchiveLimits(max_members=51_000, max_bytes=7_500_000_000, what="ILSVRC2012_img_val.tar (50,000 JPEGs, 6.7 GB)")
+VAL_LIMITS = ArchiveLimits(
+    max_members=51_000, max_bytes=7_500_000_000, what="ILSVRC2012_img_val.tar (50,000 JPEGs, 6.7 GB)"
+)
 DEVKIT_LIMITS = ArchiveLimits(max_members=1_000, max_bytes=100_000_000, what="the ILSVRC-2012 devkit (a few MB)")
 STAMP = ".advinterp-prepared.json"
 

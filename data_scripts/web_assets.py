@@ -102,10 +102,10 @@ def _selected(member: tarfile.TarInfo, members: tuple[tuple[str, str], ...]) -> 
     name = member.name
     if not member.isfile() or not name.startswith("package/") or name.endswith(".map"):
         return None  # links, folders, source maps and anything outside package/ are never written
-    inner = name[len("package/"):]
+    inner = name[len("package/") :]
     for source, dest in members:
         if source.endswith("/") and inner.startswith(source):
-            rest = inner[len(source):]
+            rest = inner[len(source) :]
         elif inner == source:
             rest = ""
         else:

@@ -110,18 +110,12 @@ def verify_wordnet(folder: Path) -> None:
         "wnid n02123045": (tabby and tabby.name(), "tabby.n.01"),
         "sense key dog%1:05:00::": (dog, "dog.n.01"),
     }
-    wrong = [
-        f"{what}: got {got!r}, expected {want!r}"
-        for what, (got, want) in checks.items()
-        if got != want
-    ]
+    wrong = [f"{what}: got {got!r}, expected {want!r}" for what, (got, want) in checks.items() if got != want]
     if wrong:
         raise ValueError(f"{folder}: not WordNet {VERSION} as expected: " + "; ".join(wrong))
 
 
-def is_prepared(
-    root: str | os.PathLike[str] | None = None, *, log: Callable[[str], None] = print
-) -> bool:
+def is_prepared(root: str | os.PathLike[str] | None = None, *, log: Callable[[str], None] = print) -> bool:
     """Whether a verified WordNet 3.0 is under ``corpus_dir(root)``.
 
     Instant when a stamp shows the files unchanged since they were verified;
@@ -141,9 +135,7 @@ def is_prepared(
     return True
 
 
-def _install(
-    open_source: Callable[[str], BinaryIO], origin: str, root: Path, log: Callable[[str], None]
-) -> None:
+def _install(open_source: Callable[[str], BinaryIO], origin: str, root: Path, log: Callable[[str], None]) -> None:
     """Copy ``COPIED`` (each opened by ``open_source(name)``) and write ``lexnames``
     into a staging folder, verify it, then move it onto ``corpus_dir(root)``."""
     target = corpus_dir(root)

@@ -28,8 +28,12 @@ class ToyCNN(nn.Module):
     def __init__(self, num_classes: int = 4, in_channels: int = 1, size: int = 12) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(in_channels, 4, 3, padding=1),
+            nn.BatchNorm2d(4),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(4, 6, 3, padding=1),
+            nn.ReLU(),
         )
         self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(0.25), nn.Linear(6 * (size // 2) ** 2, num_classes))
 

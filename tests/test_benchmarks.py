@@ -32,7 +32,9 @@ def check_row(r: dict) -> None:
         assert r["target_kind"] in ("max", "min") and isinstance(r["target_limit"], float)
         value = r["ratio"] if r["ratio"] is not None else s["median"]
         if r["target_met"] is not None:  # None: not decidable (e.g. the book's sum misses chapters)
-            assert r["target_met"] == (value <= r["target_limit"] if r["target_kind"] == "max" else value >= r["target_limit"])
+            assert r["target_met"] == (
+                value <= r["target_limit"] if r["target_kind"] == "max" else value >= r["target_limit"]
+            )
     if r["agreement"] is not None:
         a = r["agreement"]
         assert set(a) == {"measure", "value", "bound", "ok"} and a["ok"] == (a["value"] <= a["bound"])
@@ -118,11 +120,28 @@ def test_training_results_become_rows() -> None:
     """bench_training.run() documents {"arch", "images", "objectives": {label: {...}}, ...}."""
     from benchmarks.__main__ import _from_training
 
-    result = {"arch": "resnet", "images": 512, "threads": 1, "clock": "cpu", "repeats": 1, "batch_size": 128,
-              "objectives": {"pgd-7": {"name": "pgd", "seconds_median": 2.0, "seconds_spread": 0.1, "ratio": 6.1,
-                                       "forward": 8, "backward": 8, "predicted": 6.0,
-                                       "measured_over_predicted": 1.02, "within_target": True}},
-              "full_profile": {"total_hours": 3.3}}
+    result = {
+        "arch": "resnet",
+        "images": 512,
+        "threads": 1,
+        "clock": "cpu",
+        "repeats": 1,
+        "batch_size": 128,
+        "objectives": {
+            "pgd-7": {
+                "name": "pgd",
+                "seconds_median": 2.0,
+                "seconds_spread": 0.1,
+                "ratio": 6.1,
+                "forward": 8,
+                "backward": 8,
+                "predicted": 6.0,
+                "measured_over_predicted": 1.02,
+                "within_target": True,
+            }
+        },
+        "full_profile": {"total_hours": 3.3},
+    }
     g = _conform(_from_training(result))
     (r,) = g["rows"]
     assert r["name"] == "one epoch, pgd-7" and r["ratio"] == 1.02 and r["target_met"] is True

@@ -46,17 +46,13 @@ def test_chapter_notebook_conventions(chapter):
     nb = nbformat.read(chapter.path, as_version=4)
     assert nb.metadata["kernelspec"]["name"] == "python3"
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), (
-        "commit notebooks stripped"
-    )
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), "commit notebooks stripped"
     first = code[0]
     assert "parameters" in first.metadata.get("tags", []), "first code cell is the parameters cell"
     # the defaults in the notebook are the quick profile
     values = {}
     for stmt in ast.parse(first.source).body:
-        assert isinstance(stmt, ast.Assign) and len(stmt.targets) == 1, (
-            "parameters cell: one `name = literal` per line"
-        )
+        assert isinstance(stmt, ast.Assign) and len(stmt.targets) == 1, "parameters cell: one `name = literal` per line"
         values[stmt.targets[0].id] = ast.literal_eval(stmt.value)
     assert values == chapter_parameters("quick", chapter.number)
     asserts = [c for c in code if any(isinstance(n, ast.Assert) for n in ast.walk(ast.parse(c.source)))]

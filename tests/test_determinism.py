@@ -84,7 +84,10 @@ def fashion_mnist_ready():
 def test_a_chapter_pipeline_gives_identical_numbers_in_two_runs(tmp_path, fashion_mnist_ready):
     child = subprocess.run(
         [sys.executable, "-c", CHILD, str(tmp_path / "cache_a")],
-        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[1],
         env={**os.environ, "PYTHONHASHSEED": "0"},
     )
     assert child.returncode == 0, child.stderr

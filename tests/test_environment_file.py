@@ -2,9 +2,9 @@
 with the same version ranges: conda cannot run here, so this is the check."""
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,9 +21,7 @@ def _split(requirement: str) -> tuple[str, str]:
 
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = dict(
-        _split(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]
-    )
+    wanted = dict(_split(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"])
 
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     have = {}
@@ -34,9 +32,7 @@ def test_environment_yml_matches_pyproject():
                     name, spec = _split(pip_dep)
                     have[name] = spec
         else:
-            name, spec = _split(
-                dep.replace("=", "==", 1) if re.match(r"^[\w\-]+=[^=<>]", dep) else dep
-            )
+            name, spec = _split(dep.replace("=", "==", 1) if re.match(r"^[\w\-]+=[^=<>]", dep) else dep)
             if name in ("python", "pip"):
                 continue
             have[CONDA_TO_PIP.get(name, name)] = spec

@@ -142,7 +142,7 @@ def unexplained_numbers(page: str, path: Path) -> list[str]:
         for m in _RESULT_LIKE.finditer(text):
             tokens = [raw.replace(",", "").replace("−", "-").lstrip("-") for raw in re.findall(_NUM, m.group(0))]
             if not all(t in listed or _allowed(t, m.lastgroup, page) for t in tokens):
-                context = text[max(0, m.start() - 40): m.end() + 20].replace("\n", " ")
+                context = text[max(0, m.start() - 40) : m.end() + 20].replace("\n", " ")
                 found.append(f"cell {i}: {m.group(0)!r} in ...{context}...")
     return found
 
@@ -161,14 +161,17 @@ def test_prose_states_no_hand_copied_result(page):
 
 def test_the_check_catches_a_hand_copied_result(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("Removing 32 neurons flips 85% of the decisions, "
-                                              "the logit falls from 12.5 to -1.4, in 3.5 min; "
-                                              "top 1 % of images, eps = 0.2, as the paper's 0.0296.")]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(
+            "Removing 32 neurons flips 85% of the decisions, "
+            "the logit falls from 12.5 to -1.4, in 3.5 min; "
+            "top 1 % of images, eps = 0.2, as the paper's 0.0296."
+        )
+    ]
     path = tmp_path / "x.ipynb"
     nbformat.write(nb, path)
     found = unexplained_numbers("11", path)
-    assert [f.split(":", 1)[1].split(" in ")[0].strip() for f in found] == [
-        "'85%'", "'from 12.5 to -1.4'", "'3.5 min'"]
+    assert [f.split(":", 1)[1].split(" in ")[0].strip() for f in found] == ["'85%'", "'from 12.5 to -1.4'", "'3.5 min'"]
 
 
 def test_every_allowlisted_number_still_occurs():
@@ -186,6 +189,8 @@ def test_a_page_that_discusses_a_committed_run_reads_it(page):
     if page in PENDING:
         pytest.skip("issue 17 is converting this chapter's prose to generated numbers")
     cells = nbformat.read(PAGES[page], as_version=4).cells
-    mentions = any(c.cell_type == "markdown" and re.search(r"committed `?full`?|results/full/", c.source) for c in cells)
+    mentions = any(
+        c.cell_type == "markdown" and re.search(r"committed `?full`?|results/full/", c.source) for c in cells
+    )
     reads = any(c.cell_type == "code" and re.search(r"\b(committed_results|read_results)\(", c.source) for c in cells)
     assert reads or not mentions, "the page discusses a committed run: read it (runs.prose.committed_results)"

@@ -118,7 +118,8 @@ class AdversarialSet:
         )
 
     def __repr__(self) -> str:
-        return f"AdversarialSet(n={len(self)}, sources={self.num_sources}, k={self.k}, image_shape={tuple(self.images_uint8.shape[1:])})"
+        shape = tuple(self.images_uint8.shape[1:])
+        return f"AdversarialSet(n={len(self)}, sources={self.num_sources}, k={self.k}, image_shape={shape})"
 
 
 def iter_shards(directory: str | os.PathLike[str]) -> Iterator[dict[str, torch.Tensor]]:
@@ -291,9 +292,19 @@ def _generate_shards(
                     _write_manifest(directory, manifest)
                 continue
         shard = _attack_shard(
-            models, images[start:stop], labels[start:stop], start, k=k, batch_size=batch_size,
-            device=device, step_size=step_size, steps=steps, eps=eps, loss=loss,
-            random_start=random_start, seed=seed,
+            models,
+            images[start:stop],
+            labels[start:stop],
+            start,
+            k=k,
+            batch_size=batch_size,
+            device=device,
+            step_size=step_size,
+            steps=steps,
+            eps=eps,
+            loss=loss,
+            random_start=random_start,
+            seed=seed,
         )
         atomic_torch_save(shard, path)
         manifest["shards"][path.name] = file_sha256(path)
@@ -325,9 +336,15 @@ def _attack_shard(
     for lo in range(0, source.shape[0], batch_size):
         idx = source[lo : lo + batch_size] - start
         result = ensemble_attack_result(
-            models, images[idx].to(device), rows_target[lo : lo + batch_size].to(device),
-            step_size=step_size, steps=steps, eps=eps, loss=loss,
-            random_start=random_start, generator=generator,
+            models,
+            images[idx].to(device),
+            rows_target[lo : lo + batch_size].to(device),
+            step_size=step_size,
+            steps=steps,
+            eps=eps,
+            loss=loss,
+            random_start=random_start,
+            generator=generator,
         )
         out.append((result.x_adv.cpu() * 255).round().to(torch.uint8))
     return {"images": torch.cat(out), "source_index": source, "label": rows_label, "target": rows_target}

@@ -56,17 +56,13 @@ def check_budget(value: object, name: str, *, upper: float | None = 1.0) -> floa
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value}")
     if upper is not None and value > upper:
-        raise ValueError(
-            f"{name} must be <= {upper} (pixels are in [0, 1]; a budget of 8/255 is 0.031), got {value}"
-        )
+        raise ValueError(f"{name} must be <= {upper} (pixels are in [0, 1]; a budget of 8/255 is 0.031), got {value}")
     return value
 
 
 def check_count(value: object, name: str, *, minimum: int = 1) -> int:
     """An int >= ``minimum`` (steps, iterations, candidates)."""
     return check_int(value, name, minimum=minimum)
-
-
 
 
 def check_attack_inputs(

@@ -67,11 +67,17 @@ def substitute_cnn(
     """
     side = image_size // 4
     return nn.Sequential(
-        nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(in_channels, width, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(width, 2 * width, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(2 * width * side * side, hidden), nn.ReLU(),
-        nn.Linear(hidden, hidden), nn.ReLU(),
+        nn.Linear(2 * width * side * side, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
         nn.Linear(hidden, num_classes),
     )
 
@@ -107,9 +113,7 @@ class LabelOracle:
         return f"LabelOracle(queries={self._queries})"
 
 
-def jacobian_augmentation(
-    surrogate: nn.Module, x: torch.Tensor, labels: torch.Tensor, step: float
-) -> torch.Tensor:
+def jacobian_augmentation(surrogate: nn.Module, x: torch.Tensor, labels: torch.Tensor, step: float) -> torch.Tensor:
     """Papernot's augmentation step: ``clip(x + step * sign(d log F_label(x) / dx), 0, 1)``.
 
     The sign of the gradient of the surrogate's log-probability equals that of its
@@ -260,6 +264,7 @@ def blackbox_attack(
     if not callable(make_surrogate):
         raise TypeError(f"make_surrogate must be a callable returning a model, got {type(make_surrogate).__name__}")
     if attack is None:
+
         def attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             return fgsm(model, x, y, eps=0.3)
 
@@ -289,12 +294,20 @@ def blackbox_attack(
     history: list[BlackBoxRound] = []
     x_adv = eval_images
     for r in tqdm(range(rounds), desc="surrogate rounds", unit="round", disable=not progress):
-        new = images[labels.shape[0]:]
+        new = images[labels.shape[0] :]
         before = oracle.queries
         labels = torch.cat([labels, oracle(new)])
         train(
-            surrogate, images, labels, epochs=epochs, batch_size=batch_size, lr=lr,
-            seed=seed + r, device=device, checkpoint_dir=None, progress=False,
+            surrogate,
+            images,
+            labels,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            seed=seed + r,
+            device=device,
+            checkpoint_dir=None,
+            progress=False,
         )
         surrogate.eval()
 

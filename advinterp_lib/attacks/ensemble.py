@@ -311,8 +311,15 @@ def ensemble_attack(
     """The adversarial images of :func:`ensemble_attack_result` (same arguments and
     errors): float [N, C, H, W] in [0, 1], targeted at ``target`` on the ensemble."""
     return ensemble_attack_result(
-        models, x, target, step_size=step_size, steps=steps, eps=eps, loss=loss,
-        random_start=random_start, generator=generator,
+        models,
+        x,
+        target,
+        step_size=step_size,
+        steps=steps,
+        eps=eps,
+        loss=loss,
+        random_start=random_start,
+        generator=generator,
     ).x_adv
 
 

@@ -75,7 +75,11 @@ def _cam_and_logits(
     finally:
         handle.remove()
     if len(captured) != 1 or not isinstance(captured[0], torch.Tensor) or captured[0].dim() != 4:
-        got = tuple(captured[0].shape) if captured and isinstance(captured[0], torch.Tensor) else f"{len(captured)} outputs"
+        got = (
+            tuple(captured[0].shape)
+            if captured and isinstance(captured[0], torch.Tensor)
+            else f"{len(captured)} outputs"
+        )
         raise ValueError(f"Grad-CAM needs a layer called once with a spatial output [N, C, h, w], got {got}")
     acts = captured[0]
     score = logits.gather(1, y[:, None]).sum()
@@ -196,6 +200,8 @@ def grad_cam_attack(
                 (grad,) = torch.autograd.grad(objective.sum(), xi)
             x_t = ball.project(ball.step(x_t, grad, step_size), x0, eps).clamp(0.0, 1.0).detach()
     return ExplanationAttackResult(
-        x_adv=best.to(x.device), shift=best_shift.to(x.device),
-        prediction=prediction.to(x.device), iterations=best_step.to(x.device),
+        x_adv=best.to(x.device),
+        shift=best_shift.to(x.device),
+        prediction=prediction.to(x.device),
+        iterations=best_step.to(x.device),
     )

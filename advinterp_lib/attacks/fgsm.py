@@ -103,7 +103,11 @@ class FgsmSweep:
 
 
 def fgsm_sweep(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps_values: Sequence[float] | torch.Tensor,
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps_values: Sequence[float] | torch.Tensor,
     batch_size: int = 512,
 ) -> FgsmSweep:
     """Untargeted FGSM at every eps in ``eps_values`` (each in [0, 1]; sorted ascending
@@ -123,6 +127,4 @@ def fgsm_sweep(
                 x_advs = [(xb + e * direction).clamp(0.0, 1.0) for e in eps_list]
                 correct.append(torch.stack([model(xa).argmax(dim=1) == yb for xa in x_advs]))
                 l2.append(torch.stack([(xa - xb).flatten(1).norm(dim=1) for xa in x_advs]))
-    return FgsmSweep(
-        eps=torch.tensor(eps_list), correct=torch.cat(correct, dim=1).cpu(), l2=torch.cat(l2, dim=1).cpu()
-    )
+    return FgsmSweep(eps=torch.tensor(eps_list), correct=torch.cat(correct, dim=1).cpu(), l2=torch.cat(l2, dim=1).cpu())

@@ -109,8 +109,14 @@ def strong_attack(
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{name} must be an int >= 0, got {value!r}")
     batch_size = check_count(batch_size, "batch_size")
-    settings = {"eps": eps, "pgd_steps": pgd_steps, "pgd_restarts": pgd_restarts, "apgd_steps": apgd_steps,
-                "n_targets": n_targets, "seed": seed}
+    settings = {
+        "eps": eps,
+        "pgd_steps": pgd_steps,
+        "pgd_restarts": pgd_restarts,
+        "apgd_steps": apgd_steps,
+        "n_targets": n_targets,
+        "seed": seed,
+    }
     with attack_mode(model), torch.random.fork_rng(devices=[]):
         xd, yd = check_attack_inputs(model, x, y)
         with torch.no_grad():
@@ -127,7 +133,7 @@ def strong_attack(
         def run_stage(stage: str, attack) -> None:
             idx = robust.nonzero().flatten()
             for start in range(0, len(idx), batch_size):
-                b = idx[start:start + batch_size]
+                b = idx[start : start + batch_size]
                 candidate = attack(xd[b], yd[b])
                 fooled = predicted_labels(model, candidate, batch_size=batch_size) != yd[b]
                 x_adv[b] = candidate  # a robust image keeps the latest attempt
@@ -140,8 +146,16 @@ def strong_attack(
             best = xb
             alive = torch.ones(len(xb), dtype=torch.bool)
             for _ in range(pgd_restarts):
-                cand = pgd(model, xb[alive], yb[alive], eps=eps, step_size=step, steps=pgd_steps,
-                           random_start=True, generator=generator)
+                cand = pgd(
+                    model,
+                    xb[alive],
+                    yb[alive],
+                    eps=eps,
+                    step_size=step,
+                    steps=pgd_steps,
+                    random_start=True,
+                    generator=generator,
+                )
                 best = best.clone()
                 best[alive] = cand
                 alive_idx = alive.nonzero().flatten()
@@ -155,10 +169,15 @@ def strong_attack(
         run_stage("apgd-ce", lambda xb, yb: apgd(xb, yb).detach())
         if n_targets > 0:
             # torchattacks' APGDT attacks the n_classes - 1 highest-scoring wrong classes
-            apgdt = torchattacks.APGDT(model, norm="Linf", eps=eps, steps=apgd_steps, n_restarts=1, seed=seed,
-                                       n_classes=n_targets + 1)
+            apgdt = torchattacks.APGDT(
+                model, norm="Linf", eps=eps, steps=apgd_steps, n_restarts=1, seed=seed, n_classes=n_targets + 1
+            )
             run_stage("apgd-t", lambda xb, yb: apgdt(xb, yb).detach())
         else:
             robust_after["apgd-t"] = robust.clone()
-    return StrongAttackResult(x_adv=x_adv.to(x.device), robust=robust.cpu(),
-                              robust_after={k: v.cpu() for k, v in robust_after.items()}, settings=settings)
+    return StrongAttackResult(
+        x_adv=x_adv.to(x.device),
+        robust=robust.cpu(),
+        robust_after={k: v.cpu() for k, v in robust_after.items()},
+        settings=settings,
+    )

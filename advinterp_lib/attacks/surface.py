@@ -86,7 +86,9 @@ def plane_values(
         if e.numel() == 0 or not torch.isfinite(e).all():
             raise ValueError(f"{name} must hold at least one finite step size, got {e.tolist()}")
     if not (d1.shape == d2.shape == x.shape):
-        raise ValueError(f"x, d1 and d2 must have one shape, got {tuple(x.shape)}, {tuple(d1.shape)}, {tuple(d2.shape)}")
+        raise ValueError(
+            f"x, d1 and d2 must have one shape, got {tuple(x.shape)}, {tuple(d1.shape)}, {tuple(d2.shape)}"
+        )
     n, n1, n2 = x.shape[0], e1.numel(), e2.numel()
     a = e1.repeat_interleave(n2)  # grid order: e1 major, e2 minor
     b = e2.repeat(n1)
@@ -123,8 +125,10 @@ def loss_surface(
         xd, yd = check_attack_inputs(model, x, y)
         for name, d in (("g", g), ("g_perp", g_perp)):
             if not isinstance(d, torch.Tensor) or d.shape != xd.shape or not torch.isfinite(d).all():
-                raise ValueError(f"{name} must be a finite direction shaped like x {tuple(xd.shape)}, "
-                                 f"got {tuple(getattr(d, 'shape', ())) or type(d).__name__}")
+                raise ValueError(
+                    f"{name} must be a finite direction shaped like x {tuple(xd.shape)}, "
+                    f"got {tuple(getattr(d, 'shape', ())) or type(d).__name__}"
+                )
         g, g_perp = g.to(xd.device, xd.dtype), g_perp.to(xd.device, xd.dtype)
 
         def cross_entropy(points: torch.Tensor, image: torch.Tensor) -> torch.Tensor:

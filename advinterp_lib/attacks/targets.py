@@ -63,8 +63,10 @@ def random_targets(
     [1, num_classes - 1].
     """
     if not isinstance(y, torch.Tensor) or y.dim() != 1 or y.is_floating_point() or y.dtype == torch.bool:
-        raise TypeError(f"y must be an integer tensor [N], got {getattr(y, 'dtype', type(y).__name__)} "
-                        f"{tuple(getattr(y, 'shape', ()))}")
+        raise TypeError(
+            f"y must be an integer tensor [N], got {getattr(y, 'dtype', type(y).__name__)} "
+            f"{tuple(getattr(y, 'shape', ()))}"
+        )
     check_count(num_classes, "num_classes", minimum=2)
     check_count(k, "k")
     if k > num_classes - 1:

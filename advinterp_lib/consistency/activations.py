@@ -61,13 +61,23 @@ class ConceptActivations:
 
 
 def _check_concepts(concepts: torch.Tensor, n: int | None, num_concepts: int, name: str) -> torch.Tensor:
-    if not isinstance(concepts, torch.Tensor) or concepts.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
-        raise TypeError(f"{name}: expected an integer tensor [N], got {getattr(concepts, 'dtype', type(concepts).__name__)}")
+    if not isinstance(concepts, torch.Tensor) or concepts.dtype not in (
+        torch.int64,
+        torch.int32,
+        torch.int16,
+        torch.uint8,
+    ):
+        raise TypeError(
+            f"{name}: expected an integer tensor [N], got {getattr(concepts, 'dtype', type(concepts).__name__)}"
+        )
     if concepts.dim() != 1 or (n is not None and concepts.shape[0] != n):
-        raise ValueError(f"{name}: expected shape [{n if n is not None else 'N'}] (one per image), got {tuple(concepts.shape)}")
+        raise ValueError(
+            f"{name}: expected shape [{n if n is not None else 'N'}] (one per image), got {tuple(concepts.shape)}"
+        )
     if concepts.numel() and (int(concepts.min()) < 0 or int(concepts.max()) >= num_concepts):
         raise ValueError(
-            f"{name}: expected concepts in [0, {num_concepts - 1}], got min {int(concepts.min())} max {int(concepts.max())}"
+            f"{name}: expected concepts in [0, {num_concepts - 1}], got min {int(concepts.min())} max "
+            f"{int(concepts.max())}"
         )
     return concepts.to(torch.int64).cpu()
 

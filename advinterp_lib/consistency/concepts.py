@@ -26,9 +26,7 @@ from ..data import synset_from_wnid
 __all__ = ["class_synsets", "synset_distance", "distance_matrix", "correlation_matrix"]
 
 
-def class_synsets(
-    classes: Sequence[str], *, root: str | os.PathLike[str] | None = None
-) -> list[Synset]:
+def class_synsets(classes: Sequence[str], *, root: str | os.PathLike[str] | None = None) -> list[Synset]:
     """The WordNet 3.0 synset of each class.
 
     Args:

@@ -13,18 +13,28 @@ from ..attacks import deepfool, ensemble_attack, fgsm, least_likely_targets, pgd
 from ..data import ImageSet
 from ..interpret.attribution import grad_cam
 from ..models.state import eval_mode
-from .base import View, pixels, choice_problem, explorer_widget, problem, range_problem
+from .base import View, choice_problem, explorer_widget, pixels, problem, range_problem
 
 ATTACKS: tuple[str, ...] = ("FGSM", "PGD", "DeepFool", "ensemble")
 
 
-def _adversarial(models: Mapping[str, nn.Module], model: str, x: torch.Tensor, y: torch.Tensor, attack: str,
-                 eps: float, pgd_steps: int, ensemble_steps: int) -> tuple[torch.Tensor, str]:
+def _adversarial(
+    models: Mapping[str, nn.Module],
+    model: str,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    attack: str,
+    eps: float,
+    pgd_steps: int,
+    ensemble_steps: int,
+) -> tuple[torch.Tensor, str]:
     m = models[model]
     if attack == "FGSM":
         return fgsm(m, x, y, eps=eps), f"one signed-gradient step of {eps:.3f}"
     if attack == "PGD":
-        return pgd(m, x, y, eps=eps, step_size=2.5 * eps / pgd_steps, steps=pgd_steps), f"{pgd_steps} projected steps, L-inf <= {eps:.3f}"
+        return pgd(
+            m, x, y, eps=eps, step_size=2.5 * eps / pgd_steps, steps=pgd_steps
+        ), f"{pgd_steps} projected steps, L-inf <= {eps:.3f}"
     if attack == "DeepFool":
         return deepfool(m, x).x_adv, "DeepFool's minimal perturbation (eps is not used)"
     target = least_likely_targets(list(models.values()), x, 1)[:, 0]
@@ -32,8 +42,17 @@ def _adversarial(models: Mapping[str, nn.Module], model: str, x: torch.Tensor, y
     return x_adv, f"ensemble of {len(models)} models toward its least-likely class, L-inf <= {eps:.3f}"
 
 
-def attack_view(models: Mapping[str, nn.Module], images: ImageSet, model: str, index: int, attack: str,
-                eps: float, *, pgd_steps: int = 10, ensemble_steps: int = 10) -> View:
+def attack_view(
+    models: Mapping[str, nn.Module],
+    images: ImageSet,
+    model: str,
+    index: int,
+    attack: str,
+    eps: float,
+    *,
+    pgd_steps: int = 10,
+    ensemble_steps: int = 10,
+) -> View:
     """Attack image ``index`` of ``images`` on ``models[model]`` with ``attack`` (one of
     :data:`ATTACKS`; the ensemble attack uses all ``models``) at L-inf budget ``eps``.
 
@@ -43,14 +62,17 @@ def attack_view(models: Mapping[str, nn.Module], images: ImageSet, model: str, i
     an index outside the images, or ``eps`` outside (0, 1]. Every model's mode is
     restored.
     """
-    bad = (choice_problem("model", model, list(models)) or choice_problem("attack", attack, ATTACKS)
-           or range_problem("image index", index, 0, len(images) - 1, f"{len(images)} images"))
+    bad = (
+        choice_problem("model", model, list(models))
+        or choice_problem("attack", attack, ATTACKS)
+        or range_problem("image index", index, 0, len(images) - 1, f"{len(images)} images")
+    )
     if bad:
         return bad
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps <= 1:
         return problem(f"eps {eps!r} is out of range: choose a budget in (0, 1] (pixel units; 0.1 = 25.5/255)")
     m = models[model]
-    x, y = images.images[index:index + 1], images.labels[index:index + 1]
+    x, y = images.images[index : index + 1], images.labels[index : index + 1]
     x_adv, how = _adversarial(models, model, x, y, attack, float(eps), pgd_steps, ensemble_steps)
     with eval_mode(m), torch.no_grad():
         p, p_adv = m(x).softmax(1)[0], m(x_adv).softmax(1)[0]
@@ -61,8 +83,11 @@ def attack_view(models: Mapping[str, nn.Module], images: ImageSet, model: str, i
     linf = float(delta.abs().max())
     fig = plt.figure(figsize=(11, 4.6))
     grid = fig.add_gridspec(2, 5, height_ratios=[1, 0.8])
-    shown = [(x[0], f"image: {names[int(y)]}"), (x_adv[0], f"adversarial ({attack})"),
-             (0.5 + delta / (2 * max(linf, 1e-12)), f"perturbation ×{0.5 / max(linf, 1e-12):.0f}")]
+    shown = [
+        (x[0], f"image: {names[int(y)]}"),
+        (x_adv[0], f"adversarial ({attack})"),
+        (0.5 + delta / (2 * max(linf, 1e-12)), f"perturbation ×{0.5 / max(linf, 1e-12):.0f}"),
+    ]
     for j, (img, title) in enumerate(shown):
         ax = fig.add_subplot(grid[0, j])
         ax.imshow(pixels(img), cmap="gray", vmin=0, vmax=1)
@@ -85,14 +110,27 @@ def attack_view(models: Mapping[str, nn.Module], images: ImageSet, model: str, i
     fig.suptitle(f"{model}: {how}; L-inf = {linf:.3f}, L2 = {float(delta.norm()):.2f}", fontsize=9)
     fig.tight_layout()
     fooled = pred_adv != pred
-    numbers = {"prediction": pred, "adversarial_prediction": pred_adv, "linf": linf, "fooled": fooled,
-               "probabilities": p.tolist(), "adversarial_probabilities": p_adv.tolist()}
+    numbers = {
+        "prediction": pred,
+        "adversarial_prediction": pred_adv,
+        "linf": linf,
+        "fooled": fooled,
+        "probabilities": p.tolist(),
+        "adversarial_probabilities": p_adv.tolist(),
+    }
     verdict = "fooled" if fooled else "not fooled"
     return View(fig, f"{names[pred]} → {names[pred_adv]} ({verdict}; L-inf {linf:.3f})", numbers)
 
 
-def attack_explorer(models: Mapping[str, nn.Module], images: ImageSet, *, model: str | None = None,
-                    index: int = 0, attack: str = "FGSM", eps: float = 0.1):
+def attack_explorer(
+    models: Mapping[str, nn.Module],
+    images: ImageSet,
+    *,
+    model: str | None = None,
+    index: int = 0,
+    attack: str = "FGSM",
+    eps: float = 0.1,
+):
     """A widget: model, image, attack and eps controls above :func:`attack_view`."""
     import ipywidgets as widgets
 

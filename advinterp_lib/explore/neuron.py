@@ -17,7 +17,7 @@ from ..data import ImageSet
 from ..interpret.receptive_field import calibrate_discrepancy, discrepancy_maps
 from ..models.layers import last_conv_layer
 from ..models.state import eval_mode
-from .base import View, pixels, choice_problem, explorer_widget, problem, range_problem
+from .base import View, choice_problem, explorer_widget, pixels, problem, range_problem
 
 
 def _spatial_layers(model: nn.Module, probe: torch.Tensor) -> dict[str, int]:
@@ -26,9 +26,11 @@ def _spatial_layers(model: nn.Module, probe: torch.Tensor) -> dict[str, int]:
     hooks = []
     for name, module in model.named_modules():
         if name and not any(True for _ in module.children()):
+
             def hook(_m, _i, out, name=name):
                 if isinstance(out, torch.Tensor) and out.dim() == 4:
                     found[name] = int(out.shape[1])
+
             hooks.append(module.register_forward_hook(hook))
     try:
         with torch.no_grad():
@@ -54,8 +56,15 @@ class NeuronData:
     chosen, then from memory (:func:`~advinterp_lib.consistency.concept_top_activations`).
     """
 
-    def __init__(self, models: Mapping[str, nn.Module], source: ImageSet, advset: AdversarialSet,
-                 correlation: torch.Tensor, *, fraction: float = 0.01) -> None:
+    def __init__(
+        self,
+        models: Mapping[str, nn.Module],
+        source: ImageSet,
+        advset: AdversarialSet,
+        correlation: torch.Tensor,
+        *,
+        fraction: float = 0.01,
+    ) -> None:
         if not models:
             raise ValueError("models: expected at least one model, got none")
         self.models = dict(models)
@@ -84,8 +93,9 @@ class NeuronData:
         return self._tables[model, layer]
 
 
-def neuron_view(data: NeuronData, model: str, layer: str, unit: int, *, n_shown: int = 8,
-                highlight: bool = False) -> View:
+def neuron_view(
+    data: NeuronData, model: str, layer: str, unit: int, *, n_shown: int = 8, highlight: bool = False
+) -> View:
     """The unit ``unit`` of ``layer`` in ``data.models[model]``: its top real and top
     adversarial images (optionally with discrepancy-map highlights of what in each image
     drives it), the concepts of both, and consis(n) / consis_adv(n).
@@ -108,8 +118,8 @@ def neuron_view(data: NeuronData, model: str, layer: str, unit: int, *, n_shown:
         return problem(f"n_shown must be at least 1, got {n_shown}")
     t = data.table(model, layer)
     names, K = data.class_names, len(data.class_names)
-    p_real = concept_distribution(t.real_concepts[unit:unit + 1], K)
-    p_adv = concept_distribution(t.adversarial_concepts[unit:unit + 1], K)
+    p_real = concept_distribution(t.real_concepts[unit : unit + 1], K)
+    p_adv = concept_distribution(t.adversarial_concepts[unit : unit + 1], K)
     consis = float(consistency_scores(p_real, data.correlation)[0])
     consis_adv = float(consistency_scores(p_adv, data.correlation)[0])
     shown = min(n_shown, t.real.k, t.adversarial.k)
@@ -127,8 +137,17 @@ def neuron_view(data: NeuronData, model: str, layer: str, unit: int, *, n_shown:
         heat = None
         if highlight:
             # a coarser occluder grid than chapter 2's (stride 3, not 2) keeps the update near a second
-            heat = calibrate_discrepancy(discrepancy_maps(data.models[model], images, layer, unit, locations=locations,
-                                                          stride=3, generator=torch.Generator().manual_seed(0)))
+            heat = calibrate_discrepancy(
+                discrepancy_maps(
+                    data.models[model],
+                    images,
+                    layer,
+                    unit,
+                    locations=locations,
+                    stride=3,
+                    generator=torch.Generator().manual_seed(0),
+                )
+            )
         for j in range(shown):
             ax = fig.add_subplot(grid[r, j])
             image = images[j]
@@ -147,11 +166,20 @@ def neuron_view(data: NeuronData, model: str, layer: str, unit: int, *, n_shown:
     ax.set_xticks(positions.tolist(), names, rotation=30, fontsize=7)
     ax.set_ylabel("share of top images")
     ax.legend(fontsize=8)
-    fig.suptitle(f"{model}, layer {layer}, unit {unit}: top {t.real.k} of {t.real.num_images} real and "
-                 f"top {t.adversarial.k} of {t.adversarial.num_images} adversarial images", fontsize=9)
+    fig.suptitle(
+        f"{model}, layer {layer}, unit {unit}: top {t.real.k} of {t.real.num_images} real and "
+        f"top {t.adversarial.k} of {t.adversarial.num_images} adversarial images",
+        fontsize=9,
+    )
     fig.tight_layout()
-    numbers = {"consis": consis, "consis_adv": consis_adv, "p_real": p_real[0].tolist(), "p_adv": p_adv[0].tolist(),
-               "real_indices": real_idx.tolist(), "adversarial_positions": adv_pos.tolist()}
+    numbers = {
+        "consis": consis,
+        "consis_adv": consis_adv,
+        "p_real": p_real[0].tolist(),
+        "p_adv": p_adv[0].tolist(),
+        "real_indices": real_idx.tolist(),
+        "adversarial_positions": adv_pos.tolist(),
+    }
     return View(fig, f"consis(n) = {consis:.3f}, consis_adv(n) = {consis_adv:.3f} over {K} concepts", numbers)
 
 

@@ -50,7 +50,9 @@ def _check_attribution(attribution: object, x: torch.Tensor) -> torch.Tensor:
         raise TypeError(f"attribution must be a tensor [N, 1, H, W], got {type(attribution).__name__}")
     expected = (x.shape[0], 1, x.shape[2], x.shape[3])
     if tuple(attribution.shape) != expected:
-        raise ValueError(f"attribution must have shape {expected} (one value per pixel), got {tuple(attribution.shape)}")
+        raise ValueError(
+            f"attribution must have shape {expected} (one value per pixel), got {tuple(attribution.shape)}"
+        )
     if not torch.isfinite(attribution).all():
         raise ValueError("attribution contains NaN or inf values")
     return attribution
@@ -59,7 +61,9 @@ def _check_attribution(attribution: object, x: torch.Tensor) -> torch.Tensor:
 def _baseline_images(baseline: float | torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     if isinstance(baseline, torch.Tensor):
         if baseline.shape != x.shape:
-            raise ValueError(f"baseline must be a number or a tensor shaped like x {tuple(x.shape)}, got {tuple(baseline.shape)}")
+            raise ValueError(
+                f"baseline must be a number or a tensor shaped like x {tuple(x.shape)}, got {tuple(baseline.shape)}"
+            )
         if not torch.isfinite(baseline).all() or baseline.min() < 0 or baseline.max() > 1:
             raise ValueError("baseline images must be finite and in [0, 1]")
         return baseline.detach().to(device=x.device, dtype=x.dtype)
@@ -157,8 +161,15 @@ def deletion_curve(
             [N, 1, H, W]), ``steps``, ``baseline`` or ``batch_size``.
     """
     return _curve(
-        model, x, target, attribution, steps=steps, baseline=baseline,
-        batch_size=batch_size, generator=generator, start_from_baseline=False,
+        model,
+        x,
+        target,
+        attribution,
+        steps=steps,
+        baseline=baseline,
+        batch_size=batch_size,
+        generator=generator,
+        start_from_baseline=False,
     )
 
 
@@ -178,6 +189,13 @@ def insertion_curve(
     :func:`deletion_curve`; ``probabilities[:, 0]`` is the probability on the
     baseline and ``probabilities[:, -1]`` on ``x``."""
     return _curve(
-        model, x, target, attribution, steps=steps, baseline=baseline,
-        batch_size=batch_size, generator=generator, start_from_baseline=True,
+        model,
+        x,
+        target,
+        attribution,
+        steps=steps,
+        baseline=baseline,
+        batch_size=batch_size,
+        generator=generator,
+        start_from_baseline=True,
     )

@@ -93,7 +93,9 @@ def from_amplitude_phase(amplitude: torch.Tensor, phase: torch.Tensor) -> torch.
     _check_batch(amplitude, "amplitude")
     _check_batch(phase, "phase")
     if amplitude.shape != phase.shape:
-        raise ValueError(f"amplitude and phase must have the same shape, got {tuple(amplitude.shape)} and {tuple(phase.shape)}")
+        raise ValueError(
+            f"amplitude and phase must have the same shape, got {tuple(amplitude.shape)} and {tuple(phase.shape)}"
+        )
     if (amplitude < 0).any():
         raise ValueError("amplitude must be >= 0")
     return torch.fft.ifft2(torch.polar(amplitude, phase)).real.to(amplitude.dtype)
@@ -219,7 +221,9 @@ def radial_profile(spectrum: torch.Tensor, *, num_bins: int | None = None) -> tu
         TypeError / ValueError: not a float tensor with at least 2 dims; bad ``num_bins``.
     """
     if not isinstance(spectrum, torch.Tensor) or not spectrum.is_floating_point():
-        raise TypeError(f"spectrum must be a float tensor [..., H, W], got {getattr(spectrum, 'dtype', type(spectrum).__name__)}")
+        raise TypeError(
+            f"spectrum must be a float tensor [..., H, W], got {getattr(spectrum, 'dtype', type(spectrum).__name__)}"
+        )
     if spectrum.dim() < 2:
         raise ValueError(f"spectrum must have shape [..., H, W], got {tuple(spectrum.shape)}")
     h, w = spectrum.shape[-2:]

@@ -70,10 +70,13 @@ def nearest_neighbours(
     """
     if queries.dim() != 2 or gallery.dim() != 2 or queries.shape[1] != gallery.shape[1]:
         raise ValueError(
-            f"queries and gallery must be 2-D with the same width, got {tuple(queries.shape)} and {tuple(gallery.shape)}"
+            f"queries and gallery must be 2-D with the same width, got {tuple(queries.shape)} and "
+            f"{tuple(gallery.shape)}"
         )
     if exclude is not None and (exclude.shape != (len(queries),) or exclude.min() < 0 or exclude.max() >= len(gallery)):
-        raise ValueError(f"exclude must hold one gallery index per query (shape [{len(queries)}]), got shape {tuple(exclude.shape)}")
+        raise ValueError(
+            f"exclude must hold one gallery index per query (shape [{len(queries)}]), got shape {tuple(exclude.shape)}"
+        )
     extra = 1 if exclude is not None else 0
     if not 1 <= k <= len(gallery) - extra:
         raise ValueError(f"k must be in [1, {len(gallery) - extra}], got {k}")
@@ -89,7 +92,9 @@ def nearest_neighbours(
     return torch.cat(inds), torch.cat(dists).to(queries.dtype)
 
 
-def neighbour_label_agreement(neighbour_indices: torch.Tensor, query_labels: torch.Tensor, gallery_labels: torch.Tensor) -> float:
+def neighbour_label_agreement(
+    neighbour_indices: torch.Tensor, query_labels: torch.Tensor, gallery_labels: torch.Tensor
+) -> float:
     """The fraction of neighbours that share their query's label (a number in [0, 1]).
 
     Args:
@@ -99,8 +104,11 @@ def neighbour_label_agreement(neighbour_indices: torch.Tensor, query_labels: tor
     Raises:
         TypeError/ValueError: not integer tensors, shapes that disagree, an index outside the gallery.
     """
-    for name, t, dim in (("neighbour_indices", neighbour_indices, 2), ("query_labels", query_labels, 1),
-                         ("gallery_labels", gallery_labels, 1)):
+    for name, t, dim in (
+        ("neighbour_indices", neighbour_indices, 2),
+        ("query_labels", query_labels, 1),
+        ("gallery_labels", gallery_labels, 1),
+    ):
         if not isinstance(t, torch.Tensor) or t.is_floating_point() or t.is_complex():
             raise TypeError(f"{name} must be an integer tensor, got {getattr(t, 'dtype', type(t).__name__)}")
         if t.dim() != dim:
@@ -110,8 +118,12 @@ def neighbour_label_agreement(neighbour_indices: torch.Tensor, query_labels: tor
             f"query_labels must have one label per row of neighbour_indices ({neighbour_indices.shape[0]}), "
             f"got shape {tuple(query_labels.shape)}"
         )
-    if neighbour_indices.numel() and (int(neighbour_indices.min()) < 0 or int(neighbour_indices.max()) >= len(gallery_labels)):
-        raise ValueError(f"neighbour_indices must index gallery_labels (0..{len(gallery_labels) - 1}), "
-                         f"got values in [{int(neighbour_indices.min())}, {int(neighbour_indices.max())}]")
+    if neighbour_indices.numel() and (
+        int(neighbour_indices.min()) < 0 or int(neighbour_indices.max()) >= len(gallery_labels)
+    ):
+        raise ValueError(
+            f"neighbour_indices must index gallery_labels (0..{len(gallery_labels) - 1}), "
+            f"got values in [{int(neighbour_indices.min())}, {int(neighbour_indices.max())}]"
+        )
     same = gallery_labels[neighbour_indices] == query_labels[:, None]
     return same.double().mean().item()

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..models.layers import capture_activations, layer as _layer
+from ..models.layers import capture_activations
+from ..models.layers import layer as _layer
 from ..models.state import eval_mode, model_device
 from ..validation import check_images
 
@@ -94,8 +95,20 @@ def _pair(v: int | tuple[int, ...]) -> tuple[int, int]:
 
 # Modules that keep every spatial position where it is (elementwise or per channel).
 _POINTWISE = (
-    nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.PReLU,
-    nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d, nn.Dropout, nn.Dropout2d, nn.Identity,
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.PReLU,
+    nn.BatchNorm2d,
+    nn.GroupNorm,
+    nn.InstanceNorm2d,
+    nn.Dropout,
+    nn.Dropout2d,
+    nn.Identity,
 )
 
 
@@ -225,10 +238,14 @@ def gradient_receptive_field(
             model(x)
         out = acts[layer]
         if out.dim() != 4:
-            raise ValueError(f"layer {layer!r} gives a {out.dim()}-D output of shape {tuple(out.shape)}, not a feature map")
+            raise ValueError(
+                f"layer {layer!r} gives a {out.dim()}-D output of shape {tuple(out.shape)}, not a feature map"
+            )
         i, j = int(location[0]), int(location[1])
         if not (0 <= i < out.shape[2] and 0 <= j < out.shape[3]):
-            raise ValueError(f"location must lie in the layer's {out.shape[2]}x{out.shape[3]} feature map, got {location}")
+            raise ValueError(
+                f"location must lie in the layer's {out.shape[2]}x{out.shape[3]} feature map, got {location}"
+            )
         (grad,) = torch.autograd.grad(out[:, :, i, j].sum(), x)
     return (grad != 0).any(dim=1).any(dim=0).cpu()
 
@@ -468,8 +485,16 @@ def empirical_receptive_field(
     if locations is None:
         raise ValueError("locations must be given: the unit's (row, col) in each image's feature map")
     raw = discrepancy_maps(
-        model, images, layer, channel, locations=locations, patch_size=patch_size,
-        stride=stride, fill=fill, generator=generator, batch_size=batch_size,
+        model,
+        images,
+        layer,
+        channel,
+        locations=locations,
+        patch_size=patch_size,
+        stride=stride,
+        fill=fill,
+        generator=generator,
+        batch_size=batch_size,
     )
     maps = calibrate_discrepancy(raw)
     n, h, w = maps.shape

@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.layers import capture_activations, layer as _layer
+from ..models.layers import capture_activations
+from ..models.layers import layer as _layer
 from ..models.state import eval_mode, model_device
 from ..validation import check_images
 from .receptive_field import ReceptiveField
@@ -225,7 +226,9 @@ def top_activating_images(
             model(batch.to(device))
             fmap = acts.pop(layer)  # drop the reference: nothing outlives the batch
             if fmap.dim() != 4:
-                raise ValueError(f"layer {layer!r} gives a {fmap.dim()}-D output of shape {tuple(fmap.shape)}, not a feature map")
+                raise ValueError(
+                    f"layer {layer!r} gives a {fmap.dim()}-D output of shape {tuple(fmap.shape)}, not a feature map"
+                )
             values, locations = _channel_responses(fmap, reduction)
             if running is None:
                 running = RunningTopK(fmap.shape[1], k)
@@ -268,7 +271,12 @@ def merge_top_activations(*results: TopActivations, k: int | None = None) -> Top
         raise ValueError("merge_top_activations needs at least one result")
     first = results[0]
     for r in results[1:]:
-        if (r.layer, r.reduction, r.channels, r.feature_size) != (first.layer, first.reduction, first.channels, first.feature_size):
+        if (r.layer, r.reduction, r.channels, r.feature_size) != (
+            first.layer,
+            first.reduction,
+            first.channels,
+            first.feature_size,
+        ):
             raise ValueError(
                 "results must share layer, reduction, channels and feature size, got "
                 f"{(first.layer, first.reduction, first.channels, first.feature_size)} and "

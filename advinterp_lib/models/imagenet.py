@@ -31,8 +31,16 @@ from torch import nn
 from advinterp_lib.models.hook_safe import make_hook_safe
 from advinterp_lib.models.layers import Normalize
 
-__all__ = ["ARCHS", "IMAGENET_MEAN", "IMAGENET_STD", "LAST_CONV", "ImageNetModel", "imagenet_model",
-           "weights_checkpoint_path", "weights_identity"]
+__all__ = [
+    "ARCHS",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "LAST_CONV",
+    "ImageNetModel",
+    "imagenet_model",
+    "weights_checkpoint_path",
+    "weights_identity",
+]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -49,9 +49,7 @@ class Normalize(nn.Module):
         if mean_t.numel() == 0 or std_t.numel() == 0:
             raise ValueError(f"mean and std must not be empty, got mean={mean!r}, std={std!r}")
         if mean_t.numel() > 1 and std_t.numel() > 1 and mean_t.numel() != std_t.numel():
-            raise ValueError(
-                f"mean and std must have the same length, got {mean_t.numel()} and {std_t.numel()}"
-            )
+            raise ValueError(f"mean and std must have the same length, got {mean_t.numel()} and {std_t.numel()}")
         if not bool(torch.isfinite(mean_t).all()):
             raise ValueError(f"mean must be finite, got {mean!r}")
         if not bool((std_t > 0).all()) or not bool(torch.isfinite(std_t).all()):
@@ -76,10 +74,7 @@ def _unknown_layer_message(model: nn.Module, name: object) -> str:
     names = layer_names(model)
     close = difflib.get_close_matches(str(name), names, n=3)
     hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-    return (
-        f"layer {name!r} not found in {type(model).__name__}.{hint} "
-        f"Valid names ({len(names)}): {', '.join(names)}"
-    )
+    return f"layer {name!r} not found in {type(model).__name__}.{hint} Valid names ({len(names)}): {', '.join(names)}"
 
 
 def layer(model: nn.Module, name: str) -> nn.Module:

@@ -34,8 +34,16 @@ from torch import nn
 
 from advinterp_lib.models.layers import Normalize
 
-__all__ = ["AlexNetSmall", "VGGSmall", "ResNetSmall", "BasicBlock", "ZOO", "build",
-           "FASHION_MNIST_MEAN", "FASHION_MNIST_STD"]
+__all__ = [
+    "AlexNetSmall",
+    "VGGSmall",
+    "ResNetSmall",
+    "BasicBlock",
+    "ZOO",
+    "build",
+    "FASHION_MNIST_MEAN",
+    "FASHION_MNIST_STD",
+]
 
 # Mean and standard deviation of the Fashion-MNIST training pixels (in [0, 1]).
 FASHION_MNIST_MEAN = 0.2860
@@ -69,8 +77,7 @@ def _check_input(x: torch.Tensor, in_channels: int, model: nn.Module) -> None:
     size_ok = tuple(x.shape[2:]) == (_SIZE, _SIZE) or getattr(model, "_any_input_size", False)
     if not (x.dim() == 4 and x.shape[1] == in_channels and size_ok):
         raise ValueError(
-            f"{type(model).__name__} expects images [N, {in_channels}, {_SIZE}, {_SIZE}], "
-            f"got shape {list(x.shape)}"
+            f"{type(model).__name__} expects images [N, {in_channels}, {_SIZE}, {_SIZE}], got shape {list(x.shape)}"
         )
 
 
@@ -99,16 +106,16 @@ class AlexNetSmall(nn.Module):
         self.normalize = Normalize(FASHION_MNIST_MEAN, FASHION_MNIST_STD)
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 16, kernel_size=5, padding=2),  # 0: large early kernel
-            nn.ReLU(),                                              # 1
-            nn.MaxPool2d(kernel_size=3, stride=2, padding=1),       # 2: overlapping, 28 -> 14
-            nn.Conv2d(16, 48, kernel_size=3, padding=1),            # 3
-            nn.ReLU(),                                              # 4
-            nn.MaxPool2d(kernel_size=3, stride=2, padding=1),       # 5: 14 -> 7
-            nn.Conv2d(48, 96, kernel_size=3, padding=1),            # 6
-            nn.ReLU(),                                              # 7
-            nn.Conv2d(96, 64, kernel_size=3, padding=1),            # 8
-            nn.ReLU(),                                              # 9: last conv, [N, 64, 7, 7]
-            nn.MaxPool2d(kernel_size=3, stride=2),                  # 10: 7 -> 3
+            nn.ReLU(),  # 1
+            nn.MaxPool2d(kernel_size=3, stride=2, padding=1),  # 2: overlapping, 28 -> 14
+            nn.Conv2d(16, 48, kernel_size=3, padding=1),  # 3
+            nn.ReLU(),  # 4
+            nn.MaxPool2d(kernel_size=3, stride=2, padding=1),  # 5: 14 -> 7
+            nn.Conv2d(48, 96, kernel_size=3, padding=1),  # 6
+            nn.ReLU(),  # 7
+            nn.Conv2d(96, 64, kernel_size=3, padding=1),  # 8
+            nn.ReLU(),  # 9: last conv, [N, 64, 7, 7]
+            nn.MaxPool2d(kernel_size=3, stride=2),  # 10: 7 -> 3
         )
         self.classifier = nn.Sequential(
             nn.Flatten(),

@@ -37,18 +37,32 @@ from ..attacks.pgd import pgd
 from ..attacks.strong import STAGES, strong_attack
 from ..consistency.activations import concept_top_activations
 from ..consistency.evaluation import interval_difference
-from ..consistency.metric import concept_distribution, consistency_scores
 from ..consistency.hierarchical import SeedTopConcepts, hierarchical_bootstrap, hierarchical_mean
+from ..consistency.metric import concept_distribution, consistency_scores
 from ..models.state import predicted_labels
 from .artifacts import adversarial_variant
 from .cache import ArtifactCache
 
-__all__ = ["ABLATION_VARIANTS", "ACCURACY_KINDS", "measure_model", "ablation_measurements", "summarize_ablation",
-           "term_verdict", "ablation_study", "record_ablation", "describe_ablation"]
+__all__ = [
+    "ABLATION_VARIANTS",
+    "ACCURACY_KINDS",
+    "measure_model",
+    "ablation_measurements",
+    "summarize_ablation",
+    "term_verdict",
+    "ablation_study",
+    "record_ablation",
+    "describe_ablation",
+]
 
 #: The variants of the ablation, the paper's first.
-ABLATION_VARIANTS: tuple[str, ...] = ("consistent-AT", "targeted-AT", "mixed-PGD-AT", "FGSM-AT",
-                                      "feature-consistent-AT")
+ABLATION_VARIANTS: tuple[str, ...] = (
+    "consistent-AT",
+    "targeted-AT",
+    "mixed-PGD-AT",
+    "FGSM-AT",
+    "feature-consistent-AT",
+)
 #: Per-image correctness kept per model: clean, FGSM at the training eps and at the
 #: paper's 1/255, PGD, and the strong cascade's stages (``strong:<stage>``).
 ACCURACY_KINDS: tuple[str, ...] = ("clean", "fgsm", "fgsm_paper_eps", "pgd", *(f"strong:{s}" for s in STAGES[1:]))
@@ -59,7 +73,7 @@ def _correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor
 
 
 def _batched(attack, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    return torch.cat([attack(x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+    return torch.cat([attack(x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
 def measure_model(
@@ -99,8 +113,9 @@ def measure_model(
         "adversarial_clusters": int [C, k_adv], "correct": {kind: bool [N or n_strong]}}``
         with ``kind`` in :data:`ACCURACY_KINDS`.
     """
-    acts = concept_top_activations(model, real_images, real_concepts, advset.images, advset.labels,
-                                   num_concepts=num_concepts, fraction=fraction)
+    acts = concept_top_activations(
+        model, real_images, real_concepts, advset.images, advset.labels, num_concepts=num_concepts, fraction=fraction
+    )
     clusters = advset.source_index[acts.adversarial_positions()]
     x, y = eval_images, eval_labels
     step = min(1.0, 2.5 * eps / pgd_steps)
@@ -108,14 +123,19 @@ def measure_model(
         "clean": _correct(model, x, y),
         "fgsm": _correct(model, _batched(lambda a, b: fgsm(model, a, b, eps=eps), x, y), y),
         "fgsm_paper_eps": _correct(model, _batched(lambda a, b: fgsm(model, a, b, eps=paper_eps), x, y), y),
-        "pgd": _correct(model, _batched(lambda a, b: pgd(model, a, b, eps=eps, step_size=step, steps=pgd_steps),
-                                        x, y), y),
+        "pgd": _correct(
+            model, _batched(lambda a, b: pgd(model, a, b, eps=eps, step_size=step, steps=pgd_steps), x, y), y
+        ),
     }
     result = strong_attack(model, x[:strong_images], y[:strong_images], eps=eps, seed=seed, **dict(strong))
     for stage in STAGES[1:]:
         correct[f"strong:{stage}"] = result.robust_after[stage]
-    return {"real_concepts": acts.real_concepts, "adversarial_concepts": acts.adversarial_concepts,
-            "adversarial_clusters": clusters, "correct": correct}
+    return {
+        "real_concepts": acts.real_concepts,
+        "adversarial_concepts": acts.adversarial_concepts,
+        "adversarial_clusters": clusters,
+        "correct": correct,
+    }
 
 
 def ablation_measurements(
@@ -152,20 +172,30 @@ def ablation_measurements(
     plain = {k: v for k, v in measure.items() if not isinstance(v, torch.Tensor) and k != "advset"}
     tensors = {k: list(v.shape) for k, v in measure.items() if isinstance(v, torch.Tensor)}
     out: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    bar = tqdm(total=len(archs) * (1 + len(variants) * len(seeds)), desc="ablation models", unit="model",
-               disable=not progress)
+    bar = tqdm(
+        total=len(archs) * (1 + len(variants) * len(seeds)), desc="ablation models", unit="model", disable=not progress
+    )
     for arch in archs:
         out[arch] = {}
         for variant in ("standard", *variants):
             out[arch][variant] = []
-            for s in (seeds if variant != "standard" else [0]):
+            for s in seeds if variant != "standard" else [0]:
                 finetune_seed = None if s == 0 else int(s)
-                config = {"arch": arch, "variant": variant, "finetune_seed": finetune_seed, "zoo": dict(zoo),
-                          "adv": dict(adv), "data": dict(data_config), "measure": plain, "shapes": tensors}
+                config = {
+                    "arch": arch,
+                    "variant": variant,
+                    "finetune_seed": finetune_seed,
+                    "zoo": dict(zoo),
+                    "adv": dict(adv),
+                    "data": dict(data_config),
+                    "measure": plain,
+                    "shapes": tensors,
+                }
 
-                def build(work_dir, variant=variant, finetune_seed=finetune_seed):
-                    model = adversarial_variant(arch, variant, **zoo, **adv, finetune_seed=finetune_seed,
-                                                cache=cache, progress=progress)
+                def build(work_dir, arch=arch, variant=variant, finetune_seed=finetune_seed):
+                    model = adversarial_variant(
+                        arch, variant, **zoo, **adv, finetune_seed=finetune_seed, cache=cache, progress=progress
+                    )
                     return measure_model(model, **measure)
 
                 out[arch][variant].append(cache.get_or_build("ablation_measurement", config, build))
@@ -218,20 +248,29 @@ def summarize_ablation(
             # evaluation images, so differences between rows are paired bootstraps.
             base = seed + 1000 * a_i
             iv = {
-                "consis": hierarchical_bootstrap([SeedTopConcepts(m["real_concepts"]) for m in models], correlation,
-                                                 seed=base, **boot),
+                "consis": hierarchical_bootstrap(
+                    [SeedTopConcepts(m["real_concepts"]) for m in models], correlation, seed=base, **boot
+                ),
                 "consis_adv": hierarchical_bootstrap(
                     [SeedTopConcepts(m["adversarial_concepts"], m["adversarial_clusters"]) for m in models],
-                    correlation, seed=base + 1, **boot),
+                    correlation,
+                    seed=base + 1,
+                    **boot,
+                ),
             }
             for j, kind in enumerate(ACCURACY_KINDS):
-                iv[kind] = hierarchical_mean(torch.stack([m["correct"][kind] for m in models]).float(),
-                                             seed=base + 2 + j, **boot)
+                iv[kind] = hierarchical_mean(
+                    torch.stack([m["correct"][kind] for m in models]).float(), seed=base + 2 + j, **boot
+                )
             intervals[row] = iv
-            per_seed = [{"consis": _layer_average(m["real_concepts"], correlation),
-                         "consis_adv": _layer_average(m["adversarial_concepts"], correlation),
-                         **{kind: float(m["correct"][kind].float().mean()) for kind in ACCURACY_KINDS}}
-                        for m in models]
+            per_seed = [
+                {
+                    "consis": _layer_average(m["real_concepts"], correlation),
+                    "consis_adv": _layer_average(m["adversarial_concepts"], correlation),
+                    **{kind: float(m["correct"][kind].float().mean()) for kind in ACCURACY_KINDS},
+                }
+                for m in models
+            ]
             table[row] = {name: _ci(b) for name, b in iv.items()} | {"per_seed": per_seed, "seeds": len(models)}
         for row in rows:
             if row == "standard":
@@ -239,12 +278,14 @@ def summarize_ablation(
             for name in ("consis", "consis_adv", *ACCURACY_KINDS):
                 table[row][f"gain_{name}"] = _ci(interval_difference(intervals[row][name], intervals["standard"][name]))
             table[row]["relative_change_consis"] = {
-                k: v / intervals["standard"]["consis"].mean for k, v in table[row]["gain_consis"].items()}
+                k: v / intervals["standard"]["consis"].mean for k, v in table[row]["gain_consis"].items()
+            }
         entry: dict[str, Any] = {"rows": table}
         if "consistent-AT" in rows and "targeted-AT" in rows:
-            entry["term_effect"] = {name: _ci(interval_difference(intervals["consistent-AT"][name],
-                                                                  intervals["targeted-AT"][name]))
-                                    for name in ("consis", "consis_adv", *ACCURACY_KINDS)}
+            entry["term_effect"] = {
+                name: _ci(interval_difference(intervals["consistent-AT"][name], intervals["targeted-AT"][name]))
+                for name in ("consis", "consis_adv", *ACCURACY_KINDS)
+            }
         summary[arch] = entry
     return summary
 
@@ -263,11 +304,37 @@ def term_verdict(effect: Mapping[str, float]) -> str:
 
 #: The chapter-12 parameters the study reads (see ``runs.profiles.ABLATION``).
 STUDY_PARAMETERS: tuple[str, ...] = (
-    "seed", "train_size", "train_epochs", "eps", "finetune_size", "finetune_epochs", "finetune_lr",
-    "pgd_train_steps", "pgd_train_step", "consistent_steps", "ensemble_archs", "n_images", "k_targets",
-    "adam_step_255", "adam_steps", "advset_eps", "top_fraction", "sigma", "n_bootstrap", "n_eval", "fgsm_eps",
-    "paper_fgsm_eps_255", "ablation_archs", "ablation_seeds", "ablation_variants", "pgd_eval_steps",
-    "ablation_eval_images", "strong_images", "strong_pgd_steps", "strong_pgd_restarts", "strong_apgd_steps",
+    "seed",
+    "train_size",
+    "train_epochs",
+    "eps",
+    "finetune_size",
+    "finetune_epochs",
+    "finetune_lr",
+    "pgd_train_steps",
+    "pgd_train_step",
+    "consistent_steps",
+    "ensemble_archs",
+    "n_images",
+    "k_targets",
+    "adam_step_255",
+    "adam_steps",
+    "advset_eps",
+    "top_fraction",
+    "sigma",
+    "n_bootstrap",
+    "n_eval",
+    "fgsm_eps",
+    "paper_fgsm_eps_255",
+    "ablation_archs",
+    "ablation_seeds",
+    "ablation_variants",
+    "pgd_eval_steps",
+    "ablation_eval_images",
+    "strong_images",
+    "strong_pgd_steps",
+    "strong_pgd_restarts",
+    "strong_apgd_steps",
     "strong_targets",
 )
 
@@ -307,45 +374,104 @@ def ablation_study(
     archs = list(archs if archs is not None else p["ablation_archs"])
     unknown = [a for a in archs if a not in ZOO] + [v for v in p["ablation_variants"] if v not in ABLATION_VARIANTS]
     if unknown:
-        raise ValueError(f"unknown architectures or variants {unknown}; the zoo has {list(ZOO)}, "
-                         f"the ablation {list(ABLATION_VARIANTS)}")
+        raise ValueError(
+            f"unknown architectures or variants {unknown}; the zoo has {list(ZOO)}, "
+            f"the ablation {list(ABLATION_VARIANTS)}"
+        )
     zoo = {"train_size": p["train_size"], "train_epochs": p["train_epochs"], "seed": p["seed"]}
-    adv = {k: p[k] for k in ("eps", "finetune_size", "finetune_epochs", "finetune_lr", "pgd_train_steps",
-                              "pgd_train_step", "consistent_steps")}
-    advset_config = {"archs": list(p["ensemble_archs"]), "n": p["n_images"], "k": p["k_targets"],
-                     "step_size": p["adam_step_255"] / 255, "steps": p["adam_steps"], "eps": p["advset_eps"]}
+    adv = {
+        k: p[k]
+        for k in (
+            "eps",
+            "finetune_size",
+            "finetune_epochs",
+            "finetune_lr",
+            "pgd_train_steps",
+            "pgd_train_step",
+            "consistent_steps",
+        )
+    }
+    advset_config = {
+        "archs": list(p["ensemble_archs"]),
+        "n": p["n_images"],
+        "k": p["k_targets"],
+        "step_size": p["adam_step_255"] / 255,
+        "steps": p["adam_steps"],
+        "eps": p["advset_eps"],
+    }
     if source is None or advset is None:
-        source, advset = adversarial_set(p["ensemble_archs"], n=p["n_images"], k=p["k_targets"],
-                                         step_size=p["adam_step_255"] / 255, steps=p["adam_steps"],
-                                         eps=p["advset_eps"], **zoo, cache=cache, progress=progress)
+        source, advset = adversarial_set(
+            p["ensemble_archs"],
+            n=p["n_images"],
+            k=p["k_targets"],
+            step_size=p["adam_step_255"] / 255,
+            steps=p["adam_steps"],
+            eps=p["advset_eps"],
+            **zoo,
+            cache=cache,
+            progress=progress,
+        )
     if correlation is None:
         correlation = correlation_matrix(distance_matrix(class_synsets(source.synsets)), p["sigma"])
     test = load("fashion-mnist", "test").subset(p["n_eval"], seed=p["seed"])
     n_acc = min(int(p["ablation_eval_images"]), len(test))  # the first of Table 3's evaluation images
-    strong = {"pgd_steps": p["strong_pgd_steps"], "pgd_restarts": p["strong_pgd_restarts"],
-              "apgd_steps": p["strong_apgd_steps"], "n_targets": p["strong_targets"]}
-    measure = {"real_images": source.images, "real_concepts": source.labels, "advset": advset,
-               "num_concepts": int(correlation.shape[0]), "fraction": p["top_fraction"],
-               "eval_images": test.images[:n_acc], "eval_labels": test.labels[:n_acc], "eps": p["fgsm_eps"],
-               "paper_eps": p["paper_fgsm_eps_255"] / 255, "pgd_steps": p["pgd_eval_steps"],
-               "strong_images": p["strong_images"], "strong": strong, "seed": p["seed"]}
+    strong = {
+        "pgd_steps": p["strong_pgd_steps"],
+        "pgd_restarts": p["strong_pgd_restarts"],
+        "apgd_steps": p["strong_apgd_steps"],
+        "n_targets": p["strong_targets"],
+    }
+    measure = {
+        "real_images": source.images,
+        "real_concepts": source.labels,
+        "advset": advset,
+        "num_concepts": int(correlation.shape[0]),
+        "fraction": p["top_fraction"],
+        "eval_images": test.images[:n_acc],
+        "eval_labels": test.labels[:n_acc],
+        "eps": p["fgsm_eps"],
+        "paper_eps": p["paper_fgsm_eps_255"] / 255,
+        "pgd_steps": p["pgd_eval_steps"],
+        "strong_images": p["strong_images"],
+        "strong": strong,
+        "seed": p["seed"],
+    }
     data_config = {"advset": advset_config, "n_eval": p["n_eval"], "eval_seed": p["seed"], "eval_images": n_acc}
-    measurements = ablation_measurements(archs, p["ablation_variants"], p["ablation_seeds"], zoo=zoo, adv=adv,
-                                         data_config=data_config, measure=measure, cache=cache, progress=progress)
+    measurements = ablation_measurements(
+        archs,
+        p["ablation_variants"],
+        p["ablation_seeds"],
+        zoo=zoo,
+        adv=adv,
+        data_config=data_config,
+        measure=measure,
+        cache=cache,
+        progress=progress,
+    )
     summary = summarize_ablation(measurements, correlation, num_samples=p["n_bootstrap"], seed=p["seed"])
-    settings = {"variants": list(p["ablation_variants"]), "seeds": list(p["ablation_seeds"]),
-                "n_eval": n_acc, "eps": float(p["fgsm_eps"]), "paper_eps": p["paper_fgsm_eps_255"] / 255,
-                "pgd_eval_steps": int(p["pgd_eval_steps"]), "strong_images": int(p["strong_images"]),
-                "strong": strong, "n_real": len(source), "n_adversarial": len(advset),
-                "top_fraction": float(p["top_fraction"]), "n_bootstrap": int(p["n_bootstrap"])}
+    settings = {
+        "variants": list(p["ablation_variants"]),
+        "seeds": list(p["ablation_seeds"]),
+        "n_eval": n_acc,
+        "eps": float(p["fgsm_eps"]),
+        "paper_eps": p["paper_fgsm_eps_255"] / 255,
+        "pgd_eval_steps": int(p["pgd_eval_steps"]),
+        "strong_images": int(p["strong_images"]),
+        "strong": strong,
+        "n_real": len(source),
+        "n_adversarial": len(advset),
+        "top_fraction": float(p["top_fraction"]),
+        "n_bootstrap": int(p["n_bootstrap"]),
+    }
     return {"archs": summary, "settings": settings}
 
 
 CHAPTER_12 = "12_adversarial_training_with_a_consistent_loss"
 
 
-def record_ablation(profile: str, study: Mapping[str, Any], *, wall_time_s: float,
-                    root: str | Path | None = None) -> Path:
+def record_ablation(
+    profile: str, study: Mapping[str, Any], *, wall_time_s: float, root: str | Path | None = None
+) -> Path:
     """Merge a study's architectures into ``results/<profile>/12_...json`` under
     ``numbers["ablation_over_seeds"]`` (other architectures and the chapter's other
     numbers stay as they are; the file's own run fields describe the chapter's run, so
@@ -362,14 +488,21 @@ def record_ablation(profile: str, study: Mapping[str, Any], *, wall_time_s: floa
     from .results import device_description, results_path, write_results
 
     path = results_path(profile, CHAPTER_12, root)
-    run = {"device": device_description(), "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-           "wall_time_s": round(float(wall_time_s), 2),
-           "command": f"python -m advinterp_lib ablation --profile {profile} --arch " + ",".join(study["archs"])}
+    run = {
+        "device": device_description(),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "wall_time_s": round(float(wall_time_s), 2),
+        "command": f"python -m advinterp_lib ablation --profile {profile} --arch " + ",".join(study["archs"]),
+    }
     if not path.is_file():
-        entry = {"archs": dict(study["archs"]), "settings": dict(study["settings"]),
-                 "runs": {a: run for a in study["archs"]}}
-        return write_results(CHAPTER_12, profile, {"ablation_over_seeds": entry}, seed=None, wall_time_s=wall_time_s,
-                             root=root)
+        entry = {
+            "archs": dict(study["archs"]),
+            "settings": dict(study["settings"]),
+            "runs": {a: run for a in study["archs"]},
+        }
+        return write_results(
+            CHAPTER_12, profile, {"ablation_over_seeds": entry}, seed=None, wall_time_s=wall_time_s, root=root
+        )
     record = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(record, dict) or not isinstance(record.get("numbers"), dict) or record.get("profile") != profile:
         raise ValueError(f"{path} is not a results record of profile {profile!r}; not merging into it")
@@ -402,20 +535,28 @@ def describe_ablation(summary: Mapping[str, Any], variants: Sequence[str]) -> li
         parts = []
         if "term_effect" in entry:
             te = entry["term_effect"]
-            parts.append(f"the feature term (consistent-AT minus targeted-AT) — consis_adv: "
-                         f"{term_verdict(te['consis_adv'])} ({_ci_text(te['consis_adv'])}); strong robust accuracy: "
-                         f"{term_verdict(te['strong:apgd-t'])} ({_pp(te['strong:apgd-t'])})")
+            parts.append(
+                f"the feature term (consistent-AT minus targeted-AT) — consis_adv: "
+                f"{term_verdict(te['consis_adv'])} ({_ci_text(te['consis_adv'])}); strong robust accuracy: "
+                f"{term_verdict(te['strong:apgd-t'])} ({_pp(te['strong:apgd-t'])})"
+            )
         if "consistent-AT" in rows:
             rel = rows["consistent-AT"]["relative_change_consis"]
-            parts.append(f"consistent-AT moves consis by {100 * rel['mean']:+.1f}% "
-                         f"[{100 * rel['low']:+.1f}, {100 * rel['high']:+.1f}] of the standard model's")
+            parts.append(
+                f"consistent-AT moves consis by {100 * rel['mean']:+.1f}% "
+                f"[{100 * rel['low']:+.1f}, {100 * rel['high']:+.1f}] of the standard model's"
+            )
         present = [v for v in variants if v in rows]
         by_strong = sorted(present, key=lambda v: -rows[v]["strong:apgd-t"]["mean"])
         by_gain = sorted(present, key=lambda v: -rows[v]["gain_consis_adv"]["mean"])
-        parts.append("ranked by strong robust accuracy: " + " > ".join(
-            f"{v} ({100 * rows[v]['strong:apgd-t']['mean']:.1f}%)" for v in by_strong))
-        parts.append("by the rise of consis_adv: " + " > ".join(
-            f"{v} ({rows[v]['gain_consis_adv']['mean']:+.3f})" for v in by_gain))
+        parts.append(
+            "ranked by strong robust accuracy: "
+            + " > ".join(f"{v} ({100 * rows[v]['strong:apgd-t']['mean']:.1f}%)" for v in by_strong)
+        )
+        parts.append(
+            "by the rise of consis_adv: "
+            + " > ".join(f"{v} ({rows[v]['gain_consis_adv']['mean']:+.3f})" for v in by_gain)
+        )
         seeds = max(rows[v]["seeds"] for v in present) if present else 0
         lines.append(f"- **{arch}** ({seeds} seeds): " + "; ".join(parts) + ".")
     return lines

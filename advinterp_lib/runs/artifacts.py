@@ -84,7 +84,9 @@ def trained_model(
     check_int(seed, "seed", minimum=0)
     config = zoo_model_config(arch, train_size=train_size, train_epochs=train_epochs, seed=seed)
     cache = cache or ArtifactCache()
-    device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = (
+        torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    )
 
     def build_state(work_dir):
         data = load("fashion-mnist", "train")
@@ -152,8 +154,12 @@ def adversarial_set(
     """
     if isinstance(archs, str) or not isinstance(archs, (list, tuple)) or not archs or any(a not in ZOO for a in archs):
         raise ValueError(f"archs must be a non-empty list of zoo architectures ({', '.join(ZOO)}), got {archs!r}")
-    for name, value, low in (("train_size", train_size, 10), ("train_epochs", train_epochs, 1), ("seed", seed, 0),
-                             ("steps", steps, 1)):
+    for name, value, low in (
+        ("train_size", train_size, 10),
+        ("train_epochs", train_epochs, 1),
+        ("seed", seed, 0),
+        ("steps", steps, 1),
+    ):
         check_int(value, name, minimum=low)
     check_int(n, "n", minimum=1, maximum=10000)
     check_int(k, "k", minimum=1, maximum=9)
@@ -166,7 +172,15 @@ def adversarial_set(
     cache = cache or ArtifactCache()
     archs = list(archs)
     models = [
-        trained_model(a, train_size=train_size, train_epochs=train_epochs, seed=seed, device=device, cache=cache, progress=progress)
+        trained_model(
+            a,
+            train_size=train_size,
+            train_epochs=train_epochs,
+            seed=seed,
+            device=device,
+            cache=cache,
+            progress=progress,
+        )
         for a in archs
     ]
     config = {
@@ -192,8 +206,7 @@ ADVERSARIAL_OBJECTIVES: dict[str, tuple[str, ...]] = {
     "pgd": ("eps", "step_size", "steps", "random_start", "alpha"),
     "ensemble": ("eps", "alpha", "static_archs"),
     "consistent": ("eps_step", "steps", "alpha", "beta", "target", "layer"),
-    "feature_consistent": ("eps_step", "steps", "alpha", "beta", "target", "layer",
-                           "feature_eps", "feature_steps"),
+    "feature_consistent": ("eps_step", "steps", "alpha", "beta", "target", "layer", "feature_eps", "feature_steps"),
 }
 
 
@@ -271,20 +284,34 @@ def adversarially_trained_model(
         raise ValueError(f"unknown objective {objective!r}; known: {', '.join(ADVERSARIAL_OBJECTIVES)}")
     unknown = set(objective_params) - set(ADVERSARIAL_OBJECTIVES[objective])
     if unknown:
-        raise ValueError(f"objective {objective!r} takes {ADVERSARIAL_OBJECTIVES[objective] or 'no parameters'}, "
-                         f"got unknown {sorted(unknown)}")
+        raise ValueError(
+            f"objective {objective!r} takes {ADVERSARIAL_OBJECTIVES[objective] or 'no parameters'}, "
+            f"got unknown {sorted(unknown)}"
+        )
     base_config = zoo_model_config(arch, train_size=train_size, train_epochs=train_epochs, seed=seed)
     if finetune_seed is not None and (isinstance(finetune_seed, bool) or not isinstance(finetune_seed, int)):
         raise TypeError(f"finetune_seed must be an int or None, got {type(finetune_seed).__name__}")
     run_seed = seed if finetune_seed is None else int(finetune_seed)
     cache = cache or ArtifactCache()
-    device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = (
+        torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    )
     params = dict(objective_params)
     static: dict[str, nn.Module] = {}
     if objective == "ensemble":
         static_archs = list(params.pop("static_archs", [a for a in ZOO if a != arch]))
-        static = {a: trained_model(a, train_size=train_size, train_epochs=train_epochs, seed=seed,
-                                   device=device, cache=cache, progress=progress) for a in static_archs}
+        static = {
+            a: trained_model(
+                a,
+                train_size=train_size,
+                train_epochs=train_epochs,
+                seed=seed,
+                device=device,
+                cache=cache,
+                progress=progress,
+            )
+            for a in static_archs
+        }
         for m in static.values():
             m.requires_grad_(False)
         params["static_archs"] = static_archs
@@ -292,8 +319,9 @@ def adversarially_trained_model(
     obj = make_objective(objective, obj_params, static)
     obj_config = obj.config() if hasattr(obj, "config") else {"name": "standard"}
     if objective == "ensemble":
-        obj_config["static_models"] = [zoo_model_config(a, train_size=train_size, train_epochs=train_epochs,
-                                                        seed=seed) for a in static]
+        obj_config["static_models"] = [
+            zoo_model_config(a, train_size=train_size, train_epochs=train_epochs, seed=seed) for a in static
+        ]
     config = {
         "base": None if from_scratch else base_config,
         "arch": arch,
@@ -314,11 +342,28 @@ def adversarially_trained_model(
         if from_scratch:
             model = _seeded_build(arch, seed)
         else:
-            model = trained_model(arch, train_size=train_size, train_epochs=train_epochs, seed=seed,
-                                  device=device, cache=cache, progress=progress)
-        history = train(model, data.images, data.labels, epochs=finetune_epochs, batch_size=batch_size,
-                        lr=lr, objective=obj, seed=run_seed, device=device, checkpoint_dir=work_dir,
-                        progress=progress)
+            model = trained_model(
+                arch,
+                train_size=train_size,
+                train_epochs=train_epochs,
+                seed=seed,
+                device=device,
+                cache=cache,
+                progress=progress,
+            )
+        history = train(
+            model,
+            data.images,
+            data.labels,
+            epochs=finetune_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            objective=obj,
+            seed=run_seed,
+            device=device,
+            checkpoint_dir=work_dir,
+            progress=progress,
+        )
         return {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "history": history.to_dict()}
 
     state = cache.get_or_build("adversarial_model", config, build_state)
@@ -331,8 +376,15 @@ def adversarially_trained_model(
 # ----------------------------------------------- the book's adversarially trained rows
 
 #: The adversarially trained variants the book compares, by the row name chapters show.
-ADV_VARIANTS: tuple[str, ...] = ("FGSM-AT", "PGD-AT", "ensemble-AT", "consistent-AT", "feature-consistent-AT",
-                                 "targeted-AT", "mixed-PGD-AT")
+ADV_VARIANTS: tuple[str, ...] = (
+    "FGSM-AT",
+    "PGD-AT",
+    "ensemble-AT",
+    "consistent-AT",
+    "feature-consistent-AT",
+    "targeted-AT",
+    "mixed-PGD-AT",
+)
 
 
 def adversarial_variant_spec(
@@ -351,8 +403,13 @@ def adversarial_variant_spec(
     consistent-AT with beta = 0 (the same x*, the same alpha = 0.5, no feature term), and
     ``mixed-PGD-AT`` is PGD-AT with the same clean term (alpha = 0.5) as the others.
     """
-    consistent = {"eps_step": eps / consistent_steps, "steps": consistent_steps,
-                  "alpha": 0.5, "beta": 0.1, "target": "least_likely"}
+    consistent = {
+        "eps_step": eps / consistent_steps,
+        "steps": consistent_steps,
+        "alpha": 0.5,
+        "beta": 0.1,
+        "target": "least_likely",
+    }
     specs: dict[str, tuple[str, dict[str, Any]]] = {
         "FGSM-AT": ("fgsm", {"eps": eps, "alpha": 0.5}),
         "PGD-AT": ("pgd", {"eps": eps, "step_size": pgd_train_step, "steps": pgd_train_steps}),
@@ -397,10 +454,22 @@ def adversarial_variant(
     model (see :func:`adversarially_trained_model`; ignored for ``"standard"``).
     """
     if variant == "standard":
-        return trained_model(arch, train_size=train_size, train_epochs=train_epochs, seed=seed,
-                             device=device, cache=cache, progress=progress)
-    objective, params = adversarial_variant_spec(variant, eps=eps, pgd_train_steps=pgd_train_steps,
-                                                 pgd_train_step=pgd_train_step, consistent_steps=consistent_steps)
+        return trained_model(
+            arch,
+            train_size=train_size,
+            train_epochs=train_epochs,
+            seed=seed,
+            device=device,
+            cache=cache,
+            progress=progress,
+        )
+    objective, params = adversarial_variant_spec(
+        variant,
+        eps=eps,
+        pgd_train_steps=pgd_train_steps,
+        pgd_train_step=pgd_train_step,
+        consistent_steps=consistent_steps,
+    )
     return adversarially_trained_model(
         arch, objective, train_size=train_size, train_epochs=train_epochs, seed=seed,
         finetune_size=finetune_size, finetune_epochs=finetune_epochs, lr=finetune_lr, finetune_seed=finetune_seed,

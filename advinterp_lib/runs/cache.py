@@ -146,13 +146,15 @@ class ArtifactCache:
             remove_stale_temp_files(folder, older_than=locked_at)  # a killed build's half-written file
             return self._build(kind, config, folder, path, build)
 
-    def _build(self, kind: str, config: Mapping[str, Any], folder: Path, path: Path,
-               build: Callable[[Path], State]) -> State:
+    def _build(
+        self, kind: str, config: Mapping[str, Any], folder: Path, path: Path, build: Callable[[Path], State]
+    ) -> State:
         work = folder / "work"
         work.mkdir(parents=True, exist_ok=True)
         state = build(work)
         if not isinstance(state, dict):
             raise TypeError(f"build for {kind!r} must return a dict, got {type(state).__name__}")
+
         # The checksum goes into config.json before the artifact is moved into place:
         # a kill in between leaves no artifact (rebuilt next time), never an unchecked one.
         def record_checksum(tmp: Path) -> None:

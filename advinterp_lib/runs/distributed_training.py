@@ -20,9 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -31,7 +31,13 @@ from torch import nn
 from ..atomic import atomic_torch_save, atomic_write_text
 from ..data import load
 from ..models import ZOO, build
-from ..training.distributed import broadcast_from_rank0, broadcast_state, init_distributed, is_distributed, rank_and_world
+from ..training.distributed import (
+    broadcast_from_rank0,
+    broadcast_state,
+    init_distributed,
+    is_distributed,
+    rank_and_world,
+)
 from ..training.loop import train
 from ..training.robustness import evaluate_robustness_distributed
 from .artifacts import ADVERSARIAL_OBJECTIVES, adversarial_variant_spec, make_objective, trained_model
@@ -40,8 +46,13 @@ from .profiles import ADV_TRAINING, ZOO_TRAINING
 __all__ = ["main"]
 
 # The book's variant for each objective name: its parameters come from the profile.
-_VARIANT_OF = {"fgsm": "FGSM-AT", "pgd": "PGD-AT", "ensemble": "ensemble-AT",
-               "consistent": "consistent-AT", "feature_consistent": "feature-consistent-AT"}
+_VARIANT_OF = {
+    "fgsm": "FGSM-AT",
+    "pgd": "PGD-AT",
+    "ensemble": "ensemble-AT",
+    "consistent": "consistent-AT",
+    "feature_consistent": "feature-consistent-AT",
+}
 
 
 def _parse_value(text: str) -> Any:
@@ -55,40 +66,58 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="torchrun --nproc_per_node=N -m advinterp_lib.runs.distributed_training",
         description="Train a zoo model on Fashion-MNIST with one objective on several processes "
-                    "(DDP; NCCL on GPUs, gloo on CPUs). Fine-tunes the profile's cached standard "
-                    "model unless --from-scratch. Run the same command again to resume.",
+        "(DDP; NCCL on GPUs, gloo on CPUs). Fine-tunes the profile's cached standard "
+        "model unless --from-scratch. Run the same command again to resume.",
     )
     p.add_argument("--arch", required=True, choices=list(ZOO), help="zoo architecture")
-    p.add_argument("--objective", required=True, choices=list(ADVERSARIAL_OBJECTIVES),
-                   help="training objective; its parameters default to the profile's recipe")
+    p.add_argument(
+        "--objective",
+        required=True,
+        choices=list(ADVERSARIAL_OBJECTIVES),
+        help="training objective; its parameters default to the profile's recipe",
+    )
     p.add_argument("--epochs", type=int, required=True)
-    p.add_argument("--out", required=True, type=Path,
-                   help="folder for checkpoint.pt, metrics.json, model.pt and run.json")
-    p.add_argument("--profile", default="full", choices=list(ADV_TRAINING),
-                   help="profile whose recipe gives the defaults (base model, eps, steps, lr, train size)")
+    p.add_argument(
+        "--out", required=True, type=Path, help="folder for checkpoint.pt, metrics.json, model.pt and run.json"
+    )
+    p.add_argument(
+        "--profile",
+        default="full",
+        choices=list(ADV_TRAINING),
+        help="profile whose recipe gives the defaults (base model, eps, steps, lr, train size)",
+    )
     p.add_argument("--from-scratch", action="store_true", help="train a new network instead of fine-tuning")
     p.add_argument("--train-size", type=int, help="training images (default: the profile's finetune_size)")
     p.add_argument("--batch-size", type=int, default=128, help="global batch, split over processes")
     p.add_argument("--lr", type=float, help="peak learning rate (default: the profile's finetune_lr)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="an objective parameter, overriding the profile's (repeatable; JSON values)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an objective parameter, overriding the profile's (repeatable; JSON values)",
+    )
     p.add_argument("--eval-size", type=int, default=2000, help="test images for the per-epoch metrics")
     p.add_argument("--eval-pgd-steps", type=int, default=10)
     p.add_argument("--backend", choices=["nccl", "gloo"], help="default: nccl with CUDA, gloo without")
-    p.add_argument("--no-sync-batchnorm", action="store_true",
-                   help="on CUDA, keep per-process BatchNorm statistics")
+    p.add_argument("--no-sync-batchnorm", action="store_true", help="on CUDA, keep per-process BatchNorm statistics")
     p.add_argument("--no-progress", action="store_true")
     return p
 
 
-def _objective_from_args(args: argparse.Namespace, adv: Mapping[str, Any], zoo: Mapping[str, Any],
-                         device: torch.device) -> tuple[Callable, dict[str, Any]]:
+def _objective_from_args(
+    args: argparse.Namespace, adv: Mapping[str, Any], zoo: Mapping[str, Any], device: torch.device
+) -> tuple[Callable, dict[str, Any]]:
     params: dict[str, Any] = {}
     if args.objective in _VARIANT_OF:
         _, params = adversarial_variant_spec(
-            _VARIANT_OF[args.objective], eps=adv["eps"], pgd_train_steps=adv["pgd_train_steps"],
-            pgd_train_step=adv["pgd_train_step"], consistent_steps=adv["consistent_steps"])
+            _VARIANT_OF[args.objective],
+            eps=adv["eps"],
+            pgd_train_steps=adv["pgd_train_steps"],
+            pgd_train_step=adv["pgd_train_step"],
+            consistent_steps=adv["consistent_steps"],
+        )
     for item in args.param:
         name, sep, value = item.partition("=")
         if not sep:
@@ -96,15 +125,20 @@ def _objective_from_args(args: argparse.Namespace, adv: Mapping[str, Any], zoo: 
         params[name] = _parse_value(value)
     unknown = set(params) - set(ADVERSARIAL_OBJECTIVES[args.objective])
     if unknown:
-        raise ValueError(f"objective {args.objective!r} takes {ADVERSARIAL_OBJECTIVES[args.objective] or 'no parameters'}, "
-                         f"got unknown {sorted(unknown)}")
+        raise ValueError(
+            f"objective {args.objective!r} takes {ADVERSARIAL_OBJECTIVES[args.objective] or 'no parameters'}, "
+            f"got unknown {sorted(unknown)}"
+        )
     static: dict[str, nn.Module] = {}
     if args.objective == "ensemble":
         names = list(params.pop("static_archs", [a for a in ZOO if a != args.arch]))
         for name in names:
             # Rank 0 reads (or trains) the cached standard model; the others receive it.
-            model = trained_model(name, **zoo, seed=args.seed, device="cpu", progress=not args.no_progress) \
-                if rank_and_world()[0] == 0 else build(name)
+            model = (
+                trained_model(name, **zoo, seed=args.seed, device="cpu", progress=not args.no_progress)
+                if rank_and_world()[0] == 0
+                else build(name)
+            )
             static[name] = broadcast_state(model).to(device).eval().requires_grad_(False)
         params_record = {**params, "static_archs": names}
     else:
@@ -135,18 +169,28 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         model = build(args.arch)
         if not args.from_scratch:
             if rank == 0:
-                model = trained_model(args.arch, **zoo, seed=args.seed, device="cpu",
-                                      progress=not args.no_progress)
+                model = trained_model(args.arch, **zoo, seed=args.seed, device="cpu", progress=not args.no_progress)
             broadcast_state(model)
         if device.type == "cuda" and world > 1 and not args.no_sync_batchnorm:
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         model.to(device)
 
-        run = {"arch": args.arch, "objective": args.objective, "params": objective_params,
-               "epochs": args.epochs, "train_size": len(data), "batch_size": args.batch_size, "lr": lr,
-               "seed": args.seed, "from_scratch": args.from_scratch, "base": None if args.from_scratch else zoo,
-               "profile": args.profile, "world_size": world, "device": str(device),
-               "backend": dist.get_backend()}
+        run = {
+            "arch": args.arch,
+            "objective": args.objective,
+            "params": objective_params,
+            "epochs": args.epochs,
+            "train_size": len(data),
+            "batch_size": args.batch_size,
+            "lr": lr,
+            "seed": args.seed,
+            "from_scratch": args.from_scratch,
+            "base": None if args.from_scratch else zoo,
+            "profile": args.profile,
+            "world_size": world,
+            "device": str(device),
+            "backend": dist.get_backend(),
+        }
         metrics_path = args.out / "metrics.json"
         records: list[dict[str, Any]] = []
         if rank == 0:
@@ -158,23 +202,44 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         done = {r["epoch"] for r in records}
         started = time.perf_counter()
         for epoch in range(1, args.epochs + 1):
-            history = train(model, data.images, data.labels, epochs=args.epochs, batch_size=args.batch_size,
-                            lr=lr, objective=objective, seed=args.seed, device=device,
-                            checkpoint_dir=args.out, stop_after_epochs=epoch,
-                            progress=not args.no_progress, distributed=world > 1)
+            history = train(
+                model,
+                data.images,
+                data.labels,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                lr=lr,
+                objective=objective,
+                seed=args.seed,
+                device=device,
+                checkpoint_dir=args.out,
+                stop_after_epochs=epoch,
+                progress=not args.no_progress,
+                distributed=world > 1,
+            )
             if epoch in done:
                 continue
             metrics = evaluate_robustness_distributed(
-                model, test.images, test.labels, fgsm_eps=adv["eps"], pgd_steps=args.eval_pgd_steps,
-                topk=(1, 3), seed=args.seed)
+                model,
+                test.images,
+                test.labels,
+                fgsm_eps=adv["eps"],
+                pgd_steps=args.eval_pgd_steps,
+                topk=(1, 3),
+                seed=args.seed,
+            )
             last = history.records[-1]
-            records.append({"epoch": epoch, "loss": last.loss, "train_acc": last.train_acc,
-                            "seconds": last.seconds, **metrics})
+            records.append(
+                {"epoch": epoch, "loss": last.loss, "train_acc": last.train_acc, "seconds": last.seconds, **metrics}
+            )
             if rank == 0:
                 atomic_write_text(json.dumps({"epochs": records}, indent=2), metrics_path)
-                print(f"epoch {epoch}/{args.epochs}: loss {last.loss:.4f}, clean {metrics['clean']['top1']:.3f}, "
-                      f"FGSM {metrics['fgsm']['top1']:.3f}, PGD {metrics['pgd']['top1']:.3f} "
-                      f"({last.seconds:.0f} s on {world} processes)", flush=True)
+                print(
+                    f"epoch {epoch}/{args.epochs}: loss {last.loss:.4f}, clean {metrics['clean']['top1']:.3f}, "
+                    f"FGSM {metrics['fgsm']['top1']:.3f}, PGD {metrics['pgd']['top1']:.3f} "
+                    f"({last.seconds:.0f} s on {world} processes)",
+                    flush=True,
+                )
         if rank == 0:
             state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
             atomic_torch_save(state, args.out / "model.pt")

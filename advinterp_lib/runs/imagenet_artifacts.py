@@ -31,8 +31,16 @@ from ..attacks.advset import AdversarialSet
 from ..data import ImageSet
 from .cache import ArtifactCache
 
-__all__ = ["DATASETS", "PART_IMAGES", "SHARD_IMAGES", "ConsistencyInputs", "batched_probabilities",
-           "consistency_inputs", "generate_imagenet_adversarial_parts", "main"]
+__all__ = [
+    "DATASETS",
+    "PART_IMAGES",
+    "SHARD_IMAGES",
+    "ConsistencyInputs",
+    "batched_probabilities",
+    "consistency_inputs",
+    "generate_imagenet_adversarial_parts",
+    "main",
+]
 
 #: Data sets :func:`consistency_inputs` knows.
 DATASETS = ("fashion-mnist", "imagenet-val")
@@ -302,8 +310,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m advinterp_lib.runs.imagenet_artifacts",
                                      description=main.__doc__)  # fmt: skip
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                        help=f"override one of {', '.join(_MAIN_PARAMETERS)} (plain YAML, of its default's type)")
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help=f"override one of {', '.join(_MAIN_PARAMETERS)} (plain YAML, of its default's type)",
+    )
     args = parser.parse_args(argv)
     params = chapter_parameters("imagenet", "11")
     try:  # checked as the runner checks -p, against the parameters this command uses

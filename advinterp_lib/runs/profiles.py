@@ -559,7 +559,5 @@ def chapter_parameters(profile: str, chapter: str) -> dict[str, Any]:
     chapters = PROFILES[profile]
     if chapter not in chapters:
         covered = ", ".join(sorted(chapters)) or "none yet"
-        raise ValueError(
-            f"profile {profile!r} has no parameters for chapter {chapter!r} (it covers: {covered})"
-        )
+        raise ValueError(f"profile {profile!r} has no parameters for chapter {chapter!r} (it covers: {covered})")
     return {"profile": profile, **chapters[chapter]}

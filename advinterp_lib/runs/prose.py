@@ -16,8 +16,7 @@ from typing import Any
 
 from .results import read_results
 
-__all__ = ["committed_results", "not_run_note", "format_percent", "format_number", "format_interval",
-           "format_duration"]
+__all__ = ["committed_results", "not_run_note", "format_percent", "format_number", "format_interval", "format_duration"]
 
 
 def committed_results(chapter: str, profile: str = "full", *, root: str | Path | None = None) -> dict[str, Any] | None:

@@ -52,11 +52,41 @@ from .rules import (
 
 # Re-exported: chapter 15 and ``python -m advinterp_lib report`` need one import.
 __all__ = [
-    "ADV_KEY", "CH12_MODEL_PATHS", "CLAIMS", "CLAIM_KINDS", "FINDING", "MEASURE_COMMANDS", "NOT_COMPARABLE",
-    "NOT_REPRODUCED", "NO_RESULT", "PROFILE_DATA", "REPRODUCED", "REPRODUCTION", "SANITY", "VERDICTS", "At",
-    "Claim", "Finding", "HistogramMean", "MatchesPaper", "Negative", "Ordered", "Positive", "RatioAbove", "RelativeChangeWithin",
-    "Report", "ResultSet", "ResultsVersionWarning", "RunRecord",
-    "build_claims", "build_report", "canonical_keys", "judge", "load_results", "lookup", "report_json",
+    "ADV_KEY",
+    "CH12_MODEL_PATHS",
+    "CLAIMS",
+    "CLAIM_KINDS",
+    "FINDING",
+    "MEASURE_COMMANDS",
+    "NOT_COMPARABLE",
+    "NOT_REPRODUCED",
+    "NO_RESULT",
+    "PROFILE_DATA",
+    "REPRODUCED",
+    "REPRODUCTION",
+    "SANITY",
+    "VERDICTS",
+    "At",
+    "Claim",
+    "Finding",
+    "HistogramMean",
+    "MatchesPaper",
+    "Negative",
+    "Ordered",
+    "Positive",
+    "RatioAbove",
+    "RelativeChangeWithin",
+    "Report",
+    "ResultSet",
+    "ResultsVersionWarning",
+    "RunRecord",
+    "build_claims",
+    "build_report",
+    "canonical_keys",
+    "judge",
+    "load_results",
+    "lookup",
+    "report_json",
 ]
 
 
@@ -74,8 +104,15 @@ MEASURE_COMMANDS: dict[str, tuple[str, ...]] = {
 }
 
 _RESULT_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+$")
-_REQUIRED = {"chapter": str, "profile": str, "numbers": dict, "device": str, "date": str,
-             "library_version": str, "wall_time_s": (int, float)}
+_REQUIRED = {
+    "chapter": str,
+    "profile": str,
+    "numbers": dict,
+    "device": str,
+    "date": str,
+    "library_version": str,
+    "wall_time_s": (int, float),
+}
 
 
 class ResultsVersionWarning(UserWarning):
@@ -107,9 +144,17 @@ class RunRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """The run's facts, without its numbers (JSON-ready)."""
-        return {"profile": self.profile, "chapter": self.chapter, "path": str(self.path), "device": self.device,
-                "date": self.date, "wall_time_s": self.wall_time_s, "seed": self.seed,
-                "library_version": self.library_version, "stale": self.stale}
+        return {
+            "profile": self.profile,
+            "chapter": self.chapter,
+            "path": str(self.path),
+            "device": self.device,
+            "date": self.date,
+            "wall_time_s": self.wall_time_s,
+            "seed": self.seed,
+            "library_version": self.library_version,
+            "stale": self.stale,
+        }
 
 
 @dataclass(frozen=True)
@@ -142,22 +187,31 @@ def _load_record(path: Path, profile: str) -> RunRecord:
         if name not in record:
             raise ValueError(f"{path} is not a complete results file: field {name!r} is missing")
         if not isinstance(record[name], kind) or isinstance(record[name], bool):
-            raise ValueError(f"{path}: field {name!r} should be {getattr(kind, '__name__', 'a number')}, "
-                             f"got {type(record[name]).__name__}")
+            raise ValueError(
+                f"{path}: field {name!r} should be {getattr(kind, '__name__', 'a number')}, "
+                f"got {type(record[name]).__name__}"
+            )
     if record["profile"] != profile:
         raise ValueError(f"{path} says profile {record['profile']!r} but lies in the folder of profile {profile!r}")
     if record["chapter"] != path.stem:
         raise ValueError(f"{path} says chapter {record['chapter']!r}, its file name says {path.stem!r}")
     ours, theirs = _version_key(__version__), _version_key(record["library_version"])
-    return RunRecord(profile=profile, chapter=path.stem, number=path.stem[:2], path=path,
-                     numbers=record["numbers"], device=record["device"], date=record["date"],
-                     wall_time_s=float(record["wall_time_s"]), seed=record.get("seed"),
-                     library_version=record["library_version"], stale=ours is None or ours != theirs)
+    return RunRecord(
+        profile=profile,
+        chapter=path.stem,
+        number=path.stem[:2],
+        path=path,
+        numbers=record["numbers"],
+        device=record["device"],
+        date=record["date"],
+        wall_time_s=float(record["wall_time_s"]),
+        seed=record.get("seed"),
+        library_version=record["library_version"],
+        stale=ours is None or ours != theirs,
+    )
 
 
-def load_results(
-    root: str | Path | None = None, *, profiles: Sequence[str] | None = None
-) -> ResultSet:
+def load_results(root: str | Path | None = None, *, profiles: Sequence[str] | None = None) -> ResultSet:
     """Read ``<root>/<profile>/NN_slug.json`` for each of ``profiles``.
 
     ``root`` defaults to :func:`advinterp_lib.roots.results_root`; ``profiles`` to
@@ -188,22 +242,25 @@ def load_results(
         for path in paths:
             rec = _load_record(path, profile)
             if rec.stale:
-                msg = (f"{path} was written by advinterp_lib {rec.library_version}, this is {__version__}: "
-                       f"shown, but rerun the chapter to refresh it")
+                msg = (
+                    f"{path} was written by advinterp_lib {rec.library_version}, this is {__version__}: "
+                    f"shown, but rerun the chapter to refresh it"
+                )
                 warnings.warn(msg, ResultsVersionWarning, stacklevel=2)
                 notes.append(msg)
             old = by_number.get(rec.number)
             if old is not None:
                 keep, drop = (rec, old) if rec.date >= old.date else (old, rec)
-                msg = (f"two results for chapter {rec.number} under {profile!r}: "
-                       f"using {keep.path.name}, ignoring {drop.path.name}")
+                msg = (
+                    f"two results for chapter {rec.number} under {profile!r}: "
+                    f"using {keep.path.name}, ignoring {drop.path.name}"
+                )
                 warnings.warn(msg, UserWarning, stacklevel=2)
                 notes.append(msg)
                 rec = keep
             by_number[rec.number] = rec
         runs[profile] = dict(sorted(by_number.items()))
     return ResultSet(root=root, runs=runs, missing_profiles=tuple(missing), warnings=tuple(notes))
-
 
 
 @dataclass(frozen=True)
@@ -227,12 +284,26 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         c = self.claim
-        return {"key": c.key, "kind": c.kind, "chapter": c.chapter, "group": c.group, "statement": c.statement,
-                "source": c.source, "profile": self.profile, "verdict": self.verdict, "ours": self.ours,
-                "values": self.values, "intervals": {k: list(v) for k, v in self.intervals.items()},
-                "paper": c.paper, "paper_value": c.paper_value, "paper_data": c.paper_data,
-                "rule": type(c.rule).__name__, "detail": self.detail, "why": c.why,
-                "result_file": None if self.run is None else str(self.run.path)}
+        return {
+            "key": c.key,
+            "kind": c.kind,
+            "chapter": c.chapter,
+            "group": c.group,
+            "statement": c.statement,
+            "source": c.source,
+            "profile": self.profile,
+            "verdict": self.verdict,
+            "ours": self.ours,
+            "values": self.values,
+            "intervals": {k: list(v) for k, v in self.intervals.items()},
+            "paper": c.paper,
+            "paper_value": c.paper_value,
+            "paper_data": c.paper_data,
+            "rule": type(c.rule).__name__,
+            "detail": self.detail,
+            "why": c.why,
+            "result_file": None if self.run is None else str(self.run.path),
+        }
 
 
 # The imagenet profile names torchvision's nets (advinterp_lib.models.imagenet.ARCHS);
@@ -265,13 +336,21 @@ def judge(claim: Claim, profile: str, run: RunRecord | None) -> Finding:
     if run is None:
         if isinstance(claim.rule, MatchesPaper) and not comparable:
             return Finding(claim, profile, NOT_COMPARABLE, "", {}, {}, "measured on other data than the paper's", None)
-        return Finding(claim, profile, NO_RESULT, "", {}, {},
-                       f"no results of chapter {claim.chapter} under {profile!r}; run: "
-                       f"python -m advinterp_lib run {claim.chapter} --profile {profile}", None)
-    out = claim.rule.judge(canonical_keys(run.numbers), paper_value=claim.paper_value, comparable=comparable,
-                           where=str(run.path))
+        return Finding(
+            claim,
+            profile,
+            NO_RESULT,
+            "",
+            {},
+            {},
+            f"no results of chapter {claim.chapter} under {profile!r}; run: "
+            f"python -m advinterp_lib run {claim.chapter} --profile {profile}",
+            None,
+        )
+    out = claim.rule.judge(
+        canonical_keys(run.numbers), paper_value=claim.paper_value, comparable=comparable, where=str(run.path)
+    )
     return Finding(claim, profile, out.verdict, out.ours, out.values, out.intervals, out.detail, run)
-
 
 
 # ----------------------------------------------------------------------------- the report
@@ -309,11 +388,19 @@ class Report:
         for f in self.findings:
             if f.profile == profile and f.claim.key == key:
                 return f
-        raise KeyError(f"no finding for claim {key!r} under profile {profile!r} (profiles with results: "
-                       f"{', '.join(self.profiles) or 'none'})")
+        raise KeyError(
+            f"no finding for claim {key!r} under profile {profile!r} (profiles with results: "
+            f"{', '.join(self.profiles) or 'none'})"
+        )
 
-    def markdown(self, profile: str, groups: Sequence[str] | None = None, *, kinds: Sequence[str] | None = None,
-                 all_rows: bool = False) -> str:
+    def markdown(
+        self,
+        profile: str,
+        groups: Sequence[str] | None = None,
+        *,
+        kinds: Sequence[str] | None = None,
+        all_rows: bool = False,
+    ) -> str:
         """The findings of ``profile`` (only ``groups`` and ``kinds`` where given) as a
         markdown table: chapter, claim, ours, the paper's (and its data), verdict, and the
         rule's reason. Claims not comparable and without a value of ours are left out
@@ -326,8 +413,14 @@ class Report:
                 continue
             if not all_rows and f.verdict == NOT_COMPARABLE and not f.ours:
                 continue
-            cells = (f.claim.chapter, f.claim.statement, f.ours or "–", f"{f.claim.paper} ({f.claim.paper_data})",
-                     f"**{f.verdict}**", f.detail)
+            cells = (
+                f.claim.chapter,
+                f.claim.statement,
+                f.ours or "–",
+                f"{f.claim.paper} ({f.claim.paper_data})",
+                f"**{f.verdict}**",
+                f.detail,
+            )
             rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         return "\n".join(rows)
 
@@ -365,8 +458,18 @@ class Report:
             found = self.findings_for(profile)
             hidden = [] if all_rows else [f for f in found if f.verdict == NOT_COMPARABLE and not f.ours]
             rows = [("ch", "kind", "claim", "ours", "paper", "verdict")]
-            rows += [(f.claim.chapter, f.claim.kind, _clip(f.claim.statement, width), _clip(f.ours or "-", 52),
-                      _clip(f.claim.paper, 24), f.verdict) for f in found if all(f is not h for h in hidden)]
+            rows += [
+                (
+                    f.claim.chapter,
+                    f.claim.kind,
+                    _clip(f.claim.statement, width),
+                    _clip(f.ours or "-", 52),
+                    _clip(f.claim.paper, 24),
+                    f.verdict,
+                )
+                for f in found
+                if all(f is not h for h in hidden)
+            ]
             lines += _table(rows)
             groups = sorted({f.claim.group for f in hidden})
             for g in groups:
@@ -381,9 +484,16 @@ class Report:
             lines.append("")
             lines.append("runs:")
             runs = [("chapter", "device", "date", "wall time", "version")]
-            runs += [(r.chapter, _clip(r.device, 40), r.date, f"{r.wall_time_s:.0f} s",
-                      r.library_version + (" (other version)" if r.stale else ""))
-                     for r in self.results.runs[profile].values()]
+            runs += [
+                (
+                    r.chapter,
+                    _clip(r.device, 40),
+                    r.date,
+                    f"{r.wall_time_s:.0f} s",
+                    r.library_version + (" (other version)" if r.stale else ""),
+                )
+                for r in self.results.runs[profile].values()
+            ]
             lines += _table(runs)
             lines.append("")
         for profile in self.missing_profiles:
@@ -400,7 +510,7 @@ def _clip(text: str, width: int) -> str:
 
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    out = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     out.insert(1, "  ".join("-" * w for w in widths))
     return out
 

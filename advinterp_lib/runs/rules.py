@@ -31,6 +31,7 @@ them to every profile's results in :mod:`advinterp_lib.runs.report`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -70,7 +71,7 @@ def lookup(numbers: Mapping[str, Any], path: KeyPath, where: str = "numbers") ->
     """
     node: Any = numbers
     walked = where
-    for key in (path.split(".") if isinstance(path, str) else path):
+    for key in path.split(".") if isinstance(path, str) else path:
         if isinstance(node, list) and re.fullmatch(r"-?\d+", key):
             i = int(key)
             if not -len(node) <= i < len(node):
@@ -82,8 +83,9 @@ def lookup(numbers: Mapping[str, Any], path: KeyPath, where: str = "numbers") ->
             node = node[key]
         else:
             expected = "a list or a dict" if re.fullmatch(r"-?\d+", key) else "a dict"
-            raise ValueError(f"{walked} should be {expected} holding {key!r} (for {path}), "
-                             f"got {type(node).__name__} {node!r:.60}")
+            raise ValueError(
+                f"{walked} should be {expected} holding {key!r} (for {path}), got {type(node).__name__} {node!r:.60}"
+            )
         walked = f"{walked}.{key}"
     return node
 
@@ -125,17 +127,21 @@ class HistogramMean:
     def get(self, numbers: Mapping[str, Any], where: str) -> float | None:
         hist = lookup(numbers, self.path, f"{where}: numbers")
         if hist is not None and not isinstance(hist, Mapping):
-            raise ValueError(f"{where}: numbers.{self.path} should be a histogram (a dict of edges and counts), "
-                             f"got {type(hist).__name__}")
+            raise ValueError(
+                f"{where}: numbers.{self.path} should be a histogram (a dict of edges and counts), "
+                f"got {type(hist).__name__}"
+            )
         if hist is None or self.series not in hist or "edges" not in hist:
             return None
         edges = [_number(e, f"{where}: numbers.{self.path}.edges") for e in hist["edges"]]
         counts = [_number(c, f"{where}: numbers.{self.path}.{self.series}") for c in hist[self.series]]
         if len(edges) != len(counts) + 1 or sum(counts) <= 0:
-            raise ValueError(f"{where}: numbers.{self.path} should hold B + 1 edges and B counts with a positive "
-                             f"sum, got {len(edges)} edges and counts summing to {sum(counts)}")
-        centres = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
-        return sum(c * m for c, m in zip(counts, centres)) / sum(counts)
+            raise ValueError(
+                f"{where}: numbers.{self.path} should hold B + 1 edges and B counts with a positive "
+                f"sum, got {len(edges)} edges and counts summing to {sum(counts)}"
+            )
+        centres = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+        return sum(c * m for c, m in zip(counts, centres, strict=True)) / sum(counts)
 
 
 Operand = At | HistogramMean
@@ -148,8 +154,7 @@ def _interval(numbers: Mapping[str, Any], path: KeyPath | None, where: str) -> t
     if ci is None:
         return None
     if not isinstance(ci, Mapping) or "low" not in ci or "high" not in ci:
-        raise ValueError(f"{where}: numbers.{path_label(path)} should be an interval with 'low' and 'high', "
-                         f"got {ci!r}")
+        raise ValueError(f"{where}: numbers.{path_label(path)} should be an interval with 'low' and 'high', got {ci!r}")
     low, high = (_number(ci[k], f"{where}: numbers.{path_label(path)}.{k}") for k in ("low", "high"))
     return low, high
 
@@ -193,8 +198,7 @@ class MatchesPaper:
     abs_tol: float = 0.0
     kind = "value"
 
-    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
-              where: str) -> Outcome:
+    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool, where: str) -> Outcome:
         ours = self.value.get(numbers, where)
         ci = _interval(numbers, self.ci, where)
         shown = "" if ours is None else _fmt(ours) + _fmt_ci(ci)
@@ -210,8 +214,10 @@ class MatchesPaper:
         band = (paper_value - tol, paper_value + tol)
         if ci is not None:
             ok = band[0] <= ci[0] and ci[1] <= band[1]
-            how = (f"our interval{_fmt_ci(ci)} {'lies' if ok else 'does not lie'} within the paper's "
-                   f"{_fmt(paper_value)} ± {_fmt(tol)}")
+            how = (
+                f"our interval{_fmt_ci(ci)} {'lies' if ok else 'does not lie'} within the paper's "
+                f"{_fmt(paper_value)} ± {_fmt(tol)}"
+            )
         else:
             ok = abs(ours - paper_value) <= tol
             how = f"|ours - paper| = {_fmt(abs(ours - paper_value))} {'<=' if ok else '>'} tolerance {_fmt(tol)}"
@@ -232,8 +238,7 @@ class Ordered:
     difference_ci: str | None = None  # an interval of larger - smaller, where a chapter stores one
     kind = "direction"
 
-    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
-              where: str) -> Outcome:
+    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool, where: str) -> Outcome:
         a, b = self.smaller.get(numbers, where), self.larger.get(numbers, where)
         if a is None or b is None:
             return _absent([o.label for o, v in ((self.smaller, a), (self.larger, b)) if v is None], where)
@@ -245,18 +250,22 @@ class Ordered:
         if cd is not None:
             intervals["difference"] = cd
             ok = cd[0] > 0
-            how = (f"the interval of the difference{_fmt_ci(cd)} "
-                   f"{'lies above 0' if ok else 'does not lie above 0'}")
+            how = f"the interval of the difference{_fmt_ci(cd)} {'lies above 0' if ok else 'does not lie above 0'}"
         elif ca is not None and cb is not None:
             ok = ca[1] < cb[0]
-            how = ("the intervals are separated in the claimed direction" if ok else
-                   "the point estimates are in the claimed order but the intervals overlap" if a < b else
-                   "the order is reversed")
+            how = (
+                "the intervals are separated in the claimed direction"
+                if ok
+                else "the point estimates are in the claimed order but the intervals overlap"
+                if a < b
+                else "the order is reversed"
+            )
         else:
             ok = a < b
             how = f"point estimates (no interval stored): {'in' if ok else 'not in'} the claimed order"
-        return Outcome(REPRODUCED if ok else NOT_REPRODUCED, shown if ok else shown.replace(" < ", " vs "),
-                       values, intervals, how)
+        return Outcome(
+            REPRODUCED if ok else NOT_REPRODUCED, shown if ok else shown.replace(" < ", " vs "), values, intervals, how
+        )
 
 
 @dataclass(frozen=True)
@@ -270,8 +279,7 @@ class Positive:
     kind = "direction"
     sign = 1.0
 
-    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
-              where: str) -> Outcome:
+    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool, where: str) -> Outcome:
         v = self.value.get(numbers, where)
         if v is None:
             return _absent([self.value.label], where)
@@ -284,8 +292,13 @@ class Positive:
         else:
             ok = self.sign * v > 0
             how = f"point estimate (no interval stored): {'' if ok else 'not '}{side} 0"
-        return Outcome(REPRODUCED if ok else NOT_REPRODUCED, shown, {self.value.label: v},
-                       {} if ci is None else {self.value.label: ci}, how)
+        return Outcome(
+            REPRODUCED if ok else NOT_REPRODUCED,
+            shown,
+            {self.value.label: v},
+            {} if ci is None else {self.value.label: ci},
+            how,
+        )
 
 
 @dataclass(frozen=True)
@@ -307,8 +320,7 @@ class RelativeChangeWithin:
     bound: float = 0.05
     kind = "direction"
 
-    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
-              where: str) -> Outcome:
+    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool, where: str) -> Outcome:
         d, b = self.change.get(numbers, where), self.base.get(numbers, where)
         if d is None or b is None:
             return _absent([o.label for o, v in ((self.change, d), (self.base, b)) if v is None], where)
@@ -320,13 +332,20 @@ class RelativeChangeWithin:
         if ci is not None:
             worst = max(abs(ci[0]), abs(ci[1])) / abs(b)
             ok = worst <= self.bound
-            how = (f"the interval of the change reaches {worst:.1%} of {_fmt(b)}: "
-                   f"{'within' if ok else 'beyond'} the bound {self.bound:.0%}")
+            how = (
+                f"the interval of the change reaches {worst:.1%} of {_fmt(b)}: "
+                f"{'within' if ok else 'beyond'} the bound {self.bound:.0%}"
+            )
         else:
             ok = abs(rel) <= self.bound
             how = f"point estimate (no interval stored): {abs(rel):.1%} {'<=' if ok else '>'} {self.bound:.0%}"
-        return Outcome(REPRODUCED if ok else NOT_REPRODUCED, shown,
-                       {self.change.label: d, self.base.label: b}, {} if ci is None else {self.change.label: ci}, how)
+        return Outcome(
+            REPRODUCED if ok else NOT_REPRODUCED,
+            shown,
+            {self.change.label: d, self.base.label: b},
+            {} if ci is None else {self.change.label: ci},
+            how,
+        )
 
 
 @dataclass(frozen=True)
@@ -338,8 +357,7 @@ class RatioAbove:
     threshold: float = 1.0
     kind = "direction"
 
-    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool,
-              where: str) -> Outcome:
+    def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool, where: str) -> Outcome:
         a, b = self.numerator.get(numbers, where), self.denominator.get(numbers, where)
         if a is None or b is None:
             return _absent([o.label for o, v in ((self.numerator, a), (self.denominator, b)) if v is None], where)
@@ -348,8 +366,13 @@ class RatioAbove:
         r = a / b
         ok = r > self.threshold
         how = f"ratio {_fmt(r)} {'>' if ok else '<='} {_fmt(self.threshold)}"
-        return Outcome(REPRODUCED if ok else NOT_REPRODUCED, f"{_fmt(r)} ({_fmt(a)} / {_fmt(b)})",
-                       {self.numerator.label: a, self.denominator.label: b}, {}, how)
+        return Outcome(
+            REPRODUCED if ok else NOT_REPRODUCED,
+            f"{_fmt(r)} ({_fmt(a)} / {_fmt(b)})",
+            {self.numerator.label: a, self.denominator.label: b},
+            {},
+            how,
+        )
 
 
 Rule = MatchesPaper | Ordered | Positive | Negative | RelativeChangeWithin | RatioAbove

@@ -41,8 +41,14 @@ class ChapterFailed(RuntimeError):
     """
 
     def __init__(
-        self, chapter: Chapter, output: Path, detail: str, *,
-        cell: int | None = None, first_line: str = "", error: str = "",
+        self,
+        chapter: Chapter,
+        output: Path,
+        detail: str,
+        *,
+        cell: int | None = None,
+        first_line: str = "",
+        error: str = "",
     ):
         super().__init__(f"chapter {chapter.name} failed: {detail}\npartially executed notebook kept at {output}")
         self.chapter, self.output = chapter, output
@@ -58,9 +64,7 @@ def _chapter_cell_index(executed: Path, exec_index: int) -> int | None:
         cells = nbformat.read(executed, as_version=4).cells
     except Exception:  # the partial notebook could not be read: say less, not wrong
         return None
-    injected = [
-        i for i, c in enumerate(cells) if "injected-parameters" in c.get("metadata", {}).get("tags", [])
-    ]
+    injected = [i for i, c in enumerate(cells) if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
     return exec_index - 1 if injected and injected[0] < exec_index else exec_index
 
 
@@ -90,7 +94,7 @@ def _check_yaml_node(node: yaml.Node, key: str, seen: set[int]) -> None:
             _check_yaml_node(v, key, seen)
         return
     prefix = "tag:yaml.org,2002:"
-    kind = "!!" + node.tag[len(prefix):] if node.tag.startswith(prefix) else node.tag
+    kind = "!!" + node.tag[len(prefix) :] if node.tag.startswith(prefix) else node.tag
     hint = " (a date; quote it to pass text)" if kind == "!!timestamp" else ""
     raise ValueError(f"-p {key}: YAML {kind} values are not allowed{hint}; expected {_PLAIN_VALUE}")
 
@@ -145,7 +149,9 @@ def notebook_defaults(path: str | Path) -> dict[str, Any]:
     import nbformat
 
     cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
-    cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), cells[0] if cells else None)
+    cell = next(
+        (c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), cells[0] if cells else None
+    )
     if cell is None:
         return {}
     try:
@@ -195,7 +201,10 @@ def _matches(value: Any, default: Any) -> str | None:
 
 
 def check_overrides(
-    where: str, params: Mapping[str, Any], overrides: Mapping[str, Any], *,
+    where: str,
+    params: Mapping[str, Any],
+    overrides: Mapping[str, Any],
+    *,
     defaults: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Check ``overrides`` against a chapter's ``params`` and return them.
@@ -210,16 +219,17 @@ def check_overrides(
     checked = {}
     for key, value in overrides.items():
         if key in RESERVED:
-            raise ValueError(f"{where}: -p {key} is not allowed: the runner sets {key!r} itself "
-                             f"(use {RESERVED[key]})")
+            raise ValueError(f"{where}: -p {key} is not allowed: the runner sets {key!r} itself (use {RESERVED[key]})")
         if key not in params:
             known = ", ".join(k for k in params if k not in RESERVED)
             raise ValueError(f"{where} has no parameter {key!r}; its parameters: {known}")
         check_plain(value, f"{where}: parameter {key!r}")
         expected = _matches(value, defaults[key])
         if expected is not None:
-            raise TypeError(f"{where}: parameter {key!r} expects {expected} (its default is {defaults[key]!r}), "
-                            f"got {_type_name(value)} {value!r:.80}")
+            raise TypeError(
+                f"{where}: parameter {key!r} expects {expected} (its default is {defaults[key]!r}), "
+                f"got {_type_name(value)} {value!r:.80}"
+            )
         checked[key] = value
     return checked
 
@@ -267,8 +277,10 @@ def run_chapter(
                                   defaults=notebook_defaults(chapter.path)))  # fmt: skip
     if results_dir is not None:
         if "results_dir" not in params:
-            raise ValueError(f"chapter {chapter.name} has no results_dir parameter: it writes its results "
-                             f"under the project's results/<profile>/, so --results-dir does not apply")
+            raise ValueError(
+                f"chapter {chapter.name} has no results_dir parameter: it writes its results "
+                f"under the project's results/<profile>/, so --results-dir does not apply"
+            )
         params["results_dir"] = str(_make_folder(Path(results_dir).resolve(), "--results-dir"))
     out_dir = Path(output_dir) if output_dir is not None else roots.project_root() / "runs" / profile
     _make_folder(out_dir, "--output-dir")

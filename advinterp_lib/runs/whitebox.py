@@ -95,7 +95,9 @@ def whitebox_adversarial_set(
     fingerprint = model_fingerprint(model)
     images = check_images(images, "images")
     if not isinstance(labels, torch.Tensor) or labels.dim() != 1 or len(labels) != len(images):
-        raise ValueError(f"labels: expected an int tensor [{len(images)}], got {getattr(labels, 'shape', type(labels).__name__)}")
+        raise ValueError(
+            f"labels: expected an int tensor [{len(images)}], got {getattr(labels, 'shape', type(labels).__name__)}"
+        )
     cache = cache or ArtifactCache()
     config = {
         "model": fingerprint,

@@ -33,7 +33,7 @@ class CheckpointError(RuntimeError):
     or whose content does not match its stored checksum."""
 
 
-def _digest(obj: Any, h: "hashlib._Hash", where: str = "state") -> None:
+def _digest(obj: Any, h: hashlib._Hash, where: str = "state") -> None:
     """Feed a canonical encoding of ``obj`` into ``h``; raise TypeError on leaves
     that ``torch.load(weights_only=True)`` could not restore faithfully."""
     if isinstance(obj, torch.Tensor):
@@ -57,8 +57,7 @@ def _digest(obj: Any, h: "hashlib._Hash", where: str = "state") -> None:
         h.update(f"P{type(obj).__name__}:{obj!r}".encode())
     else:
         raise TypeError(
-            f"{where}: a checkpoint holds tensors, dicts, lists, tuples and primitives "
-            f"only, got {type(obj).__name__}"
+            f"{where}: a checkpoint holds tensors, dicts, lists, tuples and primitives only, got {type(obj).__name__}"
         )
 
 
@@ -94,11 +93,15 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     try:
         return atomic_torch_save(payload, path)
     except WriteFailedError as err:
-        previous = (f"the previous checkpoint {path} is intact and a resumed run starts from it" if had_previous
-                    else f"no checkpoint was written at {path} (there was none before)")
+        previous = (
+            f"the previous checkpoint {path} is intact and a resumed run starts from it"
+            if had_previous
+            else f"no checkpoint was written at {path} (there was none before)"
+        )
         raise WriteFailedError(
             err.errno,
-            f"saving the checkpoint {path} ({_tensor_megabytes(state):.1f} MB of tensors: {', '.join(map(str, state))}) "
+            f"saving the checkpoint {path} ({_tensor_megabytes(state):.1f} MB of tensors: "
+            f"{', '.join(map(str, state))}) "
             f"failed: {os.strerror(err.errno)} (free on its disk: {_free(path)}); {previous}",
         ) from err
 
@@ -142,15 +145,12 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError...
         raise CheckpointError(
-            f"checkpoint {path} is unreadable (truncated or corrupt?): "
-            f"{type(err).__name__}: {err}. {advice}"
+            f"checkpoint {path} is unreadable (truncated or corrupt?): {type(err).__name__}: {err}. {advice}"
         ) from err
-    if not (isinstance(payload, dict) and payload.get("format") == _FORMAT
-            and isinstance(payload.get("state"), dict)):
+    if not (isinstance(payload, dict) and payload.get("format") == _FORMAT and isinstance(payload.get("state"), dict)):
         raise CheckpointError(f"{path} is not an advinterp checkpoint ({_FORMAT}). {advice}")
     if _checksum(payload["state"]) != payload.get("sha256"):
         raise CheckpointError(
-            f"checkpoint {path} is corrupt: its content does not match its stored "
-            f"SHA-256 checksum. {advice}"
+            f"checkpoint {path} is corrupt: its content does not match its stored SHA-256 checksum. {advice}"
         )
     return payload["state"]

@@ -38,7 +38,8 @@ cache is :mod:`advinterp_lib.runs.distributed_training`::
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -58,6 +59,7 @@ __all__ = [
 
 
 # ----------------------------------------------------------------- process group
+
 
 def is_distributed() -> bool:
     """Whether a ``torch.distributed`` process group is initialised (with any size)."""
@@ -152,6 +154,7 @@ def all_reduce_sum(values: torch.Tensor) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- DDP
 
+
 class _ObjectiveModule(nn.Module):
     """``forward(x, y) = objective(model, x, y)``: the module DDP wraps, so that the
     objective runs on the unwrapped model (its own layer names and hooks) and DDP
@@ -171,18 +174,20 @@ class _ObjectiveModule(nn.Module):
         return self._objective(self.model, x, y)
 
 
-def wrap_objective(model: nn.Module, objective: Callable, device: torch.device, *,
-                   before: Callable[[torch.Tensor], None] | None = None) -> DistributedDataParallel:
+def wrap_objective(
+    model: nn.Module, objective: Callable, device: torch.device, *, before: Callable[[torch.Tensor], None] | None = None
+) -> DistributedDataParallel:
     """DDP around ``objective`` on ``model`` (already on ``device``): calling the
     result with ``(x, y)`` returns the objective's loss, and its backward averages
     the gradients over processes. Rank 0's parameters and buffers are copied to all
     processes when it is built. ``before(x)`` is called first in each forward (the
     training loop arms its accuracy hook there)."""
-    ids = [device.index if device.index is not None else torch.cuda.current_device()] \
-        if device.type == "cuda" else None
+    ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
     return DistributedDataParallel(_ObjectiveModule(model, objective, before), device_ids=ids)
 
 
 if __name__ == "__main__":
     # The command line reads profiles and the artifact cache, so it lives in runs/.
-    raise SystemExit("the command line moved: torchrun --nproc_per_node=N -m advinterp_lib.runs.distributed_training --help")
+    raise SystemExit(
+        "the command line moved: torchrun --nproc_per_node=N -m advinterp_lib.runs.distributed_training --help"
+    )

@@ -61,6 +61,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 # --------------------------------------------------------------------- strategies
 
+
 def _adam(params: Iterable[nn.Parameter], lr: float, weight_decay: float) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
@@ -89,12 +90,10 @@ def _constant(optimizer: torch.optim.Optimizer, total_steps: int):
     return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
 
 
-OPTIMIZERS: "MappingProxyType[str, OptimizerFactory]" = MappingProxyType(
-    {"adam": _adam, "adamw": _adamw, "sgd": _sgd}
-)
+OPTIMIZERS: MappingProxyType[str, OptimizerFactory] = MappingProxyType({"adam": _adam, "adamw": _adamw, "sgd": _sgd})
 """Optimisers by name. ``"sgd"`` is SGD with Nesterov momentum 0.9."""
 
-SCHEDULES: "MappingProxyType[str, ScheduleFactory]" = MappingProxyType(
+SCHEDULES: MappingProxyType[str, ScheduleFactory] = MappingProxyType(
     {"onecycle": _one_cycle, "cosine": _cosine, "constant": _constant}
 )
 """Learning-rate schedules by name, stepped per batch. ``"onecycle"``: ``lr`` is the
@@ -102,6 +101,7 @@ peak; ``"cosine"``: from ``lr`` down to 0; ``"constant"``: ``lr`` throughout."""
 
 
 # ------------------------------------------------------------------------ history
+
 
 @dataclass(frozen=True)
 class EpochRecord:
@@ -152,6 +152,7 @@ class TrainHistory:
 
 # --------------------------------------------------------------------- validation
 
+
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """``None`` -> ``cuda`` when available, else ``cpu``; otherwise ``torch.device(device)``."""
     if device is None:
@@ -183,6 +184,7 @@ def _num_outputs(model: nn.Module, probe: torch.Tensor, device: torch.device) ->
 
 
 # ------------------------------------------------------------------ determinism
+
 
 def _derived_seed(seed: int, epoch: int, stream: str) -> int:
     """A 63-bit seed that depends only on (seed, epoch, stream)."""
@@ -223,8 +225,13 @@ class _CleanBatchLogits:
         self.batch, self.logits = batch, None
 
     def _hook(self, module: nn.Module, args: tuple, output: object) -> None:
-        if (self.logits is None and args and args[0] is self.batch
-                and isinstance(output, torch.Tensor) and output.dim() == 2):
+        if (
+            self.logits is None
+            and args
+            and args[0] is self.batch
+            and isinstance(output, torch.Tensor)
+            and output.dim() == 2
+        ):
             self.logits = output.detach()
 
     def remove(self) -> None:
@@ -233,6 +240,7 @@ class _CleanBatchLogits:
 
 
 # -------------------------------------------------------------------------- train
+
 
 def train(
     model: nn.Module,
@@ -324,12 +332,16 @@ def train(
     elif not isinstance(distributed, bool):
         raise TypeError(f"distributed must be a bool or None, got {type(distributed).__name__}")
     elif distributed and not _dist.is_distributed():
-        raise ValueError("distributed=True needs an initialised torch.distributed process group "
-                         "(start with torchrun and call training.distributed.init_distributed())")
+        raise ValueError(
+            "distributed=True needs an initialised torch.distributed process group "
+            "(start with torchrun and call training.distributed.init_distributed())"
+        )
     rank, world = _dist.rank_and_world() if distributed else (0, 1)
     if world > 1 and min(batch_size, len(images)) < 2 * world:
-        raise ValueError(f"batch_size and the number of images must be >= 2 per process "
-                         f"(2 x {world}), got batch_size {batch_size} and {len(images)} images")
+        raise ValueError(
+            f"batch_size and the number of images must be >= 2 per process "
+            f"(2 x {world}), got batch_size {batch_size} and {len(images)} images"
+        )
 
     device = resolve_device(device)
     model.to(device)
@@ -362,8 +374,11 @@ def train(
         try:
             state = load_checkpoint(checkpoint)
             if state.get("config") != config:
-                diff = {k: (state.get("config", {}).get(k), v) for k, v in config.items()
-                        if state.get("config", {}).get(k) != v}
+                diff = {
+                    k: (state.get("config", {}).get(k), v)
+                    for k, v in config.items()
+                    if state.get("config", {}).get(k) != v
+                }
                 raise ValueError(
                     f"the checkpoint in {checkpoint_dir} was written by a different run "
                     f"(checkpoint vs now: {diff}); use another checkpoint_dir or delete it"
@@ -391,10 +406,15 @@ def train(
         model.eval()
         return history
 
-    cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
-        if device.type == "cuda" else []
-    bar = tqdm(total=(end - start) * steps_per_epoch, disable=not progress or rank != 0, unit="batch",
-               desc=f"{type(model).__name__}")
+    cuda_devices = (
+        [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    )
+    bar = tqdm(
+        total=(end - start) * steps_per_epoch,
+        disable=not progress or rank != 0,
+        unit="batch",
+        desc=f"{type(model).__name__}",
+    )
     clean = _CleanBatchLogits(model)
     # Under DDP the objective runs inside the wrapper's forward, on the unwrapped model.
     ddp = _dist.wrap_objective(model, objective, device, before=clean.arm) if world > 1 else None
@@ -442,8 +462,13 @@ def train(
                         bar.set_postfix(loss=f"{loss.item():.3f}")
                 if ddp is not None:
                     loss_sum, correct, scored = _dist.all_reduce_sum(
-                        torch.stack([loss_sum.double(), correct.double(),
-                                     torch.tensor(float(scored), dtype=torch.float64, device=device)])
+                        torch.stack(
+                            [
+                                loss_sum.double(),
+                                correct.double(),
+                                torch.tensor(float(scored), dtype=torch.float64, device=device),
+                            ]
+                        )
                     ).tolist()
                     correct, scored = round(correct), round(scored)
                 seconds = time.perf_counter() - started
@@ -452,22 +477,27 @@ def train(
                     raise FloatingPointError(
                         f"the training loss became {mean_loss} in epoch {epoch + 1}; lower lr (now {lr:g})"
                     )
-                history.records.append(EpochRecord(
-                    epoch=epoch + 1,
-                    loss=mean_loss,
-                    train_acc=int(correct) / scored if scored else math.nan,
-                    seconds=seconds,
-                    images_per_s=n_used / seconds,
-                ))
+                history.records.append(
+                    EpochRecord(
+                        epoch=epoch + 1,
+                        loss=mean_loss,
+                        train_acc=int(correct) / scored if scored else math.nan,
+                        seconds=seconds,
+                        images_per_s=n_used / seconds,
+                    )
+                )
                 if checkpoint is not None and rank == 0:
-                    save_checkpoint(checkpoint, {
-                        "epoch": epoch + 1,
-                        "config": config,
-                        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                        "optimizer": _to_cpu(opt.state_dict()),
-                        "scheduler": sched.state_dict(),
-                        "history": history.to_dict(),
-                    })
+                    save_checkpoint(
+                        checkpoint,
+                        {
+                            "epoch": epoch + 1,
+                            "config": config,
+                            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                            "optimizer": _to_cpu(opt.state_dict()),
+                            "scheduler": sched.state_dict(),
+                            "history": history.to_dict(),
+                        },
+                    )
     finally:
         del ddp  # its reducer's gradient hooks go with it
         clean.remove()
@@ -486,8 +516,10 @@ def _check_same_config(config: dict[str, Any]) -> None:
     for other, c in enumerate(configs):
         if c != configs[0]:
             diff = {k: (configs[0].get(k), c.get(k)) for k in config if configs[0].get(k) != c.get(k)}
-            raise ValueError(f"every process must call train() with the same arguments and data; "
-                             f"rank {other} differs from rank 0 (rank 0 vs rank {other}: {diff})")
+            raise ValueError(
+                f"every process must call train() with the same arguments and data; "
+                f"rank {other} differs from rank 0 (rank 0 vs rank {other}: {diff})"
+            )
 
 
 def _to_cpu(obj: Any) -> Any:
@@ -502,9 +534,13 @@ def _to_cpu(obj: Any) -> Any:
 
 # ------------------------------------------------------------- evaluate, predict
 
+
 def _logits_in_batches(
-    model: nn.Module, images: torch.Tensor, batch_size: int,
-    device: str | torch.device | None, progress: bool,
+    model: nn.Module,
+    images: torch.Tensor,
+    batch_size: int,
+    device: str | torch.device | None,
+    progress: bool,
 ) -> Iterator[tuple[slice, torch.Tensor]]:
     device = model_device(model) if device is None else torch.device(device)
     model.to(device)
@@ -544,8 +580,7 @@ def predict(
     """
     images = check_images(images, "images", model=model)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    return torch.cat([out.cpu() for _, out in
-                      _logits_in_batches(model, images, batch_size, device, progress)])
+    return torch.cat([out.cpu() for _, out in _logits_in_batches(model, images, batch_size, device, progress)])
 
 
 def evaluate(

@@ -89,8 +89,9 @@ def _check_nonneg(name: str, value: object) -> float:
     return value
 
 
-def _mixed_loss(model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor | None, y: torch.Tensor,
-                alpha: float) -> torch.Tensor:
+def _mixed_loss(
+    model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor | None, y: torch.Tensor, alpha: float
+) -> torch.Tensor:
     """alpha * CE(x, y) + (1 - alpha) * CE(x_adv, y), skipping a term of weight 0."""
     loss = torch.zeros((), device=x.device)
     if alpha > 0:
@@ -171,8 +172,9 @@ class PGDTraining:
             return _mixed_loss(model, x, None, y, 1.0)
         # The random start draws from torch's global generator, which the training loop
         # seeds per epoch: runs are reproducible and resumable.
-        x_adv = pgd(model, x, y, eps=self.eps, step_size=self.step_size, steps=self.steps,
-                    random_start=self.random_start)
+        x_adv = pgd(
+            model, x, y, eps=self.eps, step_size=self.step_size, steps=self.steps, random_start=self.random_start
+        )
         return _mixed_loss(model, x, x_adv, y, self.alpha)
 
 
@@ -220,8 +222,13 @@ class EnsembleAdversarialTraining:
         """JSON-ready description; static models by their dict name or class name."""
         m = self.static_models
         names = list(m) if isinstance(m, Mapping) else [type(s).__name__ for s in m]
-        return {"name": "ensemble", "static_models": [str(n) for n in names], "eps": self.eps,
-                "alpha": self.alpha, "include_self": self.include_self}
+        return {
+            "name": "ensemble",
+            "static_models": [str(n) for n in names],
+            "eps": self.eps,
+            "alpha": self.alpha,
+            "include_self": self.include_self,
+        }
 
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.alpha == 1:
@@ -236,8 +243,9 @@ def _feature_layer(model: nn.Module, layer: str | None) -> str:
     return last_conv_layer(model) if layer is None else layer
 
 
-def feature_distance(model: nn.Module, x: torch.Tensor, x_other: torch.Tensor, *,
-                     layer: str | None = None) -> torch.Tensor:
+def feature_distance(
+    model: nn.Module, x: torch.Tensor, x_other: torch.Tensor, *, layer: str | None = None
+) -> torch.Tensor:
     """Per-image ``||phi(x) - phi(x_other)||_2`` [N] of the flattened features phi at
     ``layer`` (default ``model.last_conv``), with gradients to the parameters, in the
     model's current mode (two forward passes)."""
@@ -258,8 +266,9 @@ def _pairwise_l2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.where(sq > 0, safe.sqrt(), torch.zeros_like(sq))
 
 
-def targeted_iterative_fgsm(model: nn.Module, x: torch.Tensor, target: torch.Tensor, *,
-                            eps_step: float, steps: int) -> torch.Tensor:
+def targeted_iterative_fgsm(
+    model: nn.Module, x: torch.Tensor, target: torch.Tensor, *, eps_step: float, steps: int
+) -> torch.Tensor:
     """The paper's x*: ``x*_t = clip_[0,1](x*_{t-1} - eps_step * sign(grad CE(f(x*_{t-1}), t)))``,
     ``x*_0 = x``, ``steps`` times (eval mode, restored). No projection: the total change
     is at most ``steps * eps_step`` per pixel. Returns float [N, C, H, W] in [0, 1]."""
@@ -268,9 +277,16 @@ def targeted_iterative_fgsm(model: nn.Module, x: torch.Tensor, target: torch.Ten
     return pgd(model, x, target, eps=budget, step_size=eps_step, steps=steps, targeted=True)
 
 
-def feature_distance_example(model: nn.Module, x: torch.Tensor, *, eps: float, step_size: float,
-                             steps: int, layer: str | None = None,
-                             generator: torch.Generator | None = None) -> torch.Tensor:
+def feature_distance_example(
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    eps: float,
+    step_size: float,
+    steps: int,
+    layer: str | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """x' maximising ``||phi(x) - phi(x')||_2`` over the L-inf ball of radius ``eps``
     (and [0, 1]) by PGD from a uniform random start (the distance's gradient vanishes at
     x' = x). phi: the flattened output of ``layer`` (default ``model.last_conv``), eval
@@ -345,8 +361,7 @@ class ConsistentAdversarialTraining:
 
     def adversarial_example(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """x* for the batch (eval mode, restored)."""
-        return targeted_iterative_fgsm(model, x, self.targets(model, x, y),
-                                       eps_step=self.eps_step, steps=self.steps)
+        return targeted_iterative_fgsm(model, x, self.targets(model, x, y), eps_step=self.eps_step, steps=self.steps)
 
     def consistency_example(self, model: nn.Module, x: torch.Tensor, x_star: torch.Tensor) -> torch.Tensor:
         """The example whose features the consistency term compares with x's: x* here."""
@@ -404,5 +419,6 @@ class FeatureDistanceConsistentTraining(ConsistentAdversarialTraining):
 
     def consistency_example(self, model: nn.Module, x: torch.Tensor, x_star: torch.Tensor) -> torch.Tensor:
         eps = self.feature_eps if self.feature_eps is not None else min(1.0, self.steps * self.eps_step)
-        return feature_distance_example(model, x, eps=eps, step_size=2.5 * eps / self.feature_steps,
-                                        steps=self.feature_steps, layer=self.layer)
+        return feature_distance_example(
+            model, x, eps=eps, step_size=2.5 * eps / self.feature_steps, steps=self.feature_steps, layer=self.layer
+        )

@@ -75,10 +75,20 @@ def evaluate_robustness(
     generator = torch.Generator().manual_seed(seed)
     adv_fgsm, adv_pgd = [], []
     for start in range(0, len(images), batch_size):
-        xb, yb = images[start:start + batch_size], labels[start:start + batch_size]
+        xb, yb = images[start : start + batch_size], labels[start : start + batch_size]
         adv_fgsm.append(fgsm(model, xb, yb, eps=fgsm_eps))
-        adv_pgd.append(pgd(model, xb, yb, eps=pgd_eps, step_size=pgd_step_size, steps=pgd_steps,
-                           random_start=pgd_random_start, generator=generator))
+        adv_pgd.append(
+            pgd(
+                model,
+                xb,
+                yb,
+                eps=pgd_eps,
+                step_size=pgd_step_size,
+                steps=pgd_steps,
+                random_start=pgd_random_start,
+                generator=generator,
+            )
+        )
     kwargs = {"batch_size": batch_size, "topk": topk}
     return {
         "clean": evaluate(model, images, labels, **kwargs),
@@ -88,7 +98,10 @@ def evaluate_robustness(
 
 
 def evaluate_robustness_distributed(
-    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, **kwargs: Any,
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    **kwargs: Any,
 ) -> dict[str, dict[str, float]]:
     """:func:`evaluate_robustness` with the images split over the processes (each
     attacks and scores its slice; the counts are summed), so every process returns
@@ -110,7 +123,7 @@ def evaluate_robustness_distributed(
     counts = torch.tensor([round(local[a][k] * len(part)) for a, k in keys], dtype=torch.float64)
     totals = all_reduce_sum(counts)
     result: dict[str, dict[str, float]] = {a: {} for a in local}
-    for (a, k), c in zip(keys, totals.tolist()):
+    for (a, k), c in zip(keys, totals.tolist(), strict=True):
         result[a][k] = c / len(images)
     return result
 
@@ -159,14 +172,24 @@ def train_with_metrics(
     seed = train_kwargs.get("seed", 0)
     history = TrainHistory()
     for epoch in range(1, epochs + 1):
-        history = train(model, images, labels, epochs=epochs, checkpoint_dir=checkpoint_dir,
-                        stop_after_epochs=epoch, **train_kwargs)
+        history = train(
+            model, images, labels, epochs=epochs, checkpoint_dir=checkpoint_dir, stop_after_epochs=epoch, **train_kwargs
+        )
         if any(r["epoch"] == epoch for r in records):
             continue
-        metrics = evaluate_robustness(model, eval_images, eval_labels, fgsm_eps=fgsm_eps, pgd_eps=pgd_eps,
-                                      pgd_steps=pgd_steps, topk=topk, seed=seed)
+        metrics = evaluate_robustness(
+            model,
+            eval_images,
+            eval_labels,
+            fgsm_eps=fgsm_eps,
+            pgd_eps=pgd_eps,
+            pgd_steps=pgd_steps,
+            topk=topk,
+            seed=seed,
+        )
         last = history.records[-1]
-        records.append({"epoch": epoch, "loss": last.loss, "train_acc": last.train_acc,
-                        "seconds": last.seconds, **metrics})
+        records.append(
+            {"epoch": epoch, "loss": last.loss, "train_acc": last.train_acc, "seconds": last.seconds, **metrics}
+        )
         atomic_write_text(json.dumps({"epochs": records}, indent=2), metrics_path)
     return history, records

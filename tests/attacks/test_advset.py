@@ -46,10 +46,7 @@ def _mtimes(directory):
 
 
 def _same(a: AdversarialSet, b: AdversarialSet) -> bool:
-    return all(
-        torch.equal(getattr(a, f), getattr(b, f))
-        for f in ("images_uint8", "source_index", "labels", "targets")
-    )
+    return all(torch.equal(getattr(a, f), getattr(b, f)) for f in ("images_uint8", "source_index", "labels", "targets"))
 
 
 def test_shards_hold_the_attack_of_each_image_toward_its_least_likely_classes(tmp_path):
@@ -222,9 +219,7 @@ def test_a_killed_generation_resumes_without_redoing_finished_shards(tmp_path):
         torch.set_num_threads(threads)
         sys.argv = argv
     assert _same(AdversarialSet.load(killed_dir), AdversarialSet.load(tmp_path / "reference"))
-    assert not [
-        p for p in os.listdir(killed_dir) if p.endswith(".tmp")
-    ]  # a kill's leftovers are cleared
+    assert not [p for p in os.listdir(killed_dir) if p.endswith(".tmp")]  # a kill's leftovers are cleared
 
 
 # --- two processes asked for one set at once -------------------------------------------------
@@ -278,8 +273,12 @@ def test_two_processes_generating_one_set_neither_crash_nor_compute_a_shard_twic
     script.write_text(_CONCURRENT)
     directory = tmp_path / "set"
     procs = [
-        subprocess.Popen([sys.executable, str(script), str(directory), str(log), str(go)], cwd=ROOT,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, str(script), str(directory), str(log), str(go)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         for _ in range(2)
     ]
     deadline = time.monotonic() + 120
@@ -317,9 +316,15 @@ def test_a_bad_call_leaves_no_manifest_behind(tmp_path):
     manifest, then fail in the attack; the corrected call was refused as a different
     configuration."""
     x, y = _data()
-    for bad, exc in ((dict(steps="4"), TypeError), (dict(step_size=-0.1), ValueError), (dict(step_size="a"), TypeError),
-                     (dict(eps=2.0), ValueError), (dict(random_start=True), ValueError),
-                     (dict(random_start="yes", eps=0.1), TypeError), (dict(loss="ce"), TypeError)):
+    for bad, exc in (
+        (dict(steps="4"), TypeError),
+        (dict(step_size=-0.1), ValueError),
+        (dict(step_size="a"), TypeError),
+        (dict(eps=2.0), ValueError),
+        (dict(random_start=True), ValueError),
+        (dict(random_start="yes", eps=0.1), TypeError),
+        (dict(loss="ce"), TypeError),
+    ):
         name = next(iter(bad))
         with pytest.raises(exc, match=name):
             _generate(tmp_path, **bad)

@@ -15,9 +15,7 @@ from advinterp_lib.attacks import deepfool, fgsm, least_likely, pgd, random_targ
 
 def tiny_model(seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
-    return nn.Sequential(
-        nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Dropout(0.5), nn.Flatten(), nn.Linear(3 * 6 * 6, 5)
-    ).eval()
+    return nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Dropout(0.5), nn.Flatten(), nn.Linear(3 * 6 * 6, 5)).eval()
 
 
 def draw_batch(seed: int, n: int, saturate: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,26 +43,59 @@ def test_fgsm_stays_in_the_box_and_the_ball(seed: int, n: int, eps: float, satur
 
 
 @PROPS
-@given(seed=st.integers(0, 10**6), n=st.integers(1, 6), eps=eps_st, frac=st.floats(0.01, 1.0),
-       steps=st.integers(1, 4), random_start=st.booleans(), saturate=st.booleans(), targeted=st.booleans())
+@given(
+    seed=st.integers(0, 10**6),
+    n=st.integers(1, 6),
+    eps=eps_st,
+    frac=st.floats(0.01, 1.0),
+    steps=st.integers(1, 4),
+    random_start=st.booleans(),
+    saturate=st.booleans(),
+    targeted=st.booleans(),
+)
 def test_pgd_linf_stays_in_the_box_and_the_ball(seed, n, eps, frac, steps, random_start, saturate, targeted) -> None:
     model, (x, y) = tiny_model(), draw_batch(seed, n, saturate)
     x0 = x.clone()
-    x_adv = pgd(model, x, y, eps=eps, step_size=eps * frac, steps=steps, random_start=random_start,
-                targeted=targeted, generator=torch.Generator().manual_seed(seed))
+    x_adv = pgd(
+        model,
+        x,
+        y,
+        eps=eps,
+        step_size=eps * frac,
+        steps=steps,
+        random_start=random_start,
+        targeted=targeted,
+        generator=torch.Generator().manual_seed(seed),
+    )
     assert torch.equal(x, x0)
     assert x_adv.min() >= 0 and x_adv.max() <= 1
     assert (x_adv - x).abs().max() <= eps + 1e-6
 
 
 @PROPS
-@given(seed=st.integers(0, 10**6), n=st.integers(1, 6), eps=st.floats(0.0, 8.0), frac=st.floats(0.01, 2.0),
-       steps=st.integers(1, 4), random_start=st.booleans(), saturate=st.booleans())
+@given(
+    seed=st.integers(0, 10**6),
+    n=st.integers(1, 6),
+    eps=st.floats(0.0, 8.0),
+    frac=st.floats(0.01, 2.0),
+    steps=st.integers(1, 4),
+    random_start=st.booleans(),
+    saturate=st.booleans(),
+)
 def test_pgd_l2_stays_in_the_box_and_the_ball(seed, n, eps, frac, steps, random_start, saturate) -> None:
     model, (x, y) = tiny_model(), draw_batch(seed, n, saturate)
     x0 = x.clone()
-    x_adv = pgd(model, x, y, eps=eps, step_size=eps * frac, steps=steps, norm="l2", random_start=random_start,
-                generator=torch.Generator().manual_seed(seed))
+    x_adv = pgd(
+        model,
+        x,
+        y,
+        eps=eps,
+        step_size=eps * frac,
+        steps=steps,
+        norm="l2",
+        random_start=random_start,
+        generator=torch.Generator().manual_seed(seed),
+    )
     assert torch.equal(x, x0)
     assert x_adv.min() >= 0 and x_adv.max() <= 1
     assert ((x_adv - x).flatten(1).norm(dim=1) <= eps * (1 + 1e-5) + 1e-6).all()
@@ -104,7 +135,7 @@ def test_least_likely_matches_a_brute_force_ranking(seed, n, num_classes, data) 
     k = data.draw(st.integers(1, num_classes - 1))
     scores = torch.randn(n, num_classes, generator=torch.Generator().manual_seed(seed))
     t = least_likely(scores, k)
-    for row, s in zip(t.tolist(), scores.tolist()):
+    for row, s in zip(t.tolist(), scores.tolist(), strict=True):
         assert row == sorted(range(num_classes), key=lambda c: (s[c], c))[:k]
 
 

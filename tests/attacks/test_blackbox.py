@@ -142,7 +142,7 @@ def test_the_attack_strategy_is_used_and_the_oracle_is_left_as_it_was():
         progress=False,
     )
     assert seen == [40, 40]
-    assert oracle.training and all(torch.equal(p, q) for p, q in zip(oracle.parameters(), before))
+    assert oracle.training and all(torch.equal(p, q) for p, q in zip(oracle.parameters(), before, strict=True))
 
 
 def test_bad_input_is_refused():

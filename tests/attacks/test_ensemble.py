@@ -158,17 +158,13 @@ def test_success_flags_agree_with_the_models_predictions(models, x):
     assert torch.equal(r.success, mean_p.argmax(1) == target)
     assert torch.equal(r.model_success, each == target)
     assert r.success_rate == pytest.approx(r.success.float().mean().item())
-    assert torch.allclose(
-        r.loss, average_cross_entropy_loss([m(r.x_adv) for m in models], target), atol=1e-5
-    )
+    assert torch.allclose(r.loss, average_cross_entropy_loss([m(r.x_adv) for m in models], target), atol=1e-5)
 
 
 def test_each_image_is_attacked_independently_of_its_batch(models, x):
     target = least_likely_targets(models, x, 1)[:, 0]
     whole = ensemble_attack(models, x, target, steps=5)
-    one_by_one = torch.cat(
-        [ensemble_attack(models, x[i : i + 1], target[i : i + 1], steps=5) for i in range(12)]
-    )
+    one_by_one = torch.cat([ensemble_attack(models, x[i : i + 1], target[i : i + 1], steps=5) for i in range(12)])
     assert torch.allclose(whole, one_by_one, atol=1e-6)
 
 
@@ -275,9 +271,7 @@ def test_ensemble_attack_reaches_90_percent_on_trained_fashion_mnist_models(tmp_
             progress=False,
         )
         with torch.no_grad():
-            accuracy = (
-                (m.eval()(test_set.images).argmax(1) == test_set.labels).float().mean().item()
-            )
+            accuracy = (m.eval()(test_set.images).argmax(1) == test_set.labels).float().mean().item()
         assert accuracy > 0.6, f"model {i} did not learn ({accuracy:.2f})"
 
     target = least_likely_targets(ensemble, test_set.images, 1, exclude=test_set.labels)[:, 0]

@@ -72,10 +72,17 @@ def test_prediction_kept_budget_respected_and_map_moves_more_than_noise():
     torch.testing.assert_close(result.shift, moved, atol=1e-5, rtol=1e-4)
     # random sign noise of the same budget moves the map far less
     g = torch.Generator().manual_seed(2)
-    noise_shift = torch.stack([
-        map_shift(grad_cam_distribution(model, (x + eps * (2 * torch.randint(0, 2, x.shape, generator=g) - 1)).clamp(0, 1), pred),
-                  grad_cam_distribution(model, x, pred))
-        for _ in range(5)]).mean(0)
+    noise_shift = torch.stack(
+        [
+            map_shift(
+                grad_cam_distribution(
+                    model, (x + eps * (2 * torch.randint(0, 2, x.shape, generator=g) - 1)).clamp(0, 1), pred
+                ),
+                grad_cam_distribution(model, x, pred),
+            )
+            for _ in range(5)
+        ]
+    ).mean(0)
     assert result.success.float().mean() >= 0.9
     assert result.shift.mean() > 2 * noise_shift.mean()
     assert (result.shift > noise_shift).float().mean() >= 0.9

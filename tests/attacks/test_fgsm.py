@@ -14,9 +14,7 @@ from advinterp_lib.attacks import fgsm, fgsm_sweep, least_likely, random_targets
 
 def small_cnn(seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
-    return nn.Sequential(
-        nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 5 * 5, 10)
-    ).eval()
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 5 * 5, 10)).eval()
 
 
 def images(n: int, seed: int = 1) -> torch.Tensor:
@@ -87,9 +85,7 @@ def test_least_likely_fgsm_raises_the_target_probability() -> None:
         logits = model(x)
         assert torch.equal(t, logits.argmin(1))
         before = torch.log_softmax(logits, 1).gather(1, t[:, None])
-        after = torch.log_softmax(model(fgsm(model, x, t, eps=0.02, targeted=True)), 1).gather(
-            1, t[:, None]
-        )
+        after = torch.log_softmax(model(fgsm(model, x, t, eps=0.02, targeted=True)), 1).gather(1, t[:, None])
     assert (after > before).all()
 
 

@@ -13,9 +13,7 @@ from advinterp_lib.attacks import L2Ball, LinfBall, fgsm, pgd
 
 def small_cnn(seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6 * 5 * 5, 10)
-    ).eval()
+    return nn.Sequential(nn.Conv2d(1, 6, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6 * 5 * 5, 10)).eval()
 
 
 def batch(n: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,17 +43,29 @@ def test_l2_matches_torchattacks_pgdl2(targeted: bool) -> None:
 
 def test_norm_given_as_a_ball_object_equals_the_string() -> None:
     model, (x, y) = small_cnn(), batch()
-    assert torch.equal(pgd(model, x, y, eps=0.1, step_size=0.03, steps=3, norm=LinfBall()),
-                       pgd(model, x, y, eps=0.1, step_size=0.03, steps=3, norm="linf"))
-    assert torch.equal(pgd(model, x, y, eps=0.5, step_size=0.2, steps=3, norm=L2Ball()),
-                       pgd(model, x, y, eps=0.5, step_size=0.2, steps=3, norm="l2"))
+    assert torch.equal(
+        pgd(model, x, y, eps=0.1, step_size=0.03, steps=3, norm=LinfBall()),
+        pgd(model, x, y, eps=0.1, step_size=0.03, steps=3, norm="linf"),
+    )
+    assert torch.equal(
+        pgd(model, x, y, eps=0.5, step_size=0.2, steps=3, norm=L2Ball()),
+        pgd(model, x, y, eps=0.5, step_size=0.2, steps=3, norm="l2"),
+    )
 
 
 def test_random_start_is_reproducible_and_inside_the_ball() -> None:
     model, (x, y) = small_cnn(), batch()
     runs = [
-        pgd(model, x, y, eps=0.05, step_size=0.01, steps=2, random_start=True,
-            generator=torch.Generator().manual_seed(s))
+        pgd(
+            model,
+            x,
+            y,
+            eps=0.05,
+            step_size=0.01,
+            steps=2,
+            random_start=True,
+            generator=torch.Generator().manual_seed(s),
+        )
         for s in (0, 0, 1)
     ]
     assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])

@@ -83,8 +83,9 @@ def test_at_most_as_robust_as_fgsm_and_pgd_say() -> None:
 
 
 def test_restores_mode_leaves_inputs_and_global_rng() -> None:
-    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Dropout(0.5),
-                          nn.Linear(4 * 10 * 10, 10))
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Dropout(0.5), nn.Linear(4 * 10 * 10, 10)
+    )
     model.train()
     model[1].eval()  # a frozen batch-norm stays frozen
     x = torch.rand(8, 1, 12, 12)
@@ -106,12 +107,15 @@ def test_same_seed_same_result() -> None:
     assert torch.equal(a.robust, b.robust) and torch.equal(a.x_adv, b.x_adv)
 
 
-@pytest.mark.parametrize("kwargs, error", [
-    ({"eps": -0.1}, ValueError),
-    ({"eps": 0.1, "n_targets": 10}, ValueError),
-    ({"eps": 0.1, "pgd_restarts": -1}, ValueError),
-    ({"eps": 0.1, "apgd_steps": 0}, ValueError),
-])
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"eps": -0.1}, ValueError),
+        ({"eps": 0.1, "n_targets": 10}, ValueError),
+        ({"eps": 0.1, "pgd_restarts": -1}, ValueError),
+        ({"eps": 0.1, "apgd_steps": 0}, ValueError),
+    ],
+)
 def test_bad_arguments_are_refused(kwargs, error) -> None:
     model = cnn()
     x, y = torch.rand(4, 1, 12, 12), torch.zeros(4, dtype=torch.long)

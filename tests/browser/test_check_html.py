@@ -3,22 +3,21 @@
 Small crafted pages, one per failure (a missing figure, a traceback in a cell, an
 unresolved link or anchor, an external request, raw TeX, a page too heavy, fewer
 figures than the executed notebook produced), plus one page that must pass — all opened
-in the real headless Chromium from Debian through the same code `make check-html` runs.
+in the real headless Chromium from Debian through the same code `make check-html` runs
+(`tools/check_html.py`).
 """
 
 import json
-import shutil
 import struct
 import zlib
 
 import pytest
 
-from tests.browser.check_html import check_site
+from tools.check_html import check_site
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("chromedriver") is None,
-    reason="Debian chromium-driver is not installed (`make check-html` installs it)",
-)
+# Run by `make check-html` (which installs Debian's chromium and its driver), not by
+# `make unit`: pytest's default options deselect the browser marker.
+pytestmark = pytest.mark.browser
 
 
 def _png(path, width=4, height=3):
@@ -29,7 +28,9 @@ def _png(path, width=4, height=3):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    )
 
 
 def _page(body):

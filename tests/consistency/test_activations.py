@@ -57,9 +57,15 @@ def test_top_one_percent_equals_full_sort(batch_size):
 
 
 def test_memory_is_per_neuron_not_per_image():
-    small = concept_top_activations(TableModel(), table(100), torch.zeros(100, dtype=torch.long),
-                                    table(100, seed=5), torch.zeros(100, dtype=torch.long),
-                                    num_concepts=1, fraction=0.05)
+    small = concept_top_activations(
+        TableModel(),
+        table(100),
+        torch.zeros(100, dtype=torch.long),
+        table(100, seed=5),
+        torch.zeros(100, dtype=torch.long),
+        num_concepts=1,
+        fraction=0.05,
+    )
     assert small.real_concepts.shape == (5, 5) and small.adversarial_concepts.shape == (5, 5)
 
 

@@ -4,13 +4,24 @@ import pytest
 
 from advinterp_lib.consistency.tracing import describe_removal
 
-CURVES = {"prediction difference": [10.0, 6.0, 2.0], "gradient × activation": [10.0, 6.1, 2.05],
-          "random order": [10.0, 9.0, 8.0]}
+CURVES = {
+    "prediction difference": [10.0, 6.0, 2.0],
+    "gradient × activation": [10.0, 6.1, 2.05],
+    "random order": [10.0, 9.0, 8.0],
+}
 
 
 def test_a_ranking_that_flips_most_decisions_is_said_to():
-    text = describe_removal(CURVES, {"prediction difference": [0, 0.3, 0.85], "gradient × activation": [0, 0.3, 0.8],
-                                     "random order": [0, 0.01, 0.03]}, top_k=1, neurons=64)
+    text = describe_removal(
+        CURVES,
+        {
+            "prediction difference": [0, 0.3, 0.85],
+            "gradient × activation": [0, 0.3, 0.8],
+            "random order": [0, 0.01, 0.03],
+        },
+        top_k=1,
+        neurons=64,
+    )
     assert "— 2 of the layer's 64 —" in text and "from 10.0 to 2.0" in text
     assert "4.0 times as large" in text and "(to 8.0)" in text
     assert "nearly the same curve" in text

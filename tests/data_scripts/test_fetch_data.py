@@ -261,8 +261,10 @@ def test_missing_wordnet_sources_raise_an_error_naming_the_commands(tmp_path):
 # --- no room to write: the path and the space needed, not a raw ENOSPC ---------------------
 
 
-@pytest.mark.skipif(not all((fm.DEBIAN_DIR / f"{n}.gz").is_file() for n in fm.RAW_FILES),
-                    reason="needs the files of the Debian package dataset-fashion-mnist")
+@pytest.mark.skipif(
+    not all((fm.DEBIAN_DIR / f"{n}.gz").is_file() for n in fm.RAW_FILES),
+    reason="needs the files of the Debian package dataset-fashion-mnist",
+)
 def test_disk_full_during_fashion_mnist_names_the_path_and_the_space_needed(tmp_path):
     """`python -m data_scripts fashion-mnist` in a child whose files may not grow past
     10 MB (RLIMIT_FSIZE: the kernel refuses the write with EFBIG as a full disk does with
@@ -271,14 +273,20 @@ def test_disk_full_during_fashion_mnist_names_the_path_and_the_space_needed(tmp_
     import sys
 
     root = tmp_path / "data"
-    prelude = ("import resource, signal, sys\n"
-               "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-               "resource.setrlimit(resource.RLIMIT_FSIZE, (10_000_000, resource.RLIM_INFINITY))\n"
-               "from data_scripts.__main__ import main\n"
-               "sys.exit(main(sys.argv[1:]))\n")
-    done = subprocess.run([sys.executable, "-c", prelude, "fashion-mnist", "--root", str(root), "--no-apt",
-                           "--no-download"], cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
-                          timeout=300)
+    prelude = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (10_000_000, resource.RLIM_INFINITY))\n"
+        "from data_scripts.__main__ import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", prelude, "fashion-mnist", "--root", str(root), "--no-apt", "--no-download"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 1, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     (line,) = [line for line in done.stderr.splitlines() if line.startswith("fashion-mnist: error:")]

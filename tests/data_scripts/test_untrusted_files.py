@@ -98,7 +98,7 @@ def test_a_hostile_zip_is_refused_and_nothing_is_written(tmp_path, name):
 def test_a_zip_symlink_is_refused(tmp_path):
     archive = tmp_path / "link.zip"
     info = zipfile.ZipInfo("evil")
-    info.external_attr = (0o120777 << 16)  # a Unix symlink entry
+    info.external_attr = 0o120777 << 16  # a Unix symlink entry
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr(info, "/etc/passwd")
     with pytest.raises(archives.UnsafeArchiveError, match="symlink"):
@@ -149,7 +149,10 @@ def test_a_zip_that_expands_beyond_its_data_set_is_refused(tmp_path):
     assert archive.stat().st_size < 10_000
     limits = archives.ArchiveLimits(max_members=10, max_bytes=1_000_000, what="the test set (1 MB)")
     target = tmp_path / "target"
-    with pytest.raises(archives.UnsafeArchiveError, match=r"bomb.zip: member .a.bin. declares 1.9 MiB.*more than the 1.0 MiB the test set") as err:
+    with pytest.raises(
+        archives.UnsafeArchiveError,
+        match=r"bomb.zip: member .a.bin. declares 1.9 MiB.*more than the 1.0 MiB the test set",
+    ) as err:
         archives.safe_extract(archive, target, limits=limits)
     assert "refusing" in str(err.value) and not target.exists()
 
@@ -180,8 +183,9 @@ def test_a_tar_header_declaring_10_gib_is_refused_naming_the_archive(tmp_path):
         archives.archive_members(archive, limits=VAL_LIMITS)
     # within a (larger) bound, the lie is caught while reading: an error naming the archive, not a bare ReadError
     with pytest.raises(ValueError, match=r"ILSVRC2012_img_val.tar: not a readable tar archive"):
-        archives.safe_extract(archive, tmp_path / "target",
-                              limits=archives.ArchiveLimits(max_members=10, max_bytes=11 * 2**30))
+        archives.safe_extract(
+            archive, tmp_path / "target", limits=archives.ArchiveLimits(max_members=10, max_bytes=11 * 2**30)
+        )
     assert not (tmp_path / "target").exists()
 
 
@@ -279,9 +283,11 @@ def test_every_torch_load_uses_weights_only_and_nothing_unpickles_or_evals():
                     problems.append(f"{where}: torch.load without weights_only=True")
             elif name in ("eval", "exec", "yaml.load", "yaml.unsafe_load", "pickle.load", "pickle.loads"):
                 problems.append(f"{where}: {name}(...)")
-            elif name in ("np.load", "numpy.load") and not (
-                isinstance(kw.get("allow_pickle"), ast.Constant) and kw["allow_pickle"].value is False
-            ) and "allow_pickle" in kw:
+            elif (
+                name in ("np.load", "numpy.load")
+                and not (isinstance(kw.get("allow_pickle"), ast.Constant) and kw["allow_pickle"].value is False)
+                and "allow_pickle" in kw
+            ):
                 problems.append(f"{where}: np.load with allow_pickle")
     assert loads >= 3, "the scan found the library's torch.load calls"
     assert problems == []

@@ -1,13 +1,12 @@
 """The book's browser assets: only the pinned release's listed files, never outside the folder."""
 
 import io
+import posixpath
 import tarfile
 
 import pytest
 
 from data_scripts.files import ChecksumMismatchError, sha256_of
-import posixpath
-
 from data_scripts.web_assets import ASSETS, ENTRY_POINTS, WIDGET_MODULES, WIDGETS_PATHS_JS, Asset, extract_asset
 
 
@@ -75,7 +74,7 @@ def _require_path(module_id):
     """Where require.js fetches ``module_id`` from, relative to _static/ (longest mapped prefix)."""
     for prefix in sorted(WIDGET_MODULES, key=len, reverse=True):
         if module_id == prefix or module_id.startswith(prefix + "/"):
-            return WIDGET_MODULES[prefix] + module_id[len(prefix):]
+            return WIDGET_MODULES[prefix] + module_id[len(prefix) :]
     return None  # resolved beside the page
 
 
@@ -89,4 +88,6 @@ def test_every_widget_bundle_finds_its_fonts_in_our_widgets_folder(module_id):
     # webpack's public path is the folder of the module's URL; the fonts lie in widgets/
     path = _require_path(module_id)
     assert path is not None and posixpath.dirname(path) == "widgets", (module_id, path)
-    assert f'"{module_id}"' in WIDGETS_PATHS_JS or any(f'"{p}"' in WIDGETS_PATHS_JS for p in WIDGET_MODULES if module_id.startswith(p))
+    assert f'"{module_id}"' in WIDGETS_PATHS_JS or any(
+        f'"{p}"' in WIDGETS_PATHS_JS for p in WIDGET_MODULES if module_id.startswith(p)
+    )

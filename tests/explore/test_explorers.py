@@ -33,16 +33,27 @@ def _close_figures():
 @pytest.fixture(scope="module")
 def models():
     kw = {**ZOO_TRAINING["quick"], **ADV_TRAINING["quick"], "seed": 0, "progress": False}
-    return {"resnet": adversarial_variant("resnet", "standard", **kw),
-            "resnet-Adv": adversarial_variant("resnet", "consistent-AT", **kw)}
+    return {
+        "resnet": adversarial_variant("resnet", "standard", **kw),
+        "resnet-Adv": adversarial_variant("resnet", "consistent-AT", **kw),
+    }
 
 
 @pytest.fixture(scope="module")
 def sets():
     p = chapter_parameters("quick", "11")
-    return adversarial_set(p["archs"], n=p["n_images"], k=p["k_targets"], step_size=p["adam_step_255"] / 255,
-                           steps=p["adam_steps"], eps=p["eps"], train_size=p["train_size"],
-                           train_epochs=p["train_epochs"], seed=p["seed"], progress=False)
+    return adversarial_set(
+        p["archs"],
+        n=p["n_images"],
+        k=p["k_targets"],
+        step_size=p["adam_step_255"] / 255,
+        steps=p["adam_steps"],
+        eps=p["eps"],
+        train_size=p["train_size"],
+        train_epochs=p["train_epochs"],
+        seed=p["seed"],
+        progress=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -157,8 +168,10 @@ def test_explanation_view_prediction_and_class_edges(models, sets):
                 assert row["explained_class"] == target
 
 
-@pytest.mark.parametrize("index, target, message", [(-1, None, "image index -1"), (0, 10, "class 10 is out of range"),
-                                                    (10**6, 0, "out of range")])
+@pytest.mark.parametrize(
+    "index, target, message",
+    [(-1, None, "image index -1"), (0, 10, "class 10 is out of range"), (10**6, 0, "out of range")],
+)
 def test_explanation_view_bad_choices_are_messages(models, sets, index, target, message):
     source, _ = sets
     view = explanation_view(models, source, index, target)

@@ -56,9 +56,7 @@ def test_equals_a_brute_force_loop(model, curve_fn):
             xk = x * (1 - changed) + 0.25 * changed
         else:
             xk = 0.25 * (1 - changed) + x * changed
-        torch.testing.assert_close(
-            curve.probabilities[:, k], _probability(model, xk, target), rtol=1e-6, atol=1e-7
-        )
+        torch.testing.assert_close(curve.probabilities[:, k], _probability(model, xk, target), rtol=1e-6, atol=1e-7)
         assert curve.fractions[k].item() == pytest.approx(m / (H * W))
 
 

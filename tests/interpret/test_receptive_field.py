@@ -39,9 +39,7 @@ def test_theoretical_field_closed_form() -> None:
     # R = 1 + 2*1 + 1*1 + 2*2 + 1*2 + 2*4 = 18; J = 4; P = 1*1 + 1*2 = 3
     assert field == ReceptiveField(size=(18, 18), stride=(4, 4), padding=(3, 3), layer="8")
     assert theoretical_receptive_field(plain_stack(), "3").size == (4, 4)  # conv3 then pool2
-    dilated = nn.Sequential(
-        nn.Conv2d(1, 1, (3, 5), dilation=2, padding="same"), nn.MaxPool2d((2, 3))
-    )
+    dilated = nn.Sequential(nn.Conv2d(1, 1, (3, 5), dilation=2, padding="same"), nn.MaxPool2d((2, 3)))
     assert theoretical_receptive_field(dilated, "1") == ReceptiveField((6, 11), (2, 3), (2, 4), "1")
     assert field.box(0, 0) == (-3, -3, 15, 15)
     assert field.box(0, 0, clip_to=(28, 28)) == (0, 0, 15, 15)
@@ -115,9 +113,7 @@ def test_discrepancy_maps_equal_brute_force(location) -> None:
     g = torch.Generator().manual_seed(0)
     images = torch.rand(3, 1, 20, 20, generator=g)
     locs = None if location is None else torch.tensor([location] * 3)
-    maps = discrepancy_maps(
-        model, images, "8", 5, locations=locs, patch_size=4, stride=3, fill=0.25, batch_size=50
-    )
+    maps = discrepancy_maps(model, images, "8", 5, locations=locs, patch_size=4, stride=3, fill=0.25, batch_size=50)
     assert maps.shape == (3, 20, 20)
     for n in range(3):
         want = naive_discrepancy(model, images[n], 8, 5, location, 4, 3, 0.25)
@@ -133,9 +129,7 @@ def test_noise_occluder_is_seeded_and_zero_outside_the_field() -> None:
     locs = torch.stack([pos // fmap.shape[2], pos % fmap.shape[2]], 1)
     kw = dict(locations=locs, patch_size=3, stride=1)
     a = discrepancy_maps(model, images, "8", 0, generator=torch.Generator().manual_seed(7), **kw)
-    b = discrepancy_maps(
-        model, images, "8", 0, generator=torch.Generator().manual_seed(7), batch_size=97, **kw
-    )
+    b = discrepancy_maps(model, images, "8", 0, generator=torch.Generator().manual_seed(7), batch_size=97, **kw)
     c = discrepancy_maps(model, images, "8", 0, generator=torch.Generator().manual_seed(8), **kw)
     assert torch.equal(a, b) and not torch.equal(a, c)
     field = theoretical_receptive_field(model, "8")
@@ -190,12 +184,8 @@ def test_empirical_field_matches_theoretical_on_a_hand_built_stack(use_field: bo
 def test_calibrate_discrepancy() -> None:
     maps = torch.tensor([[[0.0, 0.0, 0.0], [0.0, 2.0, 4.0], [-1.0, 0.0, 1.0]]])
     out = calibrate_discrepancy(maps)  # median 0: clip negatives, divide by 4
-    torch.testing.assert_close(
-        out, torch.tensor([[[0.0, 0.0, 0.0], [0.0, 0.5, 1.0], [0.0, 0.0, 0.25]]])
-    )
-    torch.testing.assert_close(
-        calibrate_discrepancy(maps[0] + 3.0), out[0]
-    )  # a constant offset is removed
+    torch.testing.assert_close(out, torch.tensor([[[0.0, 0.0, 0.0], [0.0, 0.5, 1.0], [0.0, 0.0, 0.25]]]))
+    torch.testing.assert_close(calibrate_discrepancy(maps[0] + 3.0), out[0])  # a constant offset is removed
     assert torch.equal(calibrate_discrepancy(torch.zeros(2, 4, 4)), torch.zeros(2, 4, 4))
 
 
@@ -220,9 +210,7 @@ def test_bad_input_errors_and_mode_restored() -> None:
     with pytest.raises(ValueError, match="divide by 255"):
         discrepancy_maps(model, x * 255, "8", 0)
     with pytest.raises(ValueError, match="threshold"):
-        empirical_receptive_field(
-            model, x, "8", 0, torch.zeros(2, 2, dtype=torch.long), threshold=0.0
-        )
+        empirical_receptive_field(model, x, "8", 0, torch.zeros(2, 2, dtype=torch.long), threshold=0.0)
     with pytest.raises(ValueError, match="Valid names"):
         theoretical_receptive_field(model, "conv9")
     with pytest.raises(ValueError, match="location must lie"):

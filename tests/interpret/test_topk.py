@@ -26,9 +26,7 @@ def table_model() -> nn.Module:
     return nn.Sequential(nn.Identity(), nn.Flatten())
 
 
-def activation_table(
-    n: int = 300, c: int = 6, h: int = 5, w: int = 4, seed: int = 0
-) -> torch.Tensor:
+def activation_table(n: int = 300, c: int = 6, h: int = 5, w: int = 4, seed: int = 0) -> torch.Tensor:
     # values on a grid of 1/8: many ties, in the spatial max and across images
     g = torch.Generator().manual_seed(seed)
     return torch.randint(0, 9, (n, c, h, w), generator=g).float() / 8
@@ -39,11 +37,7 @@ def reference_top(table: torch.Tensor, k: int, reduction: str):
     a = table.numpy()
     n, c, h, w = a.shape
     flat = a.reshape(n, c, h * w)
-    resp = (
-        flat.max(axis=2)
-        if reduction == "max"
-        else flat.mean(axis=2, dtype=np.float64).astype(np.float32)
-    )
+    resp = flat.max(axis=2) if reduction == "max" else flat.mean(axis=2, dtype=np.float64).astype(np.float32)
     pos = flat.argmax(axis=2)  # numpy: first occurrence
     order = np.argsort(-resp.T, axis=1, kind="stable")[:, :k]  # [C, k]
     values = np.take_along_axis(resp.T, order, axis=1)
@@ -56,16 +50,10 @@ def reference_top(table: torch.Tensor, k: int, reduction: str):
 @pytest.mark.parametrize("k,batch_size", [(1, 300), (5, 37), (40, 1), (300, 64)])
 def test_streaming_equals_full_stable_sort(reduction: str, k: int, batch_size: int) -> None:
     table = activation_table()
-    top = top_activating_images(
-        table_model(), table, "0", k=k, reduction=reduction, batch_size=batch_size
-    )
+    top = top_activating_images(table_model(), table, "0", k=k, reduction=reduction, batch_size=batch_size)
     values, order, locs = reference_top(table, k, reduction)
     assert isinstance(top, TopActivations)
-    assert (
-        top.values.shape == (6, k)
-        and top.indices.shape == (6, k)
-        and top.locations.shape == (6, k, 2)
-    )
+    assert top.values.shape == (6, k) and top.indices.shape == (6, k) and top.locations.shape == (6, k, 2)
     np.testing.assert_allclose(top.values.numpy(), values, rtol=0, atol=1e-6)
     np.testing.assert_array_equal(top.indices.numpy(), order)
     np.testing.assert_array_equal(top.locations.numpy(), locs)
@@ -112,9 +100,7 @@ def test_state_size_does_not_grow_with_images() -> None:
         )
         sizes.append(running.nbytes)
     assert running.seen == 5000
-    assert (
-        sizes[0] == sizes[-1] == 8 * 5 * (4 + 8 + 16)
-    )  # float32 values, int64 indices and (row, col)
+    assert sizes[0] == sizes[-1] == 8 * 5 * (4 + 8 + 16)  # float32 values, int64 indices and (row, col)
 
 
 def test_streaming_keeps_no_batch_alive() -> None:
@@ -150,14 +136,12 @@ def test_argmax_locations_in_a_strided_conv() -> None:
         images[n, 0, r, c] = 1.0
     top = top_activating_images(model, images, "1", k=4)
     expected = {n: (r // 2, c // 2) for n, (r, c) in enumerate(spots)}
-    for idx, loc in zip(top.indices[0].tolist(), top.locations[0].tolist()):
+    for idx, loc in zip(top.indices[0].tolist(), top.locations[0].tolist(), strict=True):
         assert tuple(loc) == expected[idx]
 
 
 def test_top_patches_crop_the_receptive_field_with_padding() -> None:
-    model = nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 5, 3, padding=1)
-    )
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 5, 3, padding=1))
     torch.manual_seed(0)
     images = torch.rand(30, 1, 16, 16)
     top = top_activating_images(model, images, "3", k=6)

@@ -97,9 +97,7 @@ def test_forward_hook_sees_pre_activation_only_after_conversion(resnet, images):
     # An inplace ReLU overwrites the tensor a forward hook on the layer before it stored.
     def captured_bn1(model: nn.Module) -> torch.Tensor:
         store = []
-        handle = model.get_submodule("layer1.0.bn1").register_forward_hook(
-            lambda m, a, out: store.append(out)
-        )
+        handle = model.get_submodule("layer1.0.bn1").register_forward_hook(lambda m, a, out: store.append(out))
         try:
             with torch.no_grad():
                 model(images)

@@ -71,7 +71,7 @@ def test_hook_safe_and_last_conv_named(arch, channels):
     assert model.num_classes == 1000  # read from the last layer: no probe forward needed
     # it really is the last conv layer's output: nothing but ReLU/pool/linear after it
     names = [n for n, _ in model.named_modules()]
-    later = names[names.index(name) + 1:]
+    later = names[names.index(name) + 1 :]
     assert not any(isinstance(dict(model.named_modules())[n], torch.nn.Conv2d) for n in later)
 
 

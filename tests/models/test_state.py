@@ -109,11 +109,23 @@ def data(tmp_path):
     y = torch.arange(N) % K
     names = tuple(f"class {i}" for i in range(K))
     images = ImageSet(x, y, names, tuple(f"entity.n.0{i + 1}" for i in range(K)), "toy", "test")
-    shard = {"images": (x.flip(0) * 255).round().to(torch.uint8), "source_index": torch.arange(N).flip(0),
-             "label": y.flip(0), "target": (y.flip(0) + 1) % K}
+    shard = {
+        "images": (x.flip(0) * 255).round().to(torch.uint8),
+        "source_index": torch.arange(N).flip(0),
+        "label": y.flip(0),
+        "target": (y.flip(0) + 1) % K,
+    }
     adversarial = advset.AdversarialSet([shard], k=1, num_sources=N)
-    return SimpleNamespace(x=x, y=y, t=(y + 1) % K, images=images, advset=adversarial,
-                           correlation=torch.eye(K, dtype=torch.float64), folder=tmp_path / "advset", generator=g)
+    return SimpleNamespace(
+        x=x,
+        y=y,
+        t=(y + 1) % K,
+        images=images,
+        advset=adversarial,
+        correlation=torch.eye(K, dtype=torch.float64),
+        folder=tmp_path / "advset",
+        generator=g,
+    )
 
 
 def _neuron_data(ms, d, fraction=0.5):
@@ -156,28 +168,34 @@ def _explaining(m, d):
 CASES: dict[str, Callable] = {
     # attacks
     "attacks.advset.generate_adversarial_set": lambda ms, d, make: advset.generate_adversarial_set(
-        ms, d.x, d.y, d.folder, k=1, shard_size=4, steps=1, progress=False),
+        ms, d.x, d.y, d.folder, k=1, shard_size=4, steps=1, progress=False
+    ),
     "attacks.base.check_attack_inputs": lambda ms, d, make: base.check_attack_inputs(ms[0], d.x, d.y),
     "attacks.base.loss_gradient": lambda ms, d, make: base.loss_gradient(ms[0], d.x, d.y),
     "attacks.blackbox.LabelOracle": lambda ms, d, make: blackbox.LabelOracle(ms[0])(d.x),
     "attacks.blackbox.blackbox_attack": lambda ms, d, make: blackbox.blackbox_attack(
-        ms[0], d.x[:3], d.x, d.y, make_surrogate=make, rounds=2, epochs=1, batch_size=4, progress=False),
+        ms[0], d.x[:3], d.x, d.y, make_surrogate=make, rounds=2, epochs=1, batch_size=4, progress=False
+    ),
     "attacks.blackbox.jacobian_augmentation": lambda ms, d, make: blackbox.jacobian_augmentation(ms[0], d.x, d.y, 0.1),
     "attacks.deepfool.deepfool": lambda ms, d, make: deepfool.deepfool(ms[0], d.x, max_iter=3),
     "attacks.ensemble.ensemble_attack": lambda ms, d, make: ensemble.ensemble_attack(ms, d.x, d.t, steps=2),
     "attacks.ensemble.ensemble_attack_result": lambda ms, d, make: ensemble.ensemble_attack_result(
-        ms, d.x, d.t, steps=2, eps=0.1),
+        ms, d.x, d.t, steps=2, eps=0.1
+    ),
     "attacks.ensemble.ensemble_probabilities": lambda ms, d, make: ensemble.ensemble_probabilities(ms, d.x),
     "attacks.ensemble.least_likely_targets": lambda ms, d, make: ensemble.least_likely_targets(ms, d.x, 2),
     "attacks.explanation.grad_cam_attack": lambda ms, d, make: explanation.grad_cam_attack(
-        ms[0], d.x, d.y, eps=0.05, steps=2, generator=d.generator),
+        ms[0], d.x, d.y, eps=0.05, steps=2, generator=d.generator
+    ),
     "attacks.explanation.grad_cam_distribution": lambda ms, d, make: explanation.grad_cam_distribution(ms[0], d.x, d.y),
     "attacks.fgsm.fgsm": lambda ms, d, make: fgsm.fgsm(ms[0], d.x, d.y, eps=0.05),
     "attacks.fgsm.fgsm_sweep": lambda ms, d, make: fgsm.fgsm_sweep(ms[0], d.x, d.y, eps_values=[0.0, 0.05]),
-    "attacks.pgd.pgd": lambda ms, d, make: pgd.pgd(ms[0], d.x, d.y, eps=0.05, step_size=0.02, steps=2,
-                                                    random_start=True, generator=d.generator),
+    "attacks.pgd.pgd": lambda ms, d, make: pgd.pgd(
+        ms[0], d.x, d.y, eps=0.05, step_size=0.02, steps=2, random_start=True, generator=d.generator
+    ),
     "attacks.strong.strong_attack": lambda ms, d, make: strong.strong_attack(
-        ms[0], d.x, d.y, eps=0.05, pgd_steps=1, pgd_restarts=1, apgd_steps=2, n_targets=1),
+        ms[0], d.x, d.y, eps=0.05, pgd_steps=1, pgd_restarts=1, apgd_steps=2, n_targets=1
+    ),
     "attacks.surface.loss_surface": lambda ms, d, make: _surface(ms[0], d),
     "attacks.surface.signed_gradient": lambda ms, d, make: surface.signed_gradient(ms[0], d.x, d.y),
     "attacks.targets.least_likely": lambda ms, d, make: targets.least_likely(ms[0], 2, x=d.x),
@@ -189,69 +207,98 @@ CASES: dict[str, Callable] = {
     "interpret.attribution.occlusion": lambda ms, d, make: attribution.occlusion(ms[0], d.x, d.y, window=4, stride=4),
     "interpret.attribution.saliency": lambda ms, d, make: attribution.saliency(ms[0], d.x, d.y),
     "interpret.faithfulness.deletion_curve": lambda ms, d, make: faithfulness.deletion_curve(
-        ms[0], d.x, d.y, d.x, steps=3),
+        ms[0], d.x, d.y, d.x, steps=3
+    ),
     "interpret.faithfulness.insertion_curve": lambda ms, d, make: faithfulness.insertion_curve(
-        ms[0], d.x, d.y, d.x, steps=3),
+        ms[0], d.x, d.y, d.x, steps=3
+    ),
     "interpret.features.feature_maps": lambda ms, d, make: features.feature_maps(ms[0], d.x, "features.0"),
     "interpret.features.first_conv_weights": lambda ms, d, make: features.first_conv_weights(ms[0]),
     "interpret.neighbours.embed": lambda ms, d, make: neighbours.embed(ms[0], d.x, batch_size=4),
     "interpret.receptive_field.discrepancy_maps": lambda ms, d, make: receptive_field.discrepancy_maps(
-        ms[0], d.x, "features.4", 1, patch_size=3, stride=3, generator=d.generator),
-    "interpret.receptive_field.empirical_receptive_field": lambda ms, d, make: receptive_field.empirical_receptive_field(
-        ms[0], d.x, "features.4", 1, torch.full((N, 2), 2), patch_size=3, stride=3),
+        ms[0], d.x, "features.4", 1, patch_size=3, stride=3, generator=d.generator
+    ),
+    "interpret.receptive_field.empirical_receptive_field": lambda ms, d, make: (
+        receptive_field.empirical_receptive_field(
+            ms[0], d.x, "features.4", 1, torch.full((N, 2), 2), patch_size=3, stride=3
+        )
+    ),
     "interpret.receptive_field.gradient_receptive_field": lambda ms, d, make: receptive_field.gradient_receptive_field(
-        ms[0], "features.4", (2, 2), (1, SIZE, SIZE), samples=2),
-    "interpret.receptive_field.receptive_field_from_gradient":
-        lambda ms, d, make: receptive_field.receptive_field_from_gradient(ms[0], "features.4", (1, SIZE, SIZE), samples=4),
-    "interpret.receptive_field.theoretical_receptive_field":
-        lambda ms, d, make: receptive_field.theoretical_receptive_field(ms[0], "features.4"),
+        ms[0], "features.4", (2, 2), (1, SIZE, SIZE), samples=2
+    ),
+    "interpret.receptive_field.receptive_field_from_gradient": lambda ms, d, make: (
+        receptive_field.receptive_field_from_gradient(ms[0], "features.4", (1, SIZE, SIZE), samples=4)
+    ),
+    "interpret.receptive_field.theoretical_receptive_field": lambda ms, d, make: (
+        receptive_field.theoretical_receptive_field(ms[0], "features.4")
+    ),
     "interpret.topk.top_activating_images": lambda ms, d, make: topk.top_activating_images(
-        ms[0], d.x, "features.4", k=2, batch_size=4),
+        ms[0], d.x, "features.4", k=2, batch_size=4
+    ),
     # consistency
     "consistency.activations.concept_top_activations": lambda ms, d, make: activations.concept_top_activations(
-        ms[0], d.x, d.y, d.advset.images, d.advset.labels, num_concepts=K, fraction=0.5),
+        ms[0], d.x, d.y, d.advset.images, d.advset.labels, num_concepts=K, fraction=0.5
+    ),
     "consistency.evaluation.measure_consistency": lambda ms, d, make: evaluation.measure_consistency(
-        ms[0], d.x, d.y, d.advset.images, d.advset.labels, d.correlation, fraction=0.5, num_samples=10),
+        ms[0], d.x, d.y, d.advset.images, d.advset.labels, d.correlation, fraction=0.5, num_samples=10
+    ),
     "consistency.tracing.ablation_curve": lambda ms, d, make: tracing.ablation_curve(
-        ms[0], d.x, torch.arange(6).repeat(N, 1), d.y, steps=2),
+        ms[0], d.x, torch.arange(6).repeat(N, 1), d.y, steps=2
+    ),
     "consistency.tracing.neuron_influence": lambda ms, d, make: tracing.neuron_influence(ms[0], d.x, d.y),
     # training
     "training.distributed.broadcast_state": lambda ms, d, make: distributed.broadcast_state(ms[0]),
     "training.loop.evaluate": lambda ms, d, make: loop.evaluate(ms[0], d.x, d.y, batch_size=4),
     "training.loop.predict": lambda ms, d, make: loop.predict(ms[0], d.x, batch_size=4),
     "training.objectives.ConsistentAdversarialTraining": lambda ms, d, make: objectives.ConsistentAdversarialTraining(
-        eps_step=0.02, steps=2)(ms[0], d.x, d.y),
+        eps_step=0.02, steps=2
+    )(ms[0], d.x, d.y),
     "training.objectives.EnsembleAdversarialTraining": lambda ms, d, make: objectives.EnsembleAdversarialTraining(
-        {"b": ms[1]}, eps=0.05)(ms[0], d.x, d.y),
+        {"b": ms[1]}, eps=0.05
+    )(ms[0], d.x, d.y),
     "training.objectives.FGSMTraining": lambda ms, d, make: objectives.FGSMTraining(eps=0.05)(ms[0], d.x, d.y),
-    "training.objectives.FeatureDistanceConsistentTraining":
-        lambda ms, d, make: objectives.FeatureDistanceConsistentTraining(eps_step=0.02, steps=1, feature_steps=1)(
-            ms[0], d.x, d.y),
+    "training.objectives.FeatureDistanceConsistentTraining": lambda ms, d, make: (
+        objectives.FeatureDistanceConsistentTraining(eps_step=0.02, steps=1, feature_steps=1)(ms[0], d.x, d.y)
+    ),
     "training.objectives.PGDTraining": lambda ms, d, make: objectives.PGDTraining(eps=0.05, step_size=0.02, steps=2)(
-        ms[0], d.x, d.y),
+        ms[0], d.x, d.y
+    ),
     "training.objectives.cross_entropy": lambda ms, d, make: objectives.cross_entropy(ms[0], d.x, d.y),
     "training.objectives.feature_distance": lambda ms, d, make: objectives.feature_distance(ms[0], d.x, d.x.flip(0)),
     "training.objectives.feature_distance_example": lambda ms, d, make: objectives.feature_distance_example(
-        ms[0], d.x, eps=0.05, step_size=0.02, steps=2, generator=d.generator),
+        ms[0], d.x, eps=0.05, step_size=0.02, steps=2, generator=d.generator
+    ),
     "training.objectives.targeted_iterative_fgsm": lambda ms, d, make: objectives.targeted_iterative_fgsm(
-        ms[0], d.x, d.t, eps_step=0.02, steps=2),
+        ms[0], d.x, d.t, eps_step=0.02, steps=2
+    ),
     "training.robustness.evaluate_robustness": lambda ms, d, make: robustness.evaluate_robustness(
-        ms[0], d.x, d.y, fgsm_eps=0.05, pgd_steps=1),
-    "training.robustness.evaluate_robustness_distributed": lambda ms, d, make: robustness.evaluate_robustness_distributed(
-        ms[0], d.x, d.y, fgsm_eps=0.05, pgd_steps=1),
+        ms[0], d.x, d.y, fgsm_eps=0.05, pgd_steps=1
+    ),
+    "training.robustness.evaluate_robustness_distributed": lambda ms, d, make: (
+        robustness.evaluate_robustness_distributed(ms[0], d.x, d.y, fgsm_eps=0.05, pgd_steps=1)
+    ),
     # explorers
     "explore.attack.attack_view": lambda ms, d, make: _views_ok(
-        [explore_attack.attack_view({"a": ms[0], "b": ms[1]}, d.images, "a", 1, a, 0.1, pgd_steps=2, ensemble_steps=2)
-         for a in explore_attack.ATTACKS]),
+        [
+            explore_attack.attack_view(
+                {"a": ms[0], "b": ms[1]}, d.images, "a", 1, a, 0.1, pgd_steps=2, ensemble_steps=2
+            )
+            for a in explore_attack.ATTACKS
+        ]
+    ),
     "explore.attack.attack_explorer": lambda ms, d, make: explore_attack.attack_explorer(
-        {"a": ms[0], "b": ms[1]}, d.images),
+        {"a": ms[0], "b": ms[1]}, d.images
+    ),
     "explore.explanation.explanation_view": lambda ms, d, make: _views_ok(
-        [explore_explanation.explanation_view({"a": ms[0], "b": ms[1]}, d.images, 2)]),
+        [explore_explanation.explanation_view({"a": ms[0], "b": ms[1]}, d.images, 2)]
+    ),
     "explore.explanation.explanation_explorer": lambda ms, d, make: explore_explanation.explanation_explorer(
-        {"a": ms[0], "b": ms[1]}, d.images),
+        {"a": ms[0], "b": ms[1]}, d.images
+    ),
     "explore.neuron.NeuronData": lambda ms, d, make: _neuron_table(ms, d),
     "explore.neuron.neuron_view": lambda ms, d, make: _views_ok(
-        [explore_neuron.neuron_view(_neuron_data(ms, d), "a", "features.4", 5, n_shown=2, highlight=True)]),
+        [explore_neuron.neuron_view(_neuron_data(ms, d), "a", "features.4", 5, n_shown=2, highlight=True)]
+    ),
     "explore.neuron.neuron_explorer": lambda ms, d, make: explore_neuron.neuron_explorer(_neuron_data(ms, d)),
     # models
     "models.hook_safe.inplace_modules": lambda ms, d, make: hook_safe.inplace_modules(ms[0]),
@@ -271,7 +318,8 @@ CASES: dict[str, Callable] = {
 # gives way to channel_responses); whichever of the two exists is checked.
 if hasattr(sensitivity, "top_concepts"):
     CASES["consistency.sensitivity.top_concepts"] = lambda ms, d, make: sensitivity.top_concepts(
-        ms[0], d.x, d.y, num_concepts=K, fraction=0.5)
+        ms[0], d.x, d.y, num_concepts=K, fraction=0.5
+    )
 if hasattr(sensitivity, "channel_responses"):
     CASES["consistency.sensitivity.channel_responses"] = lambda ms, d, make: sensitivity.channel_responses(ms[0], d.x)
 
@@ -280,7 +328,9 @@ EXEMPT = {
     "attacks.blackbox.BlackBoxResult": "a result record that holds the attack's own surrogate",
     "models.imagenet.ImageNetModel": "builds a model around a torchvision net (tests/models/test_imagenet_models.py)",
     "models.zoo.any_input_size": "switches the zoo ResNet's input-size check, never a mode (tests/models/test_zoo.py)",
-    "training.distributed.wrap_objective": "needs a torch.distributed process group (tests/training/test_distributed.py)",
+    "training.distributed.wrap_objective": (
+        "needs a torch.distributed process group (tests/training/test_distributed.py)"
+    ),
     "training.loop.train": "trains the model and, as documented, leaves it in eval mode",
     "training.robustness.train_with_metrics": "trains (through train) and leaves the model in eval mode",
 }
@@ -304,8 +354,9 @@ def _public_functions_taking_a_model() -> set[str]:
     found = set()
     for package in PACKAGES:
         root = importlib.import_module(f"{advinterp_lib.__name__}.{package}")
-        modules = [root] + [importlib.import_module(m.name)
-                            for m in pkgutil.walk_packages(root.__path__, root.__name__ + ".")]
+        modules = [root] + [
+            importlib.import_module(m.name) for m in pkgutil.walk_packages(root.__path__, root.__name__ + ".")
+        ]
         for module in modules:
             for name, obj in vars(module).items():
                 if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
@@ -328,11 +379,15 @@ def test_every_public_function_that_takes_a_model_is_checked():
 
 
 @pytest.mark.parametrize("mix", MIXES)
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[name]))
-    if name in KNOWN_FAILURES else name
-    for name in sorted(CASES)
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[name]))
+        if name in KNOWN_FAILURES
+        else name
+        for name in sorted(CASES)
+    ],
+)
 def test_every_submodule_keeps_its_training_flag(name, mix, data, make_toy_cnn):
     ms = [_mixed(make_toy_cnn(seed), mix) for seed in (0, 1)]
     before = [_flags(m) for m in ms]

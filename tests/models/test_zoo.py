@@ -28,8 +28,10 @@ def model(request) -> nn.Module:
 def _call_order(model: nn.Module, x: torch.Tensor) -> list[str]:
     """Names of the modules (the root is "") in the order their forward passes start."""
     order: list[str] = []
-    handles = [m.register_forward_pre_hook(lambda mod, args, name=name: order.append(name))
-               for name, m in model.named_modules()]
+    handles = [
+        m.register_forward_pre_hook(lambda mod, args, name=name: order.append(name))
+        for name, m in model.named_modules()
+    ]
     try:
         model(x)
     finally:
@@ -115,7 +117,7 @@ def test_build_is_seeded_by_the_global_generator():
     a = build("vgg")
     torch.manual_seed(3)
     b = build("vgg")
-    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(va, vb), k
 
 

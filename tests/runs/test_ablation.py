@@ -30,8 +30,12 @@ def fake_model_measurement(purity: float, accuracy: float, seed: int) -> dict:
     own = (torch.arange(C)[:, None] % K).expand(C, KA)
     adv = torch.where(torch.rand(C, KA, generator=g) < purity, own, torch.randint(0, K, (C, KA), generator=g))
     correct = {kind: torch.rand(200, generator=g) < accuracy for kind in ACCURACY_KINDS}
-    return {"real_concepts": own.clone(), "adversarial_concepts": adv,
-            "adversarial_clusters": torch.arange(C * KA).reshape(C, KA), "correct": correct}
+    return {
+        "real_concepts": own.clone(),
+        "adversarial_concepts": adv,
+        "adversarial_clusters": torch.arange(C * KA).reshape(C, KA),
+        "correct": correct,
+    }
 
 
 def study(term_purity: float) -> dict:
@@ -48,8 +52,9 @@ def test_the_terms_effect_can_come_out_every_way(term_purity: float, verdict: st
     s = study(term_purity)["resnet"]
     effect = s["term_effect"]["consis_adv"]
     rows = s["rows"]
-    assert effect["mean"] == pytest.approx(rows["consistent-AT"]["consis_adv"]["mean"]
-                                           - rows["targeted-AT"]["consis_adv"]["mean"])
+    assert effect["mean"] == pytest.approx(
+        rows["consistent-AT"]["consis_adv"]["mean"] - rows["targeted-AT"]["consis_adv"]["mean"]
+    )
     assert term_verdict(effect) == verdict
 
 
@@ -87,11 +92,33 @@ def test_measure_model_on_a_real_model() -> None:
     labels = torch.arange(100) % 10
     adv_images = (torch.rand(200, 1, 8, 8, generator=g) * 255).to(torch.uint8)
     source_index = torch.arange(100).repeat_interleave(2)
-    advset = AdversarialSet([{"images": adv_images, "source_index": source_index, "label": labels[source_index],
-                              "target": (labels[source_index] + 1) % 10}], k=2, num_sources=100)
-    m = measure_model(model, real_images=real, real_concepts=labels, advset=advset, num_concepts=10, fraction=0.1,
-                      eval_images=real[:40], eval_labels=labels[:40], eps=0.05, paper_eps=1 / 255, pgd_steps=3,
-                      strong_images=20, strong={"pgd_steps": 2, "pgd_restarts": 1, "apgd_steps": 3, "n_targets": 3})
+    advset = AdversarialSet(
+        [
+            {
+                "images": adv_images,
+                "source_index": source_index,
+                "label": labels[source_index],
+                "target": (labels[source_index] + 1) % 10,
+            }
+        ],
+        k=2,
+        num_sources=100,
+    )
+    m = measure_model(
+        model,
+        real_images=real,
+        real_concepts=labels,
+        advset=advset,
+        num_concepts=10,
+        fraction=0.1,
+        eval_images=real[:40],
+        eval_labels=labels[:40],
+        eps=0.05,
+        paper_eps=1 / 255,
+        pgd_steps=3,
+        strong_images=20,
+        strong={"pgd_steps": 2, "pgd_restarts": 1, "apgd_steps": 3, "n_targets": 3},
+    )
     assert m["real_concepts"].shape == (6, 10) and m["adversarial_concepts"].shape == (6, 20)
     # each top adversarial image's cluster is its source, whose concept it carries
     assert torch.equal(labels[m["adversarial_clusters"]], m["adversarial_concepts"])
@@ -110,8 +137,9 @@ def test_record_ablation_merges_one_architecture_at_a_time(tmp_path) -> None:
     record = json.loads(path.read_text())
     record["numbers"]["table1"] = {"kept": 1}  # the chapter's own numbers
     path.write_text(json.dumps(record))
-    record_ablation("full", {"archs": {"vgg": {"rows": {}}}, "settings": {"seeds": [0, 1, 2]}}, wall_time_s=5,
-                    root=tmp_path)
+    record_ablation(
+        "full", {"archs": {"vgg": {"rows": {}}}, "settings": {"seeds": [0, 1, 2]}}, wall_time_s=5, root=tmp_path
+    )
     numbers = json.loads(path.read_text())["numbers"]
     assert set(numbers["ablation_over_seeds"]["archs"]) == {"resnet", "vgg"}
     assert numbers["table1"] == {"kept": 1}
@@ -135,8 +163,9 @@ def test_describe_ablation_reads_every_number_from_the_summary() -> None:
 
 def test_differences_are_paired_a_copy_of_the_standard_gains_exactly_nothing() -> None:
     std = fake_model_measurement(0.4, 0.5, 0)
-    s = summarize_ablation({"resnet": {"standard": [std], "consistent-AT": [std, std], "targeted-AT": [std]}}, A,
-                           num_samples=200)["resnet"]
+    s = summarize_ablation(
+        {"resnet": {"standard": [std], "consistent-AT": [std, std], "targeted-AT": [std]}}, A, num_samples=200
+    )["resnet"]
     gain = s["rows"]["consistent-AT"]["gain_consis_adv"]
     assert gain == {"mean": 0.0, "low": 0.0, "high": 0.0}
     assert s["term_effect"]["clean"] == {"mean": 0.0, "low": 0.0, "high": 0.0}

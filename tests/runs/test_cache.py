@@ -132,7 +132,10 @@ def test_atomic_writes_get_the_mode_open_would_give(tmp_path, umask):
     """mkstemp's temp file is private (0600); the written file follows the umask as open() does."""
     old = os.umask(umask)
     try:
-        for name, write in (("a.txt", lambda p: atomic_write_text("x", p)), ("b.pt", lambda p: atomic_torch_save({"a": 1}, p))):
+        for name, write in (
+            ("a.txt", lambda p: atomic_write_text("x", p)),
+            ("b.pt", lambda p: atomic_torch_save({"a": 1}, p)),
+        ):
             path = write(tmp_path / name)
             assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, name
     finally:
@@ -152,7 +155,6 @@ def test_a_cache_entry_gets_the_mode_open_would_give(tmp_path, umask):
             assert stat.S_IMODE((folder / name).stat().st_mode) == 0o666 & ~umask, name
     finally:
         os.umask(old)
-
 
 
 @pytest.mark.parametrize("bad", [dict(step_size="a"), dict(steps="3"), dict(k=0), dict(eps=-0.1), dict(n=10.5)])

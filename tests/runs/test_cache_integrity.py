@@ -65,8 +65,9 @@ def _drop_checksum(config):
     config.write_text(json.dumps(record))
 
 
-@pytest.mark.parametrize("damage", ["config.json deleted", "config.json truncated", "no sha256", "not UTF-8",
-                                    "sha256 not a string"])
+@pytest.mark.parametrize(
+    "damage", ["config.json deleted", "config.json truncated", "no sha256", "not UTF-8", "sha256 not a string"]
+)
 def test_an_entry_whose_checksum_cannot_be_read_is_rebuilt_never_loaded(tmp_path, damage):
     """A missing or unreadable checksum is a damaged entry: with config.json gone, cut
     short or without its sha256, a corrupted artifact.pt would otherwise load unchecked."""

@@ -42,10 +42,16 @@ def test_every_claim_key_is_unique_and_every_chapter_is_a_book_chapter():
 
 def _ch13(pd_last, random_last, flipped_pd, flipped_random):
     return {
-        "ablation_curve": {"prediction difference": [7.7, 5.0, pd_last], "gradient × activation": [7.7, 5.1, pd_last],
-                           "random order": [7.7, 7.4, random_last]},
-        "flipped_share": {"prediction difference": [0.0, 0.1, flipped_pd], "gradient × activation": [0.0, 0.1, 0.2],
-                          "random order": [0.0, 0.0, flipped_random]},
+        "ablation_curve": {
+            "prediction difference": [7.7, 5.0, pd_last],
+            "gradient × activation": [7.7, 5.1, pd_last],
+            "random order": [7.7, 7.4, random_last],
+        },
+        "flipped_share": {
+            "prediction difference": [0.0, 0.1, flipped_pd],
+            "gradient × activation": [0.0, 0.1, 0.2],
+            "random order": [0.0, 0.0, flipped_random],
+        },
     }
 
 
@@ -60,8 +66,10 @@ def test_chapter_13_tracing_claims_follow_the_ablation_curves(tmp_path, numbers,
         assert f.verdict == expected, (key, f.detail)
         assert "point estimates" in f.detail  # the curves carry no interval, and the finding says so
     f = _verdict(report, "ch13.ablation_curve")
-    assert f.values == {"ablation_curve.prediction difference.-1": numbers["ablation_curve"]["prediction difference"][-1],
-                        "ablation_curve.random order.-1": numbers["ablation_curve"]["random order"][-1]}
+    assert f.values == {
+        "ablation_curve.prediction difference.-1": numbers["ablation_curve"]["prediction difference"][-1],
+        "ablation_curve.random order.-1": numbers["ablation_curve"]["random order"][-1],
+    }
 
 
 def _interval(mean, half):
@@ -69,11 +77,15 @@ def _interval(mean, half):
 
 
 def _ch14(unrelated, pgd, ensemble, phase=0.97, amplitude=0.15):
-    cam = {"another image": {"fraction": 0.1, "spearman": _interval(unrelated, 0.05)},
-           "PGD, true class": {"fraction": 0.1, "spearman": _interval(pgd, 0.05)},
-           "ensemble, true class": {"fraction": 0.1, "spearman": _interval(ensemble, 0.05)}}
-    return {"agreement": {"resnet": {"Grad-CAM": cam}},
-            "perturbation_phase_vs_amplitude": {"resnet": {"PGD": {"phase": phase, "amplitude": amplitude}}}}
+    cam = {
+        "another image": {"fraction": 0.1, "spearman": _interval(unrelated, 0.05)},
+        "PGD, true class": {"fraction": 0.1, "spearman": _interval(pgd, 0.05)},
+        "ensemble, true class": {"fraction": 0.1, "spearman": _interval(ensemble, 0.05)},
+    }
+    return {
+        "agreement": {"resnet": {"Grad-CAM": cam}},
+        "perturbation_phase_vs_amplitude": {"resnet": {"PGD": {"phase": phase, "amplitude": amplitude}}},
+    }
 
 
 def test_chapter_14_grad_cam_claims_need_separated_intervals(tmp_path):
@@ -99,9 +111,23 @@ def test_claims_of_a_chapter_without_results_wait_for_it(tmp_path):
 
 
 def test_a_claim_on_a_path_the_results_lack_has_no_result(tmp_path):
-    claim = Claim("x", "13", "Tracing", "s", "src", Ordered(At("ablation_curve.random order.9"),
-                                                            At("ablation_curve.prediction difference.0")), "p")
-    write_results("13_tracing_predictions_to_neurons", "quick", _ch13(2.0, 5.8, 0.2, 0.0), seed=0, wall_time_s=1.0,
-                  device="cpu", root=tmp_path)
+    claim = Claim(
+        "x",
+        "13",
+        "Tracing",
+        "s",
+        "src",
+        Ordered(At("ablation_curve.random order.9"), At("ablation_curve.prediction difference.0")),
+        "p",
+    )
+    write_results(
+        "13_tracing_predictions_to_neurons",
+        "quick",
+        _ch13(2.0, 5.8, 0.2, 0.0),
+        seed=0,
+        wall_time_s=1.0,
+        device="cpu",
+        root=tmp_path,
+    )
     (f,) = build_report(tmp_path, profiles=["quick"], claims=[claim]).findings
     assert f.verdict == NO_RESULT and "ablation_curve.random order.9" in f.detail

@@ -70,9 +70,9 @@ def test_correlation_over_present_classes(imagenet_env, tmp_path):
     assert a.shape == (1000, 1000)
     d = distance_matrix(class_synsets(WNIDS3))
     idx = torch.tensor([0, 1, 281])
-    torch.testing.assert_close(a[idx[:, None], idx[None, :]], torch.exp(-d**2 / 2))
+    torch.testing.assert_close(a[idx[:, None], idx[None, :]], torch.exp(-(d**2) / 2))
     assert a[5, 5] == 1 and a[5].sum() == 1 and a[0, 5] == 0
-    assert a[0, 1] == pytest.approx(math.exp(-d[0, 1].item() ** 2 / 2))
+    assert a[0, 1] == pytest.approx(math.exp(-(d[0, 1].item() ** 2) / 2))
 
 
 def test_unknown_dataset_and_bad_rank():

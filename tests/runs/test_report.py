@@ -134,22 +134,45 @@ def test_a_result_from_another_library_version_is_warned_and_still_shown(tmp_pat
         (lambda p: _edit(p, lambda r: r.pop("device")), "'device' is missing"),
         (lambda p: _edit(p, lambda r: r.update(wall_time_s="fast")), "'wall_time_s'"),
         (lambda p: _edit(p, lambda r: r.update(profile="full")), "says profile 'full'"),
-        (lambda p: _edit(p, lambda r: r["numbers"]["table1"]["resnet"].update(consis="high")),
-         "numbers.table1.resnet.consis should be a finite number"),
-        (lambda p: _edit(p, lambda r: r["numbers"]["table1"]["resnet"].update(consis_ci=[0.1, 0.2])),
-         "numbers.table1.resnet.consis_ci should be an interval"),
+        (
+            lambda p: _edit(p, lambda r: r["numbers"]["table1"]["resnet"].update(consis="high")),
+            "numbers.table1.resnet.consis should be a finite number",
+        ),
+        (
+            lambda p: _edit(p, lambda r: r["numbers"]["table1"]["resnet"].update(consis_ci=[0.1, 0.2])),
+            "numbers.table1.resnet.consis_ci should be an interval",
+        ),
         (lambda p: p.write_bytes(b'{"chapter": "caf\xe9"}'), "not UTF-8"),
         (lambda p: p.write_text("[" * 100_000 + "]" * 100_000), "nests too deeply"),
         (lambda p: p.write_text('{"numbers": ' + "[" * 500 + "]" * 500 + "}"), "more than 64 levels"),
-        (lambda p: _edit(p, lambda r: r["numbers"].update(table1=[0.5, 0.6])), "numbers.table1 should be a dict holding"),
-        (lambda p: _edit(p, lambda r: r["numbers"]["table1"].update(resnet=0.5)),
-         "numbers.table1.resnet should be a dict holding"),
-        (lambda p: _edit(p, lambda r: r["numbers"]["histograms"].update(resnet="flat")),
-         "numbers.histograms.resnet should be a"),
+        (
+            lambda p: _edit(p, lambda r: r["numbers"].update(table1=[0.5, 0.6])),
+            "numbers.table1 should be a dict holding",
+        ),
+        (
+            lambda p: _edit(p, lambda r: r["numbers"]["table1"].update(resnet=0.5)),
+            "numbers.table1.resnet should be a dict holding",
+        ),
+        (
+            lambda p: _edit(p, lambda r: r["numbers"]["histograms"].update(resnet="flat")),
+            "numbers.histograms.resnet should be a",
+        ),
     ],
-    ids=["json", "no-numbers", "no-device", "bad-wall-time", "wrong-profile", "bad-number", "bad-interval",
-         "not-utf8", "nested-100000-deep", "nested-500-deep", "table-of-wrong-type", "row-of-wrong-type",
-         "histogram-of-wrong-type"],
+    ids=[
+        "json",
+        "no-numbers",
+        "no-device",
+        "bad-wall-time",
+        "wrong-profile",
+        "bad-number",
+        "bad-interval",
+        "not-utf8",
+        "nested-100000-deep",
+        "nested-500-deep",
+        "table-of-wrong-type",
+        "row-of-wrong-type",
+        "histogram-of-wrong-type",
+    ],
 )
 def test_a_malformed_file_is_an_error_naming_it(tmp_path, damage, message):
     path = _write(tmp_path, "quick", "11_inconsistent_representations", _ch11_numbers())
@@ -258,19 +281,30 @@ def _paper_as_results():
             key = CH12_MODEL_PATHS[role].format(arch=arch)
             t1, t3 = paper.TABLE1[model], paper.TABLE3[model]
             _put(numbers, f"table1.{key}", {"consis": t1["consis"], "consis_adv": t1["consis_adv"]})
-            _put(numbers, f"table3.{key}", {kind: {top: t3[f"{col}_{top}"] / 100 for top in ("top1", "top5")}
-                                            for kind, col in (("real", "real"), ("fgsm", "adv"),
-                                                              ("fgsm_paper_eps", "adv"))})
+            _put(
+                numbers,
+                f"table3.{key}",
+                {
+                    kind: {top: t3[f"{col}_{top}"] / 100 for top in ("top1", "top5")}
+                    for kind, col in (("real", "real"), ("fgsm", "adv"), ("fgsm_paper_eps", "adv"))
+                },
+            )
         for metric in ("consis", "consis_adv"):  # chapter 12's differences (no interval in the paper)
             d = paper.TABLE1[f"{name}-Adv"][metric] - paper.TABLE1[name][metric]
             _put(numbers, f"gain_vs_standard.{arch}.consistent-AT.{metric}", {"mean": d, "low": d, "high": d})
     # Figure 5's shape: adversarial histograms below the real ones, higher for -Adv
     edges = [0.0, 0.01, 0.02, 0.03]
     _put(numbers, "histograms.resnet", {"edges": edges, "real": [0, 2, 8], "adversarial": [6, 4, 0]})  # chapter 11
-    _put(numbers, f"histograms.{CH12_MODEL_PATHS['standard'].format(arch='resnet')}",
-         {"edges": edges, "real": [0, 2, 8], "adversarial": [6, 4, 0]})
-    _put(numbers, f"histograms.{CH12_MODEL_PATHS['adv'].format(arch='resnet')}",
-         {"edges": edges, "real": [0, 3, 7], "adversarial": [1, 6, 3]})
+    _put(
+        numbers,
+        f"histograms.{CH12_MODEL_PATHS['standard'].format(arch='resnet')}",
+        {"edges": edges, "real": [0, 2, 8], "adversarial": [6, 4, 0]},
+    )
+    _put(
+        numbers,
+        f"histograms.{CH12_MODEL_PATHS['adv'].format(arch='resnet')}",
+        {"edges": edges, "real": [0, 3, 7], "adversarial": [1, 6, 3]},
+    )
     return numbers
 
 
@@ -282,7 +316,8 @@ def test_the_papers_own_numbers_reproduce_every_claim_about_them(tmp_path):
     about_paper = [f for f in report.findings if f.claim.chapter in ("11", "12") and f.claim.kind != FINDING]
     assert len(about_paper) > 40
     assert all(f.verdict == REPRODUCED for f in about_paper), [
-        (f.claim.key, f.verdict, f.detail) for f in about_paper if f.verdict != REPRODUCED]
+        (f.claim.key, f.verdict, f.detail) for f in about_paper if f.verdict != REPRODUCED
+    ]
     # the same numbers under a Fashion-MNIST profile: the directions hold, the values are not comparable
     _write(tmp_path, "full", "11_inconsistent_representations", numbers)
     _write(tmp_path, "full", "12_consistent_adversarial_training", numbers)
@@ -324,7 +359,8 @@ def test_claims_quote_the_paper_and_nothing_else():
     for arch, name in paper.ZOO_TO_PAPER.items():
         assert values[f"table1.{arch}.consis"] == paper.TABLE1[name]["consis"]
         assert values[f"table3.{ADV_KEY.format(arch=arch)}.fgsm.top1"] == pytest.approx(
-            paper.TABLE3[f"{name}-Adv"]["adv_top1"] / 100)
+            paper.TABLE3[f"{name}-Adv"]["adv_top1"] / 100
+        )
         assert values[f"ch9.{arch}.pgd_at_accuracy"] is None  # Madry et al.'s number: unknown to us
     assert paper.TABLE1["ResNet-18"] == {"consis": 0.0261, "consis_adv": 0.0133}
     assert paper.TABLE3["ResNet-18-Adv"]["adv_top1"] == 27.56
@@ -341,8 +377,9 @@ def _project(tmp_path):
 
 
 def _cli(cwd, *args):
-    return subprocess.run([sys.executable, "-m", "advinterp_lib", "report", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "advinterp_lib", "report", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_report_json_on_a_results_root(tmp_path):

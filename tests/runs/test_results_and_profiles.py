@@ -48,13 +48,16 @@ def test_read_errors_name_the_file(tmp_path):
         read_results("quick", "04_w", root=tmp_path)
 
 
-@pytest.mark.parametrize("profile, chapter, word", [
-    ("../../../x", "10_concepts_and_wordnet", "profile"),   # -p profile ../../../x wrote outside results/
-    ("huge", "10_concepts_and_wordnet", "profile"),
-    ("quick", "../../escape", "chapter"),
-    ("quick", "a/b", "chapter"),
-    ("quick", ".hidden", "chapter"),
-])
+@pytest.mark.parametrize(
+    "profile, chapter, word",
+    [
+        ("../../../x", "10_concepts_and_wordnet", "profile"),  # -p profile ../../../x wrote outside results/
+        ("huge", "10_concepts_and_wordnet", "profile"),
+        ("quick", "../../escape", "chapter"),
+        ("quick", "a/b", "chapter"),
+        ("quick", ".hidden", "chapter"),
+    ],
+)
 def test_a_results_path_is_built_only_from_a_known_profile_and_a_plain_chapter(tmp_path, profile, chapter, word):
     root = tmp_path / "results"
     with pytest.raises(ValueError, match=word):

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from advinterp_lib.runs.rules import (
+    NO_RESULT,
     NOT_COMPARABLE,
     NOT_REPRODUCED,
-    NO_RESULT,
     REPRODUCED,
     At,
     HistogramMean,
@@ -32,21 +32,38 @@ def ci(low, high):
 
 # (rule, numbers that reproduce, numbers that do not, paper value)
 CASES = {
-    "MatchesPaper": (MatchesPaper(At("v"), ci="v_ci", rel_tol=0.1),
-                     {"v": 0.0300, "v_ci": ci(0.0290, 0.0310)},
-                     # the point estimate is close, but the interval is wide: no longer passes
-                     {"v": 0.0300, "v_ci": ci(0.0200, 0.0400)}, 0.0296),
-    "Ordered": (Ordered(At("a"), At("b"), "a_ci", "b_ci"),
-                {"a": 0.2, "b": 0.7, "a_ci": ci(0.18, 0.22), "b_ci": ci(0.68, 0.72)},
-                {"a": 0.2, "b": 0.21, "a_ci": ci(0.18, 0.22), "b_ci": ci(0.19, 0.23)}, None),
-    "Positive": (Positive(At("d"), "d_ci"), {"d": 0.05, "d_ci": ci(0.01, 0.09)},
-                 {"d": 0.05, "d_ci": ci(-0.01, 0.11)}, None),
-    "Negative": (Negative(At("d"), "d_ci"), {"d": -0.3, "d_ci": ci(-0.35, -0.25)},
-                 {"d": -0.08, "d_ci": ci(-0.087, 0.006)}, None),  # chapter 11's quick VGG at eps = 0.05
-    "RelativeChangeWithin": (RelativeChangeWithin(At("d"), At("c"), "d_ci", bound=0.05),
-                             {"c": 0.733, "d": -0.01, "d_ci": ci(-0.02, 0.0)},
-                             # chapter 12's full AlexNet: consis moved by -15%
-                             {"c": 0.733, "d": -0.111, "d_ci": ci(-0.123, -0.100)}, None),
+    "MatchesPaper": (
+        MatchesPaper(At("v"), ci="v_ci", rel_tol=0.1),
+        {"v": 0.0300, "v_ci": ci(0.0290, 0.0310)},
+        # the point estimate is close, but the interval is wide: no longer passes
+        {"v": 0.0300, "v_ci": ci(0.0200, 0.0400)},
+        0.0296,
+    ),
+    "Ordered": (
+        Ordered(At("a"), At("b"), "a_ci", "b_ci"),
+        {"a": 0.2, "b": 0.7, "a_ci": ci(0.18, 0.22), "b_ci": ci(0.68, 0.72)},
+        {"a": 0.2, "b": 0.21, "a_ci": ci(0.18, 0.22), "b_ci": ci(0.19, 0.23)},
+        None,
+    ),
+    "Positive": (
+        Positive(At("d"), "d_ci"),
+        {"d": 0.05, "d_ci": ci(0.01, 0.09)},
+        {"d": 0.05, "d_ci": ci(-0.01, 0.11)},
+        None,
+    ),
+    "Negative": (
+        Negative(At("d"), "d_ci"),
+        {"d": -0.3, "d_ci": ci(-0.35, -0.25)},
+        {"d": -0.08, "d_ci": ci(-0.087, 0.006)},
+        None,
+    ),  # chapter 11's quick VGG at eps = 0.05
+    "RelativeChangeWithin": (
+        RelativeChangeWithin(At("d"), At("c"), "d_ci", bound=0.05),
+        {"c": 0.733, "d": -0.01, "d_ci": ci(-0.02, 0.0)},
+        # chapter 12's full AlexNet: consis moved by -15%
+        {"c": 0.733, "d": -0.111, "d_ci": ci(-0.123, -0.100)},
+        None,
+    ),
     "RatioAbove": (RatioAbove(At("n"), At("d"), 1.0), {"n": 2.0, "d": 1.0}, {"n": 0.9, "d": 1.0}, None),
 }
 

@@ -15,7 +15,10 @@ def _chapter(book, fail=False):
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("profile = 'quick'\nseed = 0\nn_queries = 6")
     params.metadata["tags"] = ["parameters"]
-    body = "import json, pathlib\npathlib.Path('seen.json').write_text(json.dumps({'profile': profile, 'n_queries': n_queries}))"
+    body = (
+        "import json, pathlib\n"
+        "pathlib.Path('seen.json').write_text(json.dumps({'profile': profile, 'n_queries': n_queries}))"
+    )
     nb.cells = [params, nbformat.v4.new_code_cell(body)]
     if fail:
         nb.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('boom')"))
@@ -63,22 +66,16 @@ def test_run_injects_profile_parameters_and_overrides(tmp_path):
 def test_unknown_parameter_is_refused(tmp_path):
     _chapter(tmp_path / "book")
     with pytest.raises(ValueError, match="no parameter 'n_querys'"):
-        run_chapter(
-            "01", "quick", {"n_querys": 3}, output_dir=tmp_path / "out", book_dir=tmp_path / "book"
-        )
+        run_chapter("01", "quick", {"n_querys": 3}, output_dir=tmp_path / "out", book_dir=tmp_path / "book")
 
 
 def test_failing_chapter_keeps_partial_notebook(tmp_path):
     _chapter(tmp_path / "book", fail=True)
     with pytest.raises(ChapterFailed, match="RuntimeError: boom") as err:
-        run_chapter(
-            "01", "quick", output_dir=tmp_path / "out", book_dir=tmp_path / "book", progress=False
-        )
+        run_chapter("01", "quick", output_dir=tmp_path / "out", book_dir=tmp_path / "book", progress=False)
     assert err.value.output.is_file()
     executed = nbformat.read(err.value.output, as_version=4)
-    assert any(
-        o.get("ename") == "RuntimeError" for c in executed.cells for o in c.get("outputs", [])
-    )
+    assert any(o.get("ename") == "RuntimeError" for c in executed.cells for o in c.get("outputs", []))
 
 
 def test_cli_profiles_lists_parameters(capsys):
@@ -88,6 +85,7 @@ def test_cli_profiles_lists_parameters(capsys):
 
 
 # --- -p values are checked before any kernel starts (issue 18, item 1) ---------------------
+
 
 def _payload_value(marker):
     """The attack: a !!binary value papermill would write unescaped into the parameters cell."""
@@ -100,24 +98,38 @@ def _payload_value(marker):
 def test_a_binary_value_cannot_run_code_in_the_kernel(tmp_path, capsys):
     _chapter(tmp_path / "book")
     marker = tmp_path / "pwned"
-    status = main(["run", "01", "--book-dir", str(tmp_path / "book"), "--output-dir", str(tmp_path / "out"),
-                   "-p", "n_queries", _payload_value(marker)])
+    status = main(
+        [
+            "run",
+            "01",
+            "--book-dir",
+            str(tmp_path / "book"),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "-p",
+            "n_queries",
+            _payload_value(marker),
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 1 and "-p n_queries" in err and "binary" in err
     assert not marker.exists()
     assert not (tmp_path / "out").exists()  # refused before anything ran or was written
 
 
-@pytest.mark.parametrize("text, word", [
-    ("!!binary aGVsbG8=", "binary"),
-    ("!!python/object/apply:os.system [id]", "python/object/apply:os.system"),
-    ("!custom 5", "!custom"),
-    ("2020-01-01", "timestamp"),
-    ("!!set {a, b}", "set"),
-    ("[&a x, *a]", "aliases"),
-    (".nan", "finite"),
-    ("{1: a}", "keys"),
-])
+@pytest.mark.parametrize(
+    "text, word",
+    [
+        ("!!binary aGVsbG8=", "binary"),
+        ("!!python/object/apply:os.system [id]", "python/object/apply:os.system"),
+        ("!custom 5", "!custom"),
+        ("2020-01-01", "timestamp"),
+        ("!!set {a, b}", "set"),
+        ("[&a x, *a]", "aliases"),
+        (".nan", "finite"),
+        ("{1: a}", "keys"),
+    ],
+)
 def test_only_plain_yaml_values_are_accepted(text, word):
     with pytest.raises(ValueError, match=re.escape(word)):
         parse_override("sigma", text)
@@ -134,8 +146,9 @@ def test_plain_values_of_every_kind_parse():
 
 def _typed_chapter(book):
     nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell("profile = 'quick'\nseed = 0\nn_queries = 6\nagreement_queries = 2000\n"
-                                       "archs = ['alexnet', 'vgg', 'resnet']")
+    params = nbformat.v4.new_code_cell(
+        "profile = 'quick'\nseed = 0\nn_queries = 6\nagreement_queries = 2000\narchs = ['alexnet', 'vgg', 'resnet']"
+    )
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell("print(n_queries)")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -143,15 +156,18 @@ def _typed_chapter(book):
     nbformat.write(nb, book / "part" / "01_tiny_chapter.ipynb")
 
 
-@pytest.mark.parametrize("key, value, expected", [
-    ("n_queries", "notanumber", "expects int"),
-    ("n_queries", 2.5, "expects int"),
-    ("n_queries", True, "expects int"),
-    ("archs", "vgg", "expects list"),
-    ("archs", ["vgg", 3], "expects list of str"),
-    ("seed", None, "expects int"),
-    ("n_queries", b"x", "bytes"),
-])
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [
+        ("n_queries", "notanumber", "expects int"),
+        ("n_queries", 2.5, "expects int"),
+        ("n_queries", True, "expects int"),
+        ("archs", "vgg", "expects list"),
+        ("archs", ["vgg", 3], "expects list of str"),
+        ("seed", None, "expects int"),
+        ("n_queries", b"x", "bytes"),
+    ],
+)
 def test_a_value_of_the_wrong_type_is_refused_naming_parameter_expected_and_got(tmp_path, key, value, expected):
     _typed_chapter(tmp_path / "book")
     with pytest.raises(TypeError, match=re.escape(expected)) as err:
@@ -182,14 +198,17 @@ def test_real_chapters_check_against_their_parameters_cell(tmp_path, capsys):
 
 # --- reserved parameters, results paths, folders (issue 18, item 2) -----------------------
 
+
 def _results_chapter(book):
     """A chapter numbered 11 (its profile has results_dir) that writes its results as
     chapters do, through ChapterRun."""
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("profile = 'quick'\nseed = 0\nn_images = 1000\nresults_dir = None")
     params.metadata["tags"] = ["parameters"]
-    body = ("from advinterp_lib.runs.results import ChapterRun\n"
-            "ChapterRun('11_tiny', profile, seed, root=results_dir).write({'n_images': n_images})")
+    body = (
+        "from advinterp_lib.runs.results import ChapterRun\n"
+        "ChapterRun('11_tiny', profile, seed, root=results_dir).write({'n_images': n_images})"
+    )
     nb.cells = [params, nbformat.v4.new_code_cell(body)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     (book / "part").mkdir(parents=True, exist_ok=True)
@@ -201,9 +220,23 @@ def test_profile_and_results_dir_are_reserved(tmp_path, capsys, key, value):
     """`run 10 --profile quick -p profile full` once overwrote results/full/ with quick
     numbers, and `-p profile ../../../x` wrote outside results/."""
     _results_chapter(tmp_path / "book")
-    status = main(["run", "11", "--profile", "quick", "--book-dir", str(tmp_path / "book"),
-                   "--output-dir", str(tmp_path / "out"), "--results-dir", str(tmp_path / "results"),
-                   "-p", key, value])
+    status = main(
+        [
+            "run",
+            "11",
+            "--profile",
+            "quick",
+            "--book-dir",
+            str(tmp_path / "book"),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--results-dir",
+            str(tmp_path / "results"),
+            "-p",
+            key,
+            value,
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 1 and f"-p {key} is not allowed" in err
     assert not (tmp_path / "out").exists() and not list(tmp_path.rglob("*.json"))
@@ -211,8 +244,15 @@ def test_profile_and_results_dir_are_reserved(tmp_path, capsys, key, value):
 
 def test_the_results_file_carries_the_runs_profile(tmp_path):
     _results_chapter(tmp_path / "book")
-    run_chapter("11", "full", {"n_images": 3}, output_dir=tmp_path / "out", results_dir=tmp_path / "results",
-                book_dir=tmp_path / "book", progress=False)
+    run_chapter(
+        "11",
+        "full",
+        {"n_images": 3},
+        output_dir=tmp_path / "out",
+        results_dir=tmp_path / "results",
+        book_dir=tmp_path / "book",
+        progress=False,
+    )
     (written,) = (tmp_path / "results").rglob("*.json")
     record = json.loads(written.read_text())
     assert written == tmp_path / "results" / "full" / "11_tiny.json"
@@ -236,13 +276,17 @@ def test_an_output_dir_that_cannot_be_created_is_named(tmp_path, capsys):
 
 # --- runs.imagenet_artifacts' -p, checked the same way -------------------------------------
 
-@pytest.mark.parametrize("key, value, word", [
-    ("n_imags", "4", "no parameter 'n_imags'"),
-    ("n_bootstrap", "4", "no parameter 'n_bootstrap'"),  # chapter 11's, but unused here: refused, not ignored
-    ("n_images", "four", "'n_images' expects int"),
-    ("archs", "!!binary aGVsbG8=", "binary"),
-    ("profile", "full", "not allowed"),
-])
+
+@pytest.mark.parametrize(
+    "key, value, word",
+    [
+        ("n_imags", "4", "no parameter 'n_imags'"),
+        ("n_bootstrap", "4", "no parameter 'n_bootstrap'"),  # chapter 11's, but unused here: refused, not ignored
+        ("n_images", "four", "'n_images' expects int"),
+        ("archs", "!!binary aGVsbG8=", "binary"),
+        ("profile", "full", "not allowed"),
+    ],
+)
 def test_imagenet_artifacts_refuses_unknown_or_mistyped_parameters(capsys, key, value, word):
     from advinterp_lib.runs import imagenet_artifacts
 

@@ -46,8 +46,11 @@ def _failing_book(book):
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("profile = 'quick'\nseed = 0\nn_queries = 6")
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("x = 1"),
-                nbformat.v4.new_code_cell("\n# the claim\nassert x > 1, 'claim fails'")]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("\n# the claim\nassert x > 1, 'claim fails'"),
+    ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     (book / "part").mkdir(parents=True)
     nbformat.write(nb, book / "part" / "01_tiny_chapter.ipynb")

@@ -57,7 +57,10 @@ def test_whitebox_set_is_the_single_model_attack_and_is_cached(tmp_path):
     want = generate_adversarial_set(model, x, y, tmp_path / "reference", shard_size=50, progress=False, **params)
     assert torch.equal(got.images_uint8, want.images_uint8) and torch.equal(got.targets, want.targets)
     assert torch.equal(got.labels, y.repeat_interleave(2)) and len(got) == 24
-    sets = lambda: sorted(p for p in (tmp_path / "whitebox_adversarial_set").iterdir() if p.is_dir())  # not the .lock files
+
+    def sets():  # the set folders, not the .lock files
+        return sorted(p for p in (tmp_path / "whitebox_adversarial_set").iterdir() if p.is_dir())
+
     folders = sets()
     assert len(folders) == 1
     # asked again: the same folder, the same set

@@ -38,7 +38,7 @@ def _assert_same(a, b):
             _assert_same(a[k], b[k])
     elif isinstance(a, (list, tuple)):
         assert len(a) == len(b)
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=True):
             _assert_same(x, y)
     elif isinstance(a, float) and math.isnan(a):
         assert math.isnan(b)

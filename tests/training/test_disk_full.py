@@ -35,8 +35,13 @@ def _run_limited(code: str, limit_bytes: int, *args: str) -> subprocess.Complete
         resource.setrlimit(resource.RLIMIT_FSIZE, ({limit_bytes}, resource.RLIM_INFINITY))
         """
     )
-    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_a_checkpoint_that_finds_no_room_says_what_and_keeps_the_previous_one(tmp_path):
@@ -48,7 +53,8 @@ def test_a_checkpoint_that_finds_no_room_says_what_and_keeps_the_previous_one(tm
         from advinterp_lib.training.checkpoint import save_checkpoint
         save_checkpoint(sys.argv[1], {"model": {"w": torch.zeros(200_000)}, "epoch": 2})
         """,
-        100_000, str(path),
+        100_000,
+        str(path),
     )
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
@@ -72,7 +78,8 @@ def test_an_atomic_text_write_that_finds_no_room_names_the_file(tmp_path):
         except WriteFailedError as err:
             print(err.errno, err)
         """,
-        100_000, str(path),
+        100_000,
+        str(path),
     )
     assert done.returncode == 0, done.stderr
     assert f"writing {path} failed" in done.stdout and f"{path} is unchanged" in done.stdout
@@ -90,8 +97,18 @@ def test_training_metrics_go_through_the_atomic_write_path(tmp_path):
         model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(), torch.nn.Linear(2 * 26 * 26, 10))
         g = torch.Generator().manual_seed(0)
         x, y = torch.rand(8, 1, 28, 28, generator=g), torch.arange(8) % 10
-        train_with_metrics(model, x, y, epochs=1, eval_images=x[:4], eval_labels=y[:4], checkpoint_dir=tmp_path,
-                           batch_size=8, progress=False, pgd_steps=1)
+        train_with_metrics(
+            model,
+            x,
+            y,
+            epochs=1,
+            eval_images=x[:4],
+            eval_labels=y[:4],
+            checkpoint_dir=tmp_path,
+            batch_size=8,
+            progress=False,
+            pgd_steps=1,
+        )
         path = tmp_path / "metrics.json"
         assert json.loads(path.read_text())["epochs"][0]["epoch"] == 1
         assert stat.S_IMODE(path.stat().st_mode) == 0o664

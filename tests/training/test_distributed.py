@@ -143,8 +143,10 @@ class SliceWise:
         self.__qualname__ = getattr(objective, "__qualname__", type(objective).__qualname__)
 
     def __call__(self, model, x, y):
-        return sum(len(xs) / len(x) * self.objective(model, xs, ys)
-                   for xs, ys in zip(x.tensor_split(self.world), y.tensor_split(self.world)))
+        return sum(
+            len(xs) / len(x) * self.objective(model, xs, ys)
+            for xs, ys in zip(x.tensor_split(self.world), y.tensor_split(self.world), strict=True)
+        )
 
 
 def _one_process(objective_of, names):
@@ -203,7 +205,8 @@ def _moved(state: dict) -> float:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["standard", "pgd", "consistent"])
 def test_two_processes_train_the_weights_of_one_process_with_the_same_global_batch(
-        name, two_process_run, one_process_run):
+    name, two_process_run, one_process_run
+):
     single = one_process_run[name]
     for rank in (0, 1):
         ddp = two_process_run[rank][name]
@@ -223,8 +226,7 @@ def test_two_processes_train_the_weights_of_one_process_with_the_same_global_bat
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["pgd", "consistent"])
-def test_adversarial_examples_are_crafted_on_each_processes_slice(
-        name, two_process_run, one_process_slicewise_run):
+def test_adversarial_examples_are_crafted_on_each_processes_slice(name, two_process_run, one_process_slicewise_run):
     diff = _max_difference(two_process_run[0][name]["state"], one_process_slicewise_run[name]["state"])
     assert diff <= SLICEWISE_ATOL, f"{name}: max |difference| {diff:.2e}"
 
@@ -262,8 +264,9 @@ def test_sharded_robustness_evaluation_equals_the_single_process_one(two_process
     _, _, xt, yt = make_data()
     model = make_model()
     model.load_state_dict(two_process_run[0]["resumed"]["state"])
-    expected = evaluate_robustness(model, xt, yt, fgsm_eps=0.1, pgd_steps=2, pgd_random_start=False,
-                                   topk=(1, 3), batch_size=16)
+    expected = evaluate_robustness(
+        model, xt, yt, fgsm_eps=0.1, pgd_steps=2, pgd_random_start=False, topk=(1, 3), batch_size=16
+    )
     for rank in (0, 1):
         got = two_process_run[rank]["robustness"]
         assert got.keys() == expected.keys()
@@ -273,6 +276,7 @@ def test_sharded_robustness_evaluation_equals_the_single_process_one(two_process
 
 
 # ------------------------------------------------- without a process group
+
 
 def test_without_a_process_group_the_helpers_are_the_single_process_identity():
     assert rank_and_world() == (0, 1)
@@ -314,13 +318,38 @@ def test_sharded_evaluation_without_a_process_group_is_the_plain_one():
 
 # ------------------------------------------------------------- command line
 
+
 @pytest.mark.slow
 def test_the_command_line_trains_and_writes_its_files(tmp_path, fashion_mnist_ready):
     out = tmp_path / "run"
-    args = ["-m", "advinterp_lib.runs.distributed_training", "--arch", "alexnet", "--objective", "pgd",
-            "--from-scratch", "--epochs", "1", "--out", str(out), "--train-size", "256",
-            "--batch-size", "64", "--eval-size", "32", "--eval-pgd-steps", "1", "--profile", "quick",
-            "--param", "steps=1", "--param", "step_size=0.1", "--no-progress"]
+    args = [
+        "-m",
+        "advinterp_lib.runs.distributed_training",
+        "--arch",
+        "alexnet",
+        "--objective",
+        "pgd",
+        "--from-scratch",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+        "--train-size",
+        "256",
+        "--batch-size",
+        "64",
+        "--eval-size",
+        "32",
+        "--eval-pgd-steps",
+        "1",
+        "--profile",
+        "quick",
+        "--param",
+        "steps=1",
+        "--param",
+        "step_size=0.1",
+        "--no-progress",
+    ]
     _torchrun(args, cwd=tmp_path)
     run = json.loads((out / "run.json").read_text())
     assert run["world_size"] == 2 and run["backend"] == "gloo"

@@ -82,6 +82,7 @@ def _records_without_time(history: TrainHistory) -> list[tuple]:
 
 # ------------------------------------------------------------------- it learns
 
+
 def test_loss_decreases_on_a_separable_problem():
     x, y = make_data()
     model = _fresh_model()
@@ -105,8 +106,16 @@ def test_history_round_trips_through_a_dict():
 @pytest.mark.parametrize("optimizer, schedule", [("sgd", "cosine"), ("adamw", "constant")])
 def test_other_optimizers_and_schedules_learn(optimizer, schedule):
     x, y = make_data()
-    history = train(_fresh_model(), x, y, epochs=4, lr=5e-2 if optimizer == "sgd" else 1e-2,
-                    optimizer=optimizer, schedule=schedule, **FAST)
+    history = train(
+        _fresh_model(),
+        x,
+        y,
+        epochs=4,
+        lr=5e-2 if optimizer == "sgd" else 1e-2,
+        optimizer=optimizer,
+        schedule=schedule,
+        **FAST,
+    )
     assert history.loss[-1] < 0.5 * history.loss[0]
 
 
@@ -130,6 +139,7 @@ def test_train_acc_is_nan_when_the_objective_never_sees_the_clean_batch():
 
 
 # ---------------------------------------------------------------- determinism
+
 
 def test_same_seed_same_weights_other_seed_other_weights():
     x, y = make_data()
@@ -231,8 +241,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
 
     x, y = make_data(800)
     resumed = _fresh_model(seed=99)
-    h_resumed = train(resumed, x, y, epochs=epochs, batch_size=16, progress=False,
-                      checkpoint_dir=tmp_path)
+    h_resumed = train(resumed, x, y, epochs=epochs, batch_size=16, progress=False, checkpoint_dir=tmp_path)
     reference = _fresh_model()
     h_ref = train(reference, x, y, epochs=epochs, batch_size=16, progress=False)
     _assert_same_state(resumed, reference)
@@ -240,6 +249,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
 
 
 # ------------------------------------------------------------ evaluate, predict
+
 
 def _identity_logits_model() -> nn.Module:
     """Logits = the five pixels of a [1, 1, 5] image."""
@@ -250,12 +260,14 @@ def _identity_logits_model() -> nn.Module:
 
 
 def test_evaluate_topk_on_hand_set_logits():
-    logits = torch.tensor([
-        [0.9, 0.1, 0.2, 0.3, 0.4],  # label 0 ranks 1st
-        [0.1, 0.9, 0.8, 0.7, 0.2],  # label 2 ranks 2nd
-        [0.5, 0.4, 0.3, 0.2, 0.1],  # label 4 ranks 5th
-        [0.2, 0.3, 0.6, 0.1, 0.5],  # label 4 ranks 2nd
-    ])
+    logits = torch.tensor(
+        [
+            [0.9, 0.1, 0.2, 0.3, 0.4],  # label 0 ranks 1st
+            [0.1, 0.9, 0.8, 0.7, 0.2],  # label 2 ranks 2nd
+            [0.5, 0.4, 0.3, 0.2, 0.1],  # label 4 ranks 5th
+            [0.2, 0.3, 0.6, 0.1, 0.5],  # label 4 ranks 2nd
+        ]
+    )
     labels = torch.tensor([0, 2, 4, 4])
     images = logits.view(4, 1, 1, 5)
     acc = evaluate(_identity_logits_model(), images, labels, topk=(1, 2, 3, 5), batch_size=3)
@@ -279,6 +291,7 @@ def test_predict_returns_cpu_logits_and_restores_the_mode():
 
 
 # ------------------------------------------------------------------ bad input
+
 
 @pytest.mark.parametrize(
     "images, labels, error, message",
@@ -332,11 +345,18 @@ def test_a_diverging_loss_stops_training():
 def test_objective_must_return_a_scalar():
     x, y = make_data(64)
     with pytest.raises(TypeError, match="scalar"):
-        train(_fresh_model(), x, y, epochs=1,
-              objective=lambda m, x, y: nn.functional.cross_entropy(m(x), y, reduction="none"), **FAST)
+        train(
+            _fresh_model(),
+            x,
+            y,
+            epochs=1,
+            objective=lambda m, x, y: nn.functional.cross_entropy(m(x), y, reduction="none"),
+            **FAST,
+        )
 
 
 # ------------------------------------------------------------- real data (slow)
+
 
 @pytest.fixture(scope="module")
 def fashion_mnist():

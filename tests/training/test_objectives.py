@@ -69,7 +69,7 @@ def _input_grad(model, x, y):
 
 def _assert_close_lists(a, b, atol=1e-6):
     assert len(a) == len(b)
-    for u, v in zip(a, b):
+    for u, v in zip(a, b, strict=True):
         torch.testing.assert_close(u, v, atol=atol, rtol=1e-5)
 
 
@@ -121,8 +121,13 @@ def test_ensemble_training_uses_the_static_models_fgsm_example():
     torch.testing.assert_close(ours, hand)
     _assert_close_lists(_grads(model, ours), _grads(model, hand))
     assert all(p.grad is None for p in static.parameters())  # the static model is never trained
-    assert obj.config() == {"name": "ensemble", "static_models": ["other"], "eps": 0.1, "alpha": 0.5,
-                            "include_self": False}
+    assert obj.config() == {
+        "name": "ensemble",
+        "static_models": ["other"],
+        "eps": 0.1,
+        "alpha": 0.5,
+        "include_self": False,
+    }
 
 
 def test_ensemble_training_draws_every_source():
@@ -200,12 +205,14 @@ def test_pgd_training_with_a_clean_term():
 
 def test_alpha_one_beta_zero_is_erm_exactly():
     model, x, y = _setup(7)
-    for obj in (ConsistentAdversarialTraining(eps_step=0.05, steps=3, alpha=1.0, beta=0.0),
-                FGSMTraining(eps=0.1, alpha=1.0)):
+    for obj in (
+        ConsistentAdversarialTraining(eps_step=0.05, steps=3, alpha=1.0, beta=0.0),
+        FGSMTraining(eps=0.1, alpha=1.0),
+    ):
         erm = cross_entropy(model, x, y)
         ours = obj(model, x, y)
         assert torch.equal(ours, erm)
-        for a, b in zip(_grads(model, ours), _grads(model, erm)):
+        for a, b in zip(_grads(model, ours), _grads(model, erm), strict=True):
             assert torch.equal(a, b)
 
 
@@ -289,22 +296,28 @@ def test_attacks_run_in_eval_mode_and_the_mode_is_restored():
 
 
 def test_configs_are_json_and_objectives_pickle():
-    objs = [FGSMTraining(eps=0.1), PGDTraining(eps=0.1, step_size=0.03, steps=3),
-            ConsistentAdversarialTraining(eps_step=0.02, steps=5, target="random"),
-            FeatureDistanceConsistentTraining(eps_step=0.02, steps=5)]
+    objs = [
+        FGSMTraining(eps=0.1),
+        PGDTraining(eps=0.1, step_size=0.03, steps=3),
+        ConsistentAdversarialTraining(eps_step=0.02, steps=5, target="random"),
+        FeatureDistanceConsistentTraining(eps_step=0.02, steps=5),
+    ]
     for obj in objs:
         assert json.loads(json.dumps(obj.config())) == obj.config()
         assert pickle.loads(pickle.dumps(obj)) == obj
 
 
-@pytest.mark.parametrize("make", [
-    lambda: FGSMTraining(eps=0.1, alpha=1.5),
-    lambda: FGSMTraining(eps=2.0),
-    lambda: PGDTraining(eps=0.1, step_size=0.01, steps=0),
-    lambda: ConsistentAdversarialTraining(eps_step=0.01, steps=1, target="most_likely"),
-    lambda: ConsistentAdversarialTraining(eps_step=0.01, steps=1, beta=-1),
-    lambda: EnsembleAdversarialTraining((), eps=0.1),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: FGSMTraining(eps=0.1, alpha=1.5),
+        lambda: FGSMTraining(eps=2.0),
+        lambda: PGDTraining(eps=0.1, step_size=0.01, steps=0),
+        lambda: ConsistentAdversarialTraining(eps_step=0.01, steps=1, target="most_likely"),
+        lambda: ConsistentAdversarialTraining(eps_step=0.01, steps=1, beta=-1),
+        lambda: EnsembleAdversarialTraining((), eps=0.1),
+    ],
+)
 def test_bad_parameters_are_refused(make):
     with pytest.raises((ValueError, TypeError)):
         make()
@@ -328,7 +341,7 @@ def test_adversarial_training_resumes_to_the_same_weights(tmp_path):
     train(a, x, y, **kwargs)
     train(b, x, y, checkpoint_dir=tmp_path, stop_after_epochs=1, **kwargs)
     train(b, x, y, checkpoint_dir=tmp_path, **kwargs)
-    for (k, u), v in zip(a.state_dict().items(), b.state_dict().values()):
+    for (k, u), v in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(u, v), k
 
 
@@ -348,9 +361,22 @@ def test_train_with_metrics_logs_every_epoch(tmp_path):
     torch.manual_seed(0)
     model = Tiny()
     history, records = train_with_metrics(
-        model, x, y, epochs=2, eval_images=x[:32], eval_labels=y[:32], checkpoint_dir=tmp_path,
-        fgsm_eps=0.05, pgd_steps=2, topk=(1, 2), batch_size=16, lr=1e-2, progress=False,
-        objective=FGSMTraining(eps=0.05), device="cpu")
+        model,
+        x,
+        y,
+        epochs=2,
+        eval_images=x[:32],
+        eval_labels=y[:32],
+        checkpoint_dir=tmp_path,
+        fgsm_eps=0.05,
+        pgd_steps=2,
+        topk=(1, 2),
+        batch_size=16,
+        lr=1e-2,
+        progress=False,
+        objective=FGSMTraining(eps=0.05),
+        device="cpu",
+    )
     saved = json.loads((tmp_path / "metrics.json").read_text())["epochs"]
     assert [r["epoch"] for r in saved] == [1, 2] == [r["epoch"] for r in records]
     assert set(saved[0]) >= {"loss", "clean", "fgsm", "pgd"} and set(saved[0]["pgd"]) == {"top1", "top2"}

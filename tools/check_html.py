@@ -1,6 +1,6 @@
 """Open every page of the built book in headless Chromium and check it as a reader would.
 
-    python -m tests.browser.check_html [_build/html] [--max-page-mb 12] [--pages PATTERN]
+    python -m tools.check_html [_build/html] [--max-page-mb 12] [--pages PATTERN]
 
 The pages are served from a local HTTP server on 127.0.0.1; every request to any other
 host is blocked in the browser and reported as a failure (the book must be readable
@@ -47,7 +47,12 @@ ALLOWED_CONSOLE = {
 }
 
 # Where a traceback or error shows in a rendered cell (myst-nb / nbsphinx markup).
-ERROR_SELECTORS = (".output.traceback", ".output.error", "div.cell_output .traceback", ".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']")
+ERROR_SELECTORS = (
+    ".output.traceback",
+    ".output.error",
+    "div.cell_output .traceback",
+    ".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']",
+)
 ERROR_TEXT = ("Traceback (most recent call last)",)
 
 MAX_SHOT_PX = 16000  # screenshots cover the whole page up to this height
@@ -59,7 +64,8 @@ return imgs.map(i => [i.getAttribute('src') || '', i.complete ? i.naturalWidth :
 
 MATH_JS = """
 const math = Array.from(document.querySelectorAll('.math'));
-return [math.length, math.filter(m => m.querySelector('mjx-container') || m.tagName.toLowerCase() === 'mjx-container').length];
+const typeset = m => m.querySelector('mjx-container') || m.tagName.toLowerCase() === 'mjx-container';
+return [math.length, math.filter(typeset).length];
 """
 
 MATHJAX_DONE_JS = """
@@ -116,8 +122,14 @@ def chromium_driver(width: int = 1280, height: int = 1600):
     if driver_path is None:
         raise RuntimeError("chromedriver is not on PATH: `apt-get install chromium chromium-driver` (Debian)")
     options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                f"--window-size={width},{height}", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    ):
         options.add_argument(arg)
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser:
@@ -142,7 +154,9 @@ def expected_figures(site: Path, page: Path) -> int | None:
     nb = json.loads(executed.read_text(encoding="utf-8"))
     count = 0
     for cell in nb.get("cells", []):
-        if "remove-output" in cell.get("metadata", {}).get("tags", []) or "remove-cell" in cell.get("metadata", {}).get("tags", []):
+        if "remove-output" in cell.get("metadata", {}).get("tags", []) or "remove-cell" in cell.get("metadata", {}).get(
+            "tags", []
+        ):
             continue
         for out in cell.get("outputs", []):
             data = out.get("data", {})
@@ -180,14 +194,22 @@ def _link_problem(site: Path, page: Path, href: str, anchors_of) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _anchors(path: Path) -> frozenset[str]:
     text = path.read_text(encoding="utf-8", errors="replace")
     return frozenset(value for _, value in re.findall(r"""\s(?:id|name)=(["'])(.+?)\1""", text))
 
 
-def check_page(driver, base_url: str, site: Path, page: Path, *, max_bytes: int,
-               screenshots: Path | None = None, wait_s: float = 20.0) -> PageReport:
+def check_page(
+    driver,
+    base_url: str,
+    site: Path,
+    page: Path,
+    *,
+    max_bytes: int,
+    screenshots: Path | None = None,
+    wait_s: float = 20.0,
+) -> PageReport:
     """Load ``page`` (a file under ``site``) through the local server and check it."""
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -273,12 +295,16 @@ def check_page(driver, base_url: str, site: Path, page: Path, *, max_bytes: int,
 def book_pages(site: Path, pattern: str = "**/*.html") -> list[Path]:
     """The book's own pages under ``site`` (not Sphinx's search/genindex/_static pages)."""
     skip = {"search.html", "genindex.html", "py-modindex.html"}
-    return sorted(p for p in site.glob(pattern)
-                  if p.name not in skip and not any(part.startswith("_") for part in p.relative_to(site).parts))
+    return sorted(
+        p
+        for p in site.glob(pattern)
+        if p.name not in skip and not any(part.startswith("_") for part in p.relative_to(site).parts)
+    )
 
 
-def check_site(site: str | Path, *, pattern: str = "**/*.html", max_page_mb: float = 12.0,
-               screenshots: str | Path | None = None) -> list[PageReport]:
+def check_site(
+    site: str | Path, *, pattern: str = "**/*.html", max_page_mb: float = 12.0, screenshots: str | Path | None = None
+) -> list[PageReport]:
     """Check every page of ``site`` (see the module docstring); return one report per page.
 
     Raises:
@@ -291,14 +317,23 @@ def check_site(site: str | Path, *, pattern: str = "**/*.html", max_page_mb: flo
     driver = chromium_driver()
     try:
         with serve(site) as base_url:
-            return [check_page(driver, base_url, site, p, max_bytes=int(max_page_mb * 2**20),
-                               screenshots=Path(screenshots) if screenshots else None) for p in pages]
+            return [
+                check_page(
+                    driver,
+                    base_url,
+                    site,
+                    p,
+                    max_bytes=int(max_page_mb * 2**20),
+                    screenshots=Path(screenshots) if screenshots else None,
+                )
+                for p in pages
+            ]
     finally:
         driver.quit()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.browser.check_html", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.check_html", description=__doc__.split("\n\n")[0])
     parser.add_argument("site", nargs="?", default="_build/html")
     parser.add_argument("--pages", default="**/*.html", help="glob of pages under SITE (default: all)")
     parser.add_argument("--max-page-mb", type=float, default=12.0)
