@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1] / LIBRARY
 LAYERS: tuple[tuple[str, ...], ...] = (
     # foundation: the version, data and cache roots, argument checks, atomic files
     (LIBRARY, f"{LIBRARY}.roots", f"{LIBRARY}.validation", f"{LIBRARY}.atomic"),
+    (f"{LIBRARY}.stats",),  # correlations, overlaps of top sets, bootstrap intervals
     (f"{LIBRARY}.data",),
     (f"{LIBRARY}.models",),  # including models.state: eval mode, device, batched labels
     (f"{LIBRARY}.attacks", f"{LIBRARY}.interpret"),
@@ -99,9 +100,13 @@ def imports_of(source: str, module: str, *, package: bool, known: Iterable[str] 
                 for alias in child.names:
                     sub = f"{parent}.{alias.name}"
                     add(sub if sub in known else parent, child, inside)
-            elif (isinstance(child, ast.Call) and child.args and isinstance(child.args[0], ast.Constant)
-                  and isinstance(child.args[0].value, str)
-                  and getattr(child.func, "attr", getattr(child.func, "id", None)) in ("import_module", "__import__")):
+            elif (
+                isinstance(child, ast.Call)
+                and child.args
+                and isinstance(child.args[0], ast.Constant)
+                and isinstance(child.args[0].value, str)
+                and getattr(child.func, "attr", getattr(child.func, "id", None)) in ("import_module", "__import__")
+            ):
                 add(child.args[0].value, child, inside)
             visit(child, inside)
 
@@ -121,8 +126,9 @@ def unit_of(module: str, layers: tuple[tuple[str, ...], ...] = LAYERS) -> tuple[
     return best
 
 
-def layer_violations(modules: Mapping[str, tuple[str, bool]],
-                     layers: tuple[tuple[str, ...], ...] = LAYERS) -> list[str]:
+def layer_violations(
+    modules: Mapping[str, tuple[str, bool]], layers: tuple[tuple[str, ...], ...] = LAYERS
+) -> list[str]:
     """One line per import that goes up a layer, sideways to a sibling unit, or out of
     the library to ``OUTSIDE``; and per module no layer claims."""
     problems = []
@@ -142,11 +148,15 @@ def layer_violations(modules: Mapping[str, tuple[str, bool]],
             if theirs is None or theirs[1] == mine[1]:
                 continue
             if theirs[0] > mine[0]:
-                found[imp.line, theirs[1]] = (f"{where} imports {imp.target}: {mine[1]} (layer {mine[0]}) "
-                                              f"may not import the higher {theirs[1]} (layer {theirs[0]})")
+                found[imp.line, theirs[1]] = (
+                    f"{where} imports {imp.target}: {mine[1]} (layer {mine[0]}) "
+                    f"may not import the higher {theirs[1]} (layer {theirs[0]})"
+                )
             elif theirs[0] == mine[0]:
-                found[imp.line, theirs[1]] = (f"{where} imports {imp.target}: {mine[1]} and {theirs[1]} "
-                                              f"are siblings in layer {mine[0]} and may not import each other")
+                found[imp.line, theirs[1]] = (
+                    f"{where} imports {imp.target}: {mine[1]} and {theirs[1]} "
+                    f"are siblings in layer {mine[0]} and may not import each other"
+                )
         problems.extend(found.values())
     return problems
 
@@ -174,9 +184,12 @@ def hidden_cycles(modules: Mapping[str, tuple[str, bool]]) -> list[str]:
                     todo.append(nxt)
         return False
 
-    return [f"{a} imports {b} inside a function, and {b} leads back to {a}"
-            for a, edges in sorted(graph.items()) for b, only_in_function in sorted(edges.items())
-            if only_in_function and reaches(b, a)]
+    return [
+        f"{a} imports {b} inside a function, and {b} leads back to {a}"
+        for a, edges in sorted(graph.items())
+        for b, only_in_function in sorted(edges.items())
+        if only_in_function and reaches(b, a)
+    ]
 
 
 # ------------------------------------------------------------------- the library
@@ -217,15 +230,28 @@ def test_imports_are_resolved_relative_to_the_module_or_package():
     assert f"{LIBRARY}.attacks.base" in found
 
 
-@pytest.mark.parametrize("source", [
-    "from ..runs.artifacts import trained_model\n",                               # module level
-    "def main():\n    from ..runs.artifacts import trained_model\n",              # hidden in a function
-    "import typing\nif typing.TYPE_CHECKING:\n    from advinterp_lib.runs import cache\n",
-    "import importlib\ndef f():\n    return importlib.import_module('advinterp_lib.runs.profiles')\n",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from ..runs.artifacts import trained_model\n",  # module level
+        "def main():\n    from ..runs.artifacts import trained_model\n",  # hidden in a function
+        "import typing\nif typing.TYPE_CHECKING:\n    from advinterp_lib.runs import cache\n",
+        "import importlib\ndef f():\n    return importlib.import_module('advinterp_lib.runs.profiles')\n",
+    ],
+)
 def test_the_checker_catches_a_lower_layer_importing_a_higher_one(source):
-    problems = layer_violations(_fake({"training.fake": source, "training/": "", "runs/": "",
-                                       "runs.artifacts": "", "runs.cache": "", "runs.profiles": ""}))
+    problems = layer_violations(
+        _fake(
+            {
+                "training.fake": source,
+                "training/": "",
+                "runs/": "",
+                "runs.artifacts": "",
+                "runs.cache": "",
+                "runs.profiles": "",
+            }
+        )
+    )
     assert len(problems) >= 1 and all("advinterp_lib.training.fake" in p for p in problems)
     assert "may not import the higher advinterp_lib.runs" in problems[0]
     assert ("inside a function" in problems[0]) == ("def " in source)
@@ -242,14 +268,21 @@ def test_the_checker_catches_siblings_and_the_outside_and_allows_going_down():
     assert len(problems) == 1 and "advinterp_lib.attacks.blackbox" in problems[0]
     source = "from ..models.state import eval_mode\nfrom ..attacks import fgsm\n"
     assert layer_violations(_fake({"consistency.fake": source, "models.state": "", "attacks/": ""})) == []
-    assert layer_violations(_fake({"newthing": ""})) == [f"{LIBRARY}.newthing: in no layer; add it to LAYERS "
-                                                   f"(and to the README's Layout)"]
+    assert layer_violations(_fake({"newthing": ""})) == [
+        f"{LIBRARY}.newthing: in no layer; add it to LAYERS (and to the README's Layout)"
+    ]
 
 
 def test_the_checker_finds_a_cycle_hidden_inside_a_function():
-    fake = _fake({"training.loop": "def train():\n    from . import distributed\n",
-                  "training.distributed": "from .loop import train\n"})
-    assert hidden_cycles(fake) == [f"{LIBRARY}.training.loop imports {LIBRARY}.training.distributed inside a "
-                                   f"function, and {LIBRARY}.training.distributed leads back to {LIBRARY}.training.loop"]
+    fake = _fake(
+        {
+            "training.loop": "def train():\n    from . import distributed\n",
+            "training.distributed": "from .loop import train\n",
+        }
+    )
+    assert hidden_cycles(fake) == [
+        f"{LIBRARY}.training.loop imports {LIBRARY}.training.distributed inside a "
+        f"function, and {LIBRARY}.training.distributed leads back to {LIBRARY}.training.loop"
+    ]
     fake = _fake({"training.loop": "from . import distributed\n", "training.distributed": ""})
     assert hidden_cycles(fake) == []

@@ -9,7 +9,7 @@ package does not import it: ``from advinterp_lib.attacks.blackbox import blackbo
 
 from .advset import AdversarialSet, generate_adversarial_set
 from .base import L2Ball, LinfBall, attack_mode
-from .deepfool import DeepFoolBinaryResult, DeepFoolResult, deepfool, deepfool_binary, robustness
+from .deepfool import DeepFoolBinaryResult, DeepFoolResult, deepfool, deepfool_binary, rho_adv
 from .ensemble import EnsembleAttackResult, ensemble_attack, ensemble_attack_result, least_likely_targets
 from .explanation import ExplanationAttackResult, grad_cam_attack
 from .fgsm import FgsmSweep, fgsm, fgsm_sweep
@@ -43,7 +43,7 @@ __all__ = [
     "pgd",
     "plane_values",
     "random_targets",
-    "robustness",
+    "rho_adv",
     "signed_gradient",
     "StrongAttackResult",
     "strong_attack",

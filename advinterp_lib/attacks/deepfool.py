@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..validation import check_images
+from ..validation import check_images, check_labels
 from .base import attack_mode, check_budget, check_count, model_device
 
 
@@ -162,6 +162,7 @@ class DeepFoolResult:
 def deepfool(
     model: nn.Module,
     x: torch.Tensor,
+    y: torch.Tensor | None = None,
     *,
     overshoot: float = 0.02,
     max_iter: int = 50,
@@ -173,8 +174,13 @@ def deepfool(
     Args:
         model: classifier returning logits [N, num_classes]; run in eval mode, its
             previous state restored afterwards.
-        x: float images [N, C, H, W] in [0, 1]; not modified. The attack moves each
-            image off the class the model predicts for it (no labels needed).
+        x: float images [N, C, H, W] in [0, 1]; not modified.
+        y: int64 labels [N], optional (the call shape of every other attack here). Given,
+            each image is moved off its label: the candidates are y and the top-scoring
+            other classes, and an image the model already gets wrong is returned
+            unchanged (iterations 0, success True), as torchattacks' DeepFool does.
+            ``None`` (the paper's setting) moves each image off the class the model
+            predicts for it.
         overshoot: x_{i+1} = clip(x_i + (1 + overshoot) r_i) (0.02 as in the paper).
         max_iter: at most this many steps per image; an image that is fooled stops
             changing.
@@ -192,7 +198,8 @@ def deepfool(
         :class:`DeepFoolResult`, tensors on ``x``'s device.
 
     Raises:
-        TypeError/ValueError: bad images, overshoot, max_iter, num_candidates or project_box.
+        TypeError/ValueError: bad images, labels, overshoot, max_iter, num_candidates or
+        project_box.
     """
     overshoot = check_budget(overshoot, "overshoot", upper=None)
     max_iter = check_count(max_iter, "max_iter")
@@ -200,6 +207,8 @@ def deepfool(
     if not isinstance(project_box, bool):
         raise TypeError(f"project_box must be a bool, got {type(project_box).__name__}: {project_box!r}")
     x = check_images(x, model=model)
+    if y is not None:
+        y = check_labels(y, x.shape[0], None)
     with attack_mode(model):
         device = model_device(model, x.device)
         x0 = x.detach().to(device)
@@ -209,7 +218,15 @@ def deepfool(
         if logits0.dim() != 2 or logits0.shape[1] < 2:
             raise ValueError(f"model must return logits [N, num_classes >= 2], got {tuple(logits0.shape)}")
         k = min(num_candidates, logits0.shape[1])
-        candidates = logits0.topk(k, dim=1).indices  # [N, k]; column 0 is k_0
+        if y is None:
+            candidates = logits0.topk(k, dim=1).indices  # [N, k]; column 0 is k_0
+        else:
+            label = y.to(device, torch.int64)
+            if int(label.max()) >= logits0.shape[1]:
+                classes = logits0.shape[1]
+                raise ValueError(f"y: labels must be below the model's {classes} classes, got {int(label.max())}")
+            others = logits0.scatter(1, label[:, None], float("-inf")).topk(k - 1, dim=1).indices
+            candidates = torch.cat([label[:, None], others], dim=1)  # [N, k]; column 0 is y
         label = candidates[:, 0]
         x_adv = x0.clone()
         iterations = torch.zeros(n, dtype=torch.int64, device=device)
@@ -234,10 +251,10 @@ def deepfool(
                 f = logits.gather(1, candidates[idx])  # [n, k]
                 f_diff = f[:, 1:] - f[:, :1]  # f'_k, [n, k-1]
                 # w'_k for all candidates: one backward of the batch sum per candidate.
-                w = torch.stack([
-                    torch.autograd.grad(f_diff[:, j].sum(), xi, retain_graph=j < k - 2)[0]
-                    for j in range(k - 1)
-                ], dim=1)  # [n, k-1, C, H, W]
+                w = torch.stack(
+                    [torch.autograd.grad(f_diff[:, j].sum(), xi, retain_graph=j < k - 2)[0] for j in range(k - 1)],
+                    dim=1,
+                )  # [n, k-1, C, H, W]
             f_diff = f_diff.detach()
             # The step moves along +w'_k. A pixel already at 0 (1) that the step would push
             # below 0 (above 1) cannot move: drop it from w'_k, so the step is the minimal
@@ -269,7 +286,7 @@ def deepfool(
     )
 
 
-def robustness(perturbation: torch.Tensor, x: torch.Tensor) -> float:
+def rho_adv(perturbation: torch.Tensor, x: torch.Tensor) -> float:
     """The DeepFool paper's rho_adv = mean over images of ||r||_2 / ||x||_2 (its eq. 15).
 
     ``perturbation`` is either the perturbations [N, ...] (same shape as the images

@@ -13,10 +13,10 @@
   gradient x activation) and how well the two rankings agree.
 """
 
+from ..stats import BootstrapInterval, kendall_tau, top_k_overlap  # defined in stats
 from .activations import ConceptActivations, concept_top_activations
 from .concepts import class_synsets, correlation_matrix, distance_matrix, synset_distance
 from .metric import (
-    BootstrapInterval,
     ConsistencySummary,
     bootstrap_consistency,
     concept_distribution,
@@ -43,10 +43,8 @@ from .tracing import (
     RankAgreement,
     ablation_curve,
     describe_removal,
-    kendall_tau,
     neuron_influence,
     rank_agreement,
-    top_k_overlap,
 )
 
 __all__ = [

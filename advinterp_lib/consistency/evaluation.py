@@ -20,9 +20,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..stats import BootstrapInterval, basic_interval
 from .activations import ConceptActivations, concept_top_activations
-from .metric import (BootstrapInterval, ConsistencySummary, basic_interval, consistency_histogram,
-                     summarize_consistency)
+from .metric import ConsistencySummary, consistency_histogram, summarize_consistency
 
 __all__ = [
     "consistency_histograms",
@@ -98,15 +98,28 @@ def measure_consistency(
             and :func:`~advinterp_lib.consistency.metric.summarize_consistency`
             (e.g. A of the wrong size for the concepts).
     """
-    if not isinstance(correlation, torch.Tensor) or correlation.dim() != 2 or correlation.shape[0] != correlation.shape[1]:
-        raise ValueError(f"correlation: expected a square [K, K] tensor, got {getattr(correlation, 'shape', type(correlation).__name__)}")
+    if (
+        not isinstance(correlation, torch.Tensor)
+        or correlation.dim() != 2
+        or correlation.shape[0] != correlation.shape[1]
+    ):
+        raise ValueError(
+            "correlation: expected a square [K, K] tensor, got "
+            f"{getattr(correlation, 'shape', type(correlation).__name__)}"
+        )
     acts = concept_top_activations(
         model, real_images, real_concepts, adversarial_images, adversarial_concepts,
         num_concepts=int(correlation.shape[0]), layer=layer, fraction=fraction, reduction=reduction,
         batch_size=batch_size,
     )  # fmt: skip
-    summary = summarize_consistency(acts.real_concepts, acts.adversarial_concepts, correlation,
-                                    num_samples=num_samples, confidence=confidence, seed=seed)
+    summary = summarize_consistency(
+        acts.real_concepts,
+        acts.adversarial_concepts,
+        correlation,
+        num_samples=num_samples,
+        confidence=confidence,
+        seed=seed,
+    )
     return ModelConsistency(activations=acts, summary=summary)
 
 
@@ -147,8 +160,11 @@ def consistency_table(rows: Mapping[str, ConsistencySummary], *, digits: int = 3
     if not rows:
         raise ValueError("rows: expected at least one model, got none")
     f = f"{{:.{int(digits)}f}}"
-    lines = ["| model | neurons | consis(n) [95% CI] | consis_adv(n) [95% CI] | consis, bias-corrected | consis_adv, bias-corrected |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| model | neurons | consis(n) [95% CI] | consis_adv(n) [95% CI] "
+        "| consis, bias-corrected | consis_adv, bias-corrected |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, s in rows.items():
         row = consistency_row(s)
         r, v = row["consis_ci"], row["consis_adv_ci"]
@@ -178,7 +194,10 @@ def interval_difference(a: BootstrapInterval, b: BootstrapInterval) -> Bootstrap
         if not isinstance(x, BootstrapInterval):
             raise TypeError(f"{name}: expected a BootstrapInterval, got {type(x).__name__}")
     if a.samples.shape != b.samples.shape:
-        raise ValueError(f"a and b must have the same number of replicates, got {tuple(a.samples.shape)} and {tuple(b.samples.shape)}")
+        raise ValueError(
+            "a and b must have the same number of replicates, "
+            f"got {tuple(a.samples.shape)} and {tuple(b.samples.shape)}"
+        )
     if a.confidence != b.confidence:
         raise ValueError(f"a and b must have the same confidence, got {a.confidence} and {b.confidence}")
     return basic_interval(a.mean - b.mean, a.samples.to(torch.float64) - b.samples.to(torch.float64), a.confidence)

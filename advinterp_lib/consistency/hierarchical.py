@@ -30,9 +30,14 @@ from dataclasses import dataclass
 
 import torch
 
+from ..stats import BootstrapInterval, basic_interval
 from ..validation import check_int, check_number
-from .metric import (BootstrapInterval, _check_concept_table, _check_correlation, basic_interval,
-                     concept_distribution, consistency_scores)
+from .metric import (
+    _check_concept_table,
+    _check_correlation,
+    concept_distribution,
+    consistency_scores,
+)
 
 __all__ = ["SeedTopConcepts", "hierarchical_bootstrap", "hierarchical_mean"]
 
@@ -52,7 +57,9 @@ class SeedTopConcepts:
     clusters: torch.Tensor | None = None
 
 
-def _cluster_table(concepts: torch.Tensor, clusters: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _cluster_table(
+    concepts: torch.Tensor, clusters: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per neuron, its clusters padded to G = the most clusters any neuron has:
     (concept [C, G] int64, size [C, G] float64 with 0 for padding, count [C] int64)."""
     c, k = concepts.shape
@@ -62,20 +69,24 @@ def _cluster_table(concepts: torch.Tensor, clusters: torch.Tensor | None) -> tup
     for n in range(c):
         ids, inverse, sizes = torch.unique(clusters[n], return_inverse=True, return_counts=True)
         first = torch.full((len(ids),), -1, dtype=torch.int64).scatter_reduce(
-            0, inverse, concepts[n], reduce="amax", include_self=True)
+            0, inverse, concepts[n], reduce="amax", include_self=True
+        )
         low = torch.full((len(ids),), 1 << 40, dtype=torch.int64).scatter_reduce(
-            0, inverse, concepts[n], reduce="amin", include_self=True)
+            0, inverse, concepts[n], reduce="amin", include_self=True
+        )
         if not torch.equal(first, low):
             bad = int(ids[(first != low).nonzero()[0, 0]])
-            raise ValueError(f"clusters: the images of cluster {bad} of neuron {n} have different concepts; "
-                             "a cluster (one source image) must carry one concept")
+            raise ValueError(
+                f"clusters: the images of cluster {bad} of neuron {n} have different concepts; "
+                "a cluster (one source image) must carry one concept"
+            )
         rows_concept.append(first)
         rows_size.append(sizes.to(torch.float64))
     count = torch.tensor([len(r) for r in rows_concept], dtype=torch.int64)
     g = int(count.max())
     concept = torch.zeros(c, g, dtype=torch.int64)
     size = torch.zeros(c, g, dtype=torch.float64)
-    for n, (rc, rs) in enumerate(zip(rows_concept, rows_size)):
+    for n, (rc, rs) in enumerate(zip(rows_concept, rows_size, strict=True)):
         concept[n, : len(rc)] = rc
         size[n, : len(rs)] = rs
     return concept, size, count
@@ -118,8 +129,9 @@ def hierarchical_bootstrap(
     a = _check_correlation(correlation)
     k_concepts = a.shape[0]
     num_samples = check_int(num_samples, "num_samples", minimum=1)
-    confidence = check_number(confidence, "confidence", minimum=0.0, maximum=1.0, strict_minimum=True,
-                              strict_maximum=True)
+    confidence = check_number(
+        confidence, "confidence", minimum=0.0, maximum=1.0, strict_minimum=True, strict_maximum=True
+    )
     chunk = check_int(chunk, "chunk", minimum=1)
     tables = []
     for i, s in enumerate(seeds):
@@ -128,9 +140,15 @@ def hierarchical_bootstrap(
         concepts = _check_concept_table(s.concepts, k_concepts, f"seeds[{i}].concepts")
         clusters = s.clusters
         if clusters is not None:
-            if not isinstance(clusters, torch.Tensor) or clusters.is_floating_point() or clusters.shape != concepts.shape:
-                raise ValueError(f"seeds[{i}].clusters: expected an integer tensor of shape {tuple(concepts.shape)}, "
-                                 f"got {getattr(clusters, 'shape', type(clusters).__name__)}")
+            if (
+                not isinstance(clusters, torch.Tensor)
+                or clusters.is_floating_point()
+                or clusters.shape != concepts.shape
+            ):
+                raise ValueError(
+                    f"seeds[{i}].clusters: expected an integer tensor of shape {tuple(concepts.shape)}, "
+                    f"got {getattr(clusters, 'shape', type(clusters).__name__)}"
+                )
             clusters = clusters.to(torch.int64)
         tables.append(_cluster_table(concepts, clusters))
     n_neurons = {t[0].shape[0] for t in tables}
@@ -139,8 +157,12 @@ def hierarchical_bootstrap(
     c = n_neurons.pop()
     s_count = len(tables)
     g_max = max(t[0].shape[1] for t in tables)
-    plug_in = [float(consistency_scores(concept_distribution(
-        _check_concept_table(s.concepts, k_concepts), k_concepts), a).mean()) for s in seeds]
+    plug_in = [
+        float(
+            consistency_scores(concept_distribution(_check_concept_table(s.concepts, k_concepts), k_concepts), a).mean()
+        )
+        for s in seeds
+    ]
     mean = sum(plug_in) / s_count
 
     generator = torch.Generator().manual_seed(seed)  # levels 2 and 3
@@ -197,14 +219,16 @@ def hierarchical_mean(
             parameters.
     """
     if not isinstance(values, torch.Tensor) or values.dim() != 2 or 0 in values.shape:
-        raise ValueError(f"values: expected a tensor [S, N] with S, N >= 1, got "
-                         f"{getattr(values, 'shape', type(values).__name__)}")
+        raise ValueError(
+            f"values: expected a tensor [S, N] with S, N >= 1, got {getattr(values, 'shape', type(values).__name__)}"
+        )
     v = values.to(torch.float64)
     if not torch.isfinite(v).all():
         raise ValueError("values: expected finite numbers")
     num_samples = check_int(num_samples, "num_samples", minimum=1)
-    confidence = check_number(confidence, "confidence", minimum=0.0, maximum=1.0, strict_minimum=True,
-                              strict_maximum=True)
+    confidence = check_number(
+        confidence, "confidence", minimum=0.0, maximum=1.0, strict_minimum=True, strict_maximum=True
+    )
     s_count, n = v.shape
     generator = torch.Generator().manual_seed(seed)
     seed_generator = torch.Generator().manual_seed(seed + 1)

@@ -9,6 +9,13 @@ It is 1 when every top image shows one concept and about 1/K when the top images
 spread evenly over K unrelated concepts. ``consis_adv(n)`` is the same over the top
 adversarial images (each carrying its source image's concept). Everything here is
 vectorised over neurons: one ``einsum`` for all of them.
+
+consis is quadratic in p, so the plug-in ``p^T A p`` over k images overestimates the
+consis of the distribution they are drawn from, by ``(sum_i p_i a_ii - p^T A p) / k``
+on average (the multinomial covariance ``(diag p - p p^T) / k``): (1 - consis)/k when
+a_ii = 1. The bootstrap replicates show the same shift, so :func:`bootstrap_consistency`
+reports the *basic* (reverse percentile) interval, which corrects for it
+(:class:`~advinterp_lib.stats.BootstrapInterval`; ``bias`` is the replicates' shift).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..stats import BootstrapInterval, basic_interval
 from ..validation import check_int, check_number
 
 __all__ = [
@@ -31,14 +39,17 @@ __all__ = [
 
 def _check_concept_table(concepts: torch.Tensor, num_concepts: int, name: str = "concepts") -> torch.Tensor:
     if not isinstance(concepts, torch.Tensor) or concepts.is_floating_point() or concepts.dtype == torch.bool:
-        raise TypeError(f"{name}: expected an integer tensor [C, k], got {getattr(concepts, 'dtype', type(concepts).__name__)}")
+        raise TypeError(
+            f"{name}: expected an integer tensor [C, k], got {getattr(concepts, 'dtype', type(concepts).__name__)}"
+        )
     if concepts.dim() != 2 or concepts.shape[1] == 0:
         raise ValueError(f"{name}: expected shape [C, k] with k >= 1, got {tuple(concepts.shape)}")
     if isinstance(num_concepts, bool) or not isinstance(num_concepts, int) or num_concepts < 1:
         raise ValueError(f"num_concepts: expected an int >= 1, got {num_concepts!r}")
     if concepts.numel() and (int(concepts.min()) < 0 or int(concepts.max()) >= num_concepts):
         raise ValueError(
-            f"{name}: expected values in [0, {num_concepts - 1}], got min {int(concepts.min())} max {int(concepts.max())}"
+            f"{name}: expected values in [0, {num_concepts - 1}], got min {int(concepts.min())} max "
+            f"{int(concepts.max())}"
         )
     return concepts.to(torch.int64)
 
@@ -93,45 +104,13 @@ def consistency_scores(p: torch.Tensor, correlation: torch.Tensor) -> torch.Tens
         raise ValueError(f"p: expected shape [C, K], got {tuple(p.shape)}")
     a = _check_correlation(correlation, p.shape[1])
     p = p.to(torch.float64)
-    if not torch.isfinite(p).all() or (p < 0).any() or not torch.allclose(p.sum(1), torch.ones(p.shape[0], dtype=torch.float64), atol=1e-6):
+    if (
+        not torch.isfinite(p).all()
+        or (p < 0).any()
+        or not torch.allclose(p.sum(1), torch.ones(p.shape[0], dtype=torch.float64), atol=1e-6)
+    ):
         raise ValueError("p: expected each row to be a distribution (non-negative, summing to 1)")
     return torch.einsum("ck,kl,cl->c", p, a, p)
-
-
-@dataclass(frozen=True, eq=False)
-class BootstrapInterval:
-    """A bootstrap estimate of the layer average of consis.
-
-    consis is quadratic in p, so the plug-in ``p^T A p`` over k images overestimates the
-    consis of the distribution they are drawn from, by ``(sum_i p_i a_ii - p^T A p) / k``
-    on average (the multinomial covariance ``(diag p - p p^T) / k``): (1 - consis)/k when
-    a_ii = 1. The replicates show the same shift, so we report the *basic* (reverse
-    percentile) interval ``[2 mean - q_hi, 2 mean - q_lo]``, which corrects for it; it
-    can lie below ``mean`` when k is small. ``bias`` is the replicates' average shift.
-
-    Attributes:
-        mean: the layer average on the data (the paper's plug-in, not resampled).
-        low, high: the basic bootstrap interval at ``confidence``.
-        bias: ``samples.mean() - mean``, the estimated upward bias of ``mean``.
-        confidence: e.g. 0.95.
-        samples: float64 [B], the layer average of each bootstrap replicate.
-    """
-
-    mean: float
-    low: float
-    high: float
-    bias: float
-    confidence: float
-    samples: torch.Tensor
-
-
-def basic_interval(mean: float, samples: torch.Tensor, confidence: float) -> BootstrapInterval:
-    """The basic (reverse percentile) bootstrap interval ``[2 mean - q_hi, 2 mean - q_lo]``
-    of an estimate ``mean`` from its replicates ``samples`` (float64 [B])."""
-    alpha = (1.0 - confidence) / 2
-    q_lo, q_hi = torch.quantile(samples, torch.tensor([alpha, 1 - alpha], dtype=torch.float64)).tolist()
-    return BootstrapInterval(mean=mean, low=2 * mean - q_hi, high=2 * mean - q_lo,
-                             bias=float(samples.mean()) - mean, confidence=confidence, samples=samples)
 
 
 def bootstrap_consistency(
@@ -165,8 +144,9 @@ def bootstrap_consistency(
     a = _check_correlation(correlation)
     concepts = _check_concept_table(concepts, a.shape[0])
     num_samples = check_int(num_samples, "num_samples", minimum=1)
-    confidence = check_number(confidence, "confidence", minimum=0.0, maximum=1.0, strict_minimum=True,
-                              strict_maximum=True)
+    confidence = check_number(
+        confidence, "confidence", minimum=0.0, maximum=1.0, strict_minimum=True, strict_maximum=True
+    )
     c, k = concepts.shape
     num_k = a.shape[0]
     generator = torch.Generator().manual_seed(seed)
@@ -240,6 +220,7 @@ class ConsistencySummary:
 
     def to_dict(self) -> dict:
         """JSON-ready numbers (no per-replicate samples)."""
+
         def interval(b: BootstrapInterval) -> dict:
             return {"mean": b.mean, "low": b.low, "high": b.high, "bias": b.bias, "confidence": b.confidence}
 

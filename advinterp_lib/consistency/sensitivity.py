@@ -29,11 +29,16 @@ from torch import nn
 from ..interpret.topk import top_count
 from ..models.layers import capture_activations, last_conv_layer
 from ..models.state import eval_mode, model_device
+from ..stats import BootstrapInterval
 from ..validation import check_images
 from .activations import ConceptActivations, _check_concepts
 from .evaluation import interval_difference
-from .metric import (BootstrapInterval, ConsistencySummary, bootstrap_consistency, concept_distribution,
-                     consistency_scores)
+from .metric import (
+    ConsistencySummary,
+    bootstrap_consistency,
+    concept_distribution,
+    consistency_scores,
+)
 
 __all__ = [
     "DirectionCheck",
@@ -74,7 +79,9 @@ class DirectionCheck:
     neurons: int
 
     @classmethod
-    def from_intervals(cls, consis: BootstrapInterval, consis_adv: BootstrapInterval, *, neurons: int) -> DirectionCheck:
+    def from_intervals(
+        cls, consis: BootstrapInterval, consis_adv: BootstrapInterval, *, neurons: int
+    ) -> DirectionCheck:
         """A check from two bootstraps of the same size and confidence (e.g. the real
         interval a chapter already has, and a new adversarial one)."""
         return cls(consis=consis, consis_adv=consis_adv, difference=interval_difference(consis_adv, consis),
@@ -233,7 +240,10 @@ class ChannelResponses:
         """
         n_all = self.max.shape[0]
         if not isinstance(concepts, torch.Tensor) or concepts.is_floating_point() or concepts.dtype == torch.bool:
-            raise TypeError(f"concepts: expected an integer tensor [{n_all}], got {getattr(concepts, 'dtype', type(concepts).__name__)}")
+            raise TypeError(
+                f"concepts: expected an integer tensor [{n_all}], got "
+                f"{getattr(concepts, 'dtype', type(concepts).__name__)}"
+            )
         if concepts.shape != (n_all,):
             raise ValueError(f"concepts: expected shape [{n_all}] (one per image), got {tuple(concepts.shape)}")
         if reduction not in ("max", "mean"):
@@ -245,7 +255,9 @@ class ChannelResponses:
             if rows.dim() != 1 or rows.is_floating_point() or rows.dtype == torch.bool or not len(rows):
                 raise ValueError(f"rows: expected a non-empty 1-D integer tensor, got {tuple(rows.shape)} {rows.dtype}")
             if int(rows.min()) < 0 or int(rows.max()) >= n_all:
-                raise ValueError(f"rows: expected values in [0, {n_all - 1}], got min {int(rows.min())} max {int(rows.max())}")
+                raise ValueError(
+                    f"rows: expected values in [0, {n_all - 1}], got min {int(rows.min())} max {int(rows.max())}"
+                )
             rows = rows.sort().values  # the stream's order, for its tie-breaking
             values, concepts = values[rows], concepts[rows]
         k = top_count(len(values), fraction)
@@ -280,7 +292,7 @@ def channel_responses(
     maxima, means, logits = [], [], []
     with eval_mode(model), capture_activations(model, [layer]) as acts:
         for start in range(0, len(images), batch_size):
-            out = model(images[start:start + batch_size].to(device))
+            out = model(images[start : start + batch_size].to(device))
             fmap = acts.pop(layer)
             if fmap.dim() != 4:
                 raise ValueError(f"layer {layer!r} gives a {fmap.dim()}-D output of shape {tuple(fmap.shape)}, "
@@ -305,7 +317,9 @@ def chance_consistency(concepts: torch.Tensor, correlation: torch.Tensor) -> flo
         TypeError/ValueError: as :func:`~advinterp_lib.consistency.metric.concept_distribution`.
     """
     if not isinstance(concepts, torch.Tensor) or concepts.dim() != 1:
-        raise TypeError(f"concepts: expected an integer tensor [N], got {getattr(concepts, 'shape', type(concepts).__name__)}")
+        raise TypeError(
+            f"concepts: expected an integer tensor [N], got {getattr(concepts, 'shape', type(concepts).__name__)}"
+        )
     a = correlation.to(torch.float64)
     p = concept_distribution(concepts[None], a.shape[0])
     return float(consistency_scores(p, a)[0])
@@ -356,7 +370,10 @@ def source_rows(source_index: torch.Tensor, sources: torch.Tensor | Sequence[int
         int64 [m], increasing.
     """
     if not isinstance(source_index, torch.Tensor) or source_index.dim() != 1 or source_index.is_floating_point():
-        raise TypeError(f"source_index: expected an integer tensor [M], got {getattr(source_index, 'shape', type(source_index).__name__)}")
+        raise TypeError(
+            "source_index: expected an integer tensor [M], "
+            f"got {getattr(source_index, 'shape', type(source_index).__name__)}"
+        )
     sources = torch.as_tensor(sources, dtype=torch.int64)
     return torch.isin(source_index, sources).nonzero().flatten()
 
@@ -472,5 +489,7 @@ def describe_sensitivity(record: Mapping[str, Any], *, digits: int = 3) -> str:
     if not lost:
         return (f"The direction survives every variant ({len(kept)} of {len(kept)}): for every model, the whole "
                 f"interval of consis_adv − consis lies below 0.")  # fmt: skip
-    return (f"The direction survives {len(kept)} of {len(record['variants'])} variants for every model. "
-            f"Where it does **not** survive, the interval of consis_adv − consis reaches 0: " + "; ".join(lost) + ".")
+    return (
+        f"The direction survives {len(kept)} of {len(record['variants'])} variants for every model. "
+        f"Where it does **not** survive, the interval of consis_adv − consis reaches 0: " + "; ".join(lost) + "."
+    )

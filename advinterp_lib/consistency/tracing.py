@@ -36,10 +36,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..interpret.attribution import spearman_correlation
 from ..models.layers import capture_activations, last_conv_layer
 from ..models.layers import layer as named_layer
 from ..models.state import eval_mode, model_device
+from ..stats import check_paired_scores, kendall_tau, spearman_correlation, top_k_overlap
 from ..validation import check_images, check_int, check_labels
 
 __all__ = [
@@ -49,8 +49,6 @@ __all__ = [
     "describe_removal",
     "RankAgreement",
     "rank_agreement",
-    "kendall_tau",
-    "top_k_overlap",
 ]
 
 METHODS = ("prediction_difference", "probability_difference", "gradient_x_activation")
@@ -129,8 +127,9 @@ def _score(logits: torch.Tensor, target: torch.Tensor, contrast: torch.Tensor | 
     return s
 
 
-def _masked_logits(model: nn.Module, module: nn.Module, layer: str, x: torch.Tensor,
-                   masks: Callable[[torch.Tensor], torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+def _masked_logits(
+    model: nn.Module, module: nn.Module, layer: str, x: torch.Tensor, masks: Callable[[torch.Tensor], torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits [B, M, K] of ``model`` on ``x`` [B, ...] with ``layer``'s output [B, C, ...]
     replaced by the M masked copies ``output[:, None] * masks(output)`` ([B, M, C] masks),
     and the layer's (unmasked) output.
@@ -142,8 +141,10 @@ def _masked_logits(model: nn.Module, module: nn.Module, layer: str, x: torch.Ten
 
     def hook(mod: nn.Module, args: object, output: object) -> torch.Tensor:
         if not isinstance(output, torch.Tensor) or output.dim() < 2:
-            raise ValueError(f"layer {layer!r} must output a tensor [N, C, ...], got "
-                             f"{getattr(output, 'shape', type(output).__name__)}")
+            raise ValueError(
+                f"layer {layer!r} must output a tensor [N, C, ...], got "
+                f"{getattr(output, 'shape', type(output).__name__)}"
+            )
         act = output.detach().requires_grad_(torch.is_grad_enabled())
         m = masks(act)  # [B, M, C]
         held["act"], held["shape"] = act, tuple(m.shape[:2])
@@ -164,8 +165,10 @@ def _masked_logits(model: nn.Module, module: nn.Module, layer: str, x: torch.Ten
         raise ValueError(f"layer {layer!r} did not run in the forward pass of the model")
     b, m = held["shape"]
     if logits.dim() != 2 or logits.shape[0] != b * m:
-        raise ValueError(f"model must return logits [N, num_classes] computed from {layer!r}'s output; "
-                         f"got shape {tuple(logits.shape)} for {b} x {m} masked copies")
+        raise ValueError(
+            f"model must return logits [N, num_classes] computed from {layer!r}'s output; "
+            f"got shape {tuple(logits.shape)} for {b} x {m} masked copies"
+        )
     return logits.view(b, m, -1), held["act"]
 
 
@@ -228,17 +231,18 @@ def neuron_influence(
         tgt = None if target is None else _check_classes(target, "target", n, num_classes, device)
         con = None if contrast is None else _check_classes(contrast, "contrast", n, num_classes, device)
         if con is not None and tgt is not None and bool((con == tgt).any()):
-            raise ValueError("contrast must differ from target for every image "
-                             f"(equal at {int((con == tgt).sum())} images)")
+            raise ValueError(
+                f"contrast must differ from target for every image (equal at {int((con == tgt).sum())} images)"
+            )
         starts = range(0, n, batch_size)
         if progress:
             from tqdm.auto import tqdm
 
             starts = tqdm(starts, desc=f"neuron influence at {layer}")
         for start in starts:
-            xb = x[start:start + batch_size].to(device)
-            tb_given = None if tgt is None else tgt[start:start + batch_size]
-            cb = None if con is None else con[start:start + batch_size]
+            xb = x[start : start + batch_size].to(device)
+            tb_given = None if tgt is None else tgt[start : start + batch_size]
+            cb = None if con is None else con[start : start + batch_size]
             pd, pdp, flip = [], [], []
             c0, channels = 0, None
             while channels is None or c0 < channels:
@@ -248,7 +252,9 @@ def neuron_influence(
                     width = act.shape[1] - c0
                     width = width if neurons_per_pass is None else min(neurons_per_pass, width)
                     m = torch.ones(1 + width, act.shape[1], device=act.device)
-                    m[torch.arange(1, 1 + width, device=act.device), torch.arange(c0, c0 + width, device=act.device)] = 0.0
+                    m[
+                        torch.arange(1, 1 + width, device=act.device), torch.arange(c0, c0 + width, device=act.device)
+                    ] = 0.0
                     return m.expand(act.shape[0], -1, -1)
 
                 with torch.set_grad_enabled(c0 == 0):  # the first pass also gives gradient x activation
@@ -260,7 +266,8 @@ def neuron_influence(
                         if cb is not None and bool((cb == tb).any()):
                             raise ValueError(
                                 "contrast must differ from the traced class (the prediction, as target is None) "
-                                f"for every image; equal at images {(cb == tb).nonzero().flatten().add(start).tolist()}")
+                                f"for every image; equal at images {(cb == tb).nonzero().flatten().add(start).tolist()}"
+                            )
                         score = _score(logits[:, 0], tb, cb)
                         (grad,) = torch.autograd.grad(score.sum(), act)
                         gxa = (grad * act).detach()
@@ -269,13 +276,22 @@ def neuron_influence(
                         prob = logits[:, 0].detach().softmax(1).gather(1, tb[:, None]).squeeze(1)
                 ablated = logits.detach()[:, 1:]
                 m = ablated.shape[1]
-                pd.append(score[:, None] - _score(ablated, tb[:, None].expand(-1, m),
-                                                  None if cb is None else cb[:, None].expand(-1, m)))
+                pd.append(
+                    score[:, None]
+                    - _score(ablated, tb[:, None].expand(-1, m), None if cb is None else cb[:, None].expand(-1, m))
+                )
                 pdp.append(prob[:, None] - ablated.softmax(2).gather(2, tb[:, None, None].expand(-1, m, 1)).squeeze(2))
                 flip.append(ablated.argmax(2) != pred[:, None])
                 c0 += m
-            for key, value in (("target", tb), ("pred", pred), ("score", score), ("pd", torch.cat(pd, 1)),
-                               ("prob", torch.cat(pdp, 1)), ("gxa", gxa), ("flip", torch.cat(flip, 1))):
+            for key, value in (
+                ("target", tb),
+                ("pred", pred),
+                ("score", score),
+                ("pd", torch.cat(pd, 1)),
+                ("prob", torch.cat(pdp, 1)),
+                ("gxa", gxa),
+                ("flip", torch.cat(flip, 1)),
+            ):
                 parts[key].append(value.cpu())
     cat = {k: torch.cat(v) for k, v in parts.items()}
     return NeuronInfluence(
@@ -326,7 +342,10 @@ def ablation_curve(
     layer, module = _resolve_layer(model, layer)
     n = x.shape[0]
     if not isinstance(order, torch.Tensor) or order.is_floating_point() or order.dtype == torch.bool:
-        raise TypeError(f"order must be an int tensor [N, L] of channel indices, got {getattr(order, 'dtype', type(order).__name__)}")
+        raise TypeError(
+            "order must be an int tensor [N, L] of channel indices, got "
+            f"{getattr(order, 'dtype', type(order).__name__)}"
+        )
     if order.dim() != 2 or order.shape[0] != n or order.shape[1] == 0:
         raise ValueError(f"order must have shape [{n}, L] with L >= 1, got {tuple(order.shape)}")
     steps = order.shape[1] if steps is None else check_int(steps, "steps", minimum=1, maximum=order.shape[1])
@@ -338,16 +357,18 @@ def ablation_curve(
             channels = acts[layer].shape[1]
         num_classes = first_logits.shape[1]
         if int(order.min()) < 0 or int(order.max()) >= channels:
-            raise ValueError(f"order must hold channel indices of {layer!r} in [0, {channels}), "
-                             f"got values in [{int(order.min())}, {int(order.max())}]")
+            raise ValueError(
+                f"order must hold channel indices of {layer!r} in [0, {channels}), "
+                f"got values in [{int(order.min())}, {int(order.max())}]"
+            )
         if (order.sort(1).values.diff(dim=1) == 0).any():
             raise ValueError("order must not repeat a channel within an image")
         tgt = None if target is None else _check_classes(target, "target", n, num_classes, device)
         con = None if contrast is None else _check_classes(contrast, "contrast", n, num_classes, device)
         order = order.to(device=device, dtype=torch.int64)[:, :steps]
         for start in range(0, n, batch_size):
-            xb = x[start:start + batch_size].to(device)
-            ob = order[start:start + batch_size]
+            xb = x[start : start + batch_size].to(device)
+            ob = order[start : start + batch_size]
 
             def masks(output: torch.Tensor, ob: torch.Tensor = ob) -> torch.Tensor:
                 b = output.shape[0]
@@ -358,10 +379,13 @@ def ablation_curve(
                 return (step_of[:, None, :] > j[None, :, None]).float()
 
             logits, _ = _masked_logits(model, module, layer, xb, masks)  # [B, steps + 1, K]
-            tb = logits[:, 0].argmax(1) if tgt is None else tgt[start:start + batch_size]
-            cb = None if con is None else con[start:start + batch_size]
-            scores.append(_score(logits, tb[:, None].expand(-1, steps + 1),
-                                 None if cb is None else cb[:, None].expand(-1, steps + 1)).cpu())
+            tb = logits[:, 0].argmax(1) if tgt is None else tgt[start : start + batch_size]
+            cb = None if con is None else con[start : start + batch_size]
+            scores.append(
+                _score(
+                    logits, tb[:, None].expand(-1, steps + 1), None if cb is None else cb[:, None].expand(-1, steps + 1)
+                ).cpu()
+            )
             preds.append(logits.argmax(2).cpu())
     return torch.cat(scores).float(), torch.cat(preds)
 
@@ -413,68 +437,32 @@ def describe_removal(
         return f"{x:.1f}".replace("-", "−")
 
     of = f" — {steps} of the layer's {neurons} —" if neurons else ""
-    times = (f", a drop {drop / drop_random:.1f} times as large as removing {steps} random neurons (to {num(rand[-1])})"
-             if drop_random > 0 else f"; removing {steps} random neurons does not lower it (to {num(rand[-1])})")
-    text = (f"Removing each image's {steps} most supporting neurons by {ranking}{of} takes the mean score of the "
-            f"true class from {num(score[0])} to {num(score[-1])}{times}.")
+    times = (
+        f", a drop {drop / drop_random:.1f} times as large as removing {steps} random neurons (to {num(rand[-1])})"
+        if drop_random > 0
+        else f"; removing {steps} random neurons does not lower it (to {num(rand[-1])})"
+    )
+    text = (
+        f"Removing each image's {steps} most supporting neurons by {ranking}{of} takes the mean score of the "
+        f"true class from {num(score[0])} to {num(score[-1])}{times}."
+    )
     if proxy is not None:
-        gap = max(abs(float(a) - b) for a, b in zip(curves[proxy], score))
-        text += (f" {proxy.capitalize()} traces " + ("nearly the same curve" if gap <= 0.05 * abs(drop) else
-                                                     "a different curve") + f" (to {num(float(curves[proxy][-1]))}).")
+        gap = max(abs(float(a) - b) for a, b in zip(curves[proxy], score, strict=True))
+        text += (
+            f" {proxy.capitalize()} traces "
+            + ("nearly the same curve" if gap <= 0.05 * abs(drop) else "a different curve")
+            + f" (to {num(float(curves[proxy][-1]))})."
+        )
     share, share_random = float(flipped[ranking][-1]), float(flipped[baseline][-1])
-    text += (f" By then {share:.0%} of the correct decisions have changed ({share_random:.0%} in {baseline}): "
-             + ("most correct decisions still stand." if share < 0.5 else "most correct decisions have fallen.")
-             + f" The first {top_k} — as many as an explanation below shows — change {float(flipped[ranking][top_k]):.0%}.")
+    text += (
+        f" By then {share:.0%} of the correct decisions have changed ({share_random:.0%} in {baseline}): "
+        + ("most correct decisions still stand." if share < 0.5 else "most correct decisions have fallen.")
+        + f" The first {top_k} — as many as an explanation below shows — change {float(flipped[ranking][top_k]):.0%}."
+    )
     return text
 
 
 # ------------------------------------------------------------------ rank agreement
-
-
-def _check_pair(a: object, b: object) -> tuple[torch.Tensor, torch.Tensor]:
-    for name, t in (("a", a), ("b", b)):
-        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-            raise TypeError(f"{name} must be a float tensor [N, C], got {getattr(t, 'dtype', type(t).__name__)}")
-    if a.dim() != 2 or a.shape != b.shape or a.shape[1] < 2:
-        raise ValueError(f"a and b must have the same shape [N, C] with C >= 2, got {tuple(a.shape)} and {tuple(b.shape)}")
-    return a.to(torch.float64), b.to(torch.float64)
-
-
-def kendall_tau(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Kendall's tau-b between the rows of ``a`` and ``b`` (as ``scipy.stats.kendalltau``).
-
-    Args:
-        a, b: float [N, C], one ranking per row (e.g. two influence scores per neuron).
-
-    Returns:
-        float64 [N] in [-1, 1]; NaN where a row is constant.
-
-    Raises:
-        TypeError/ValueError: not float tensors of one shape [N, C] with C >= 2.
-    """
-    a, b = _check_pair(a, b)
-    sa = (a[:, :, None] - a[:, None, :]).sign()  # [N, C, C]
-    sb = (b[:, :, None] - b[:, None, :]).sign()
-    concordance = (sa * sb).sum((1, 2)) / 2
-    untied_a = (sa != 0).sum((1, 2)).double() / 2  # = pairs - ties in a
-    untied_b = (sb != 0).sum((1, 2)).double() / 2
-    denom = (untied_a * untied_b).sqrt()
-    tau = concordance / denom.clamp(min=1)
-    return torch.where(denom > 0, tau, torch.full_like(tau, float("nan")))
-
-
-def top_k_overlap(a: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:
-    """The share of each row's top-k entries of ``a`` that are also among the top-k of
-    ``b``: float64 [N] in [0, 1] (ties broken by the lower index).
-
-    Raises:
-        TypeError/ValueError: as :func:`kendall_tau`; ``k`` outside [1, C].
-    """
-    a, b = _check_pair(a, b)
-    check_int(k, "k", minimum=1, maximum=a.shape[1])
-    ta = torch.sort(a, dim=1, descending=True, stable=True).indices[:, :k]
-    tb = torch.sort(b, dim=1, descending=True, stable=True).indices[:, :k]
-    return (ta[:, :, None] == tb[:, None, :]).any(2).sum(1).to(torch.float64) / k
 
 
 @dataclass(frozen=True, eq=False)
@@ -511,6 +499,7 @@ def rank_agreement(a: torch.Tensor, b: torch.Tensor, *, k: int = 5) -> RankAgree
     Raises:
         TypeError/ValueError: as :func:`kendall_tau`; ``k`` outside [1, C].
     """
-    a, b = _check_pair(a, b)
-    return RankAgreement(spearman=spearman_correlation(a, b), kendall=kendall_tau(a, b),
-                         top_k_overlap=top_k_overlap(a, b, k), k=k)
+    a, b = check_paired_scores(a, b)
+    return RankAgreement(
+        spearman=spearman_correlation(a, b), kendall=kendall_tau(a, b), top_k_overlap=top_k_overlap(a, b, k), k=k
+    )

@@ -4,21 +4,20 @@
 used as a namespace: ``from advinterp_lib.interpret import fourier``.
 """
 
-from .features import feature_maps, first_conv_weights
-from .neighbours import embed, nearest_neighbours, neighbour_label_agreement
+from ..stats import MeanInterval, bootstrap_mean, pearson_correlation, spearman_correlation  # defined in stats
+from . import fourier
+from .agreement import MapAgreement, map_agreement
 from .attribution import (
     grad_cam,
     guided_backprop,
     guided_grad_cam,
     occlusion,
     occlusion_forward_passes,
-    pearson_correlation,
     saliency,
-    spearman_correlation,
 )
-from . import fourier
-from .agreement import MapAgreement, MeanInterval, bootstrap_mean, map_agreement
 from .faithfulness import PerturbationCurve, deletion_curve, insertion_curve
+from .features import feature_maps, first_conv_weights
+from .neighbours import embed, nearest_neighbours, neighbour_label_agreement
 from .receptive_field import (
     EmpiricalReceptiveField,
     ReceptiveField,

@@ -66,8 +66,6 @@ __all__ = [
     "guided_grad_cam",
     "occlusion",
     "occlusion_forward_passes",
-    "pearson_correlation",
-    "spearman_correlation",
 ]
 
 
@@ -273,7 +271,9 @@ def _window(value: int | tuple[int, int], name: str, limit: tuple[int, int]) -> 
     return pair
 
 
-def occlusion_forward_passes(image_size: tuple[int, int], window: int | tuple[int, int], stride: int | tuple[int, int]) -> int:
+def occlusion_forward_passes(
+    image_size: tuple[int, int], window: int | tuple[int, int], stride: int | tuple[int, int]
+) -> int:
     """Forward passes (images through the model) that :func:`occlusion` needs per image:
     one per window position, plus one for the unoccluded image. As in Captum, the
     last window of a row/column is clipped at the border, so every pixel is covered:
@@ -332,66 +332,3 @@ def occlusion(
                 perturbations_per_eval=per_eval,
             )
         return _to_caller(heat.mean(dim=1, keepdim=True), x)
-
-
-# --- comparing two maps ------------------------------------------------------------
-
-
-def _flat_pair(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    for name, t in (("a", a), ("b", b)):
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name} must be a tensor of maps [N, ...], got {type(t).__name__}")
-        if t.dim() < 2 or t[0].numel() < 2:
-            raise ValueError(f"{name} must be maps [N, ...] with at least 2 values each, got shape {tuple(t.shape)}")
-    if a.shape != b.shape:
-        raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
-    return a.detach().flatten(1).double(), b.detach().flatten(1).double()
-
-
-def _pearson_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    a = a - a.mean(dim=1, keepdim=True)
-    b = b - b.mean(dim=1, keepdim=True)
-    denom = a.norm(dim=1) * b.norm(dim=1)
-    r = (a * b).sum(dim=1) / denom
-    return torch.where(denom > 0, r, torch.full_like(r, float("nan")))
-
-
-def _average_ranks(v: torch.Tensor) -> torch.Tensor:
-    """Ranks 1..M of every row of ``v`` [N, M], ties sharing their average rank."""
-    n, m = v.shape
-    sorted_v, order = v.sort(dim=1, stable=True)
-    new_group = torch.ones_like(sorted_v, dtype=torch.bool)
-    new_group[:, 1:] = sorted_v[:, 1:] != sorted_v[:, :-1]
-    group = new_group.long().cumsum(dim=1) - 1  # group id per row, 0..G-1
-    flat_group = (group + torch.arange(n, device=v.device).unsqueeze(1) * m).flatten()
-    positions = torch.arange(1, m + 1, dtype=v.dtype, device=v.device).expand(n, m).flatten()
-    sums = torch.zeros(n * m, dtype=v.dtype, device=v.device).index_add_(0, flat_group, positions)
-    counts = torch.zeros(n * m, dtype=v.dtype, device=v.device).index_add_(0, flat_group, torch.ones_like(positions))
-    avg_sorted = (sums / counts.clamp(min=1))[flat_group].view(n, m)
-    ranks = torch.empty_like(avg_sorted)
-    ranks.scatter_(1, order, avg_sorted)
-    return ranks
-
-
-def pearson_correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Pearson correlation between paired maps, one value per map.
-
-    Args:
-        a, b: maps of the same shape [N, ...] (e.g. [N, 1, H, W]).
-
-    Returns:
-        float64 tensor [N] in [-1, 1]; NaN where either map is constant.
-    """
-    fa, fb = _flat_pair(a, b)
-    return _pearson_rows(fa, fb)
-
-
-def spearman_correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Spearman rank correlation between paired maps (Pearson correlation of their
-    ranks, ties given their average rank, as ``scipy.stats.spearmanr``).
-
-    Returns:
-        float64 tensor [N] in [-1, 1]; NaN where either map is constant.
-    """
-    fa, fb = _flat_pair(a, b)
-    return _pearson_rows(_average_ranks(fa), _average_ranks(fb))

@@ -10,7 +10,7 @@ import torch
 import torchattacks
 from torch import nn
 
-from advinterp_lib.attacks import deepfool, deepfool_binary, robustness
+from advinterp_lib.attacks import deepfool, deepfool_binary, rho_adv
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,12 @@ def trained() -> tuple[nn.Module, torch.Tensor]:
 
     torch.manual_seed(0)
     model = nn.Sequential(
-        nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 5 * 5, 32), nn.ReLU(),
+        nn.Conv2d(1, 8, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(8 * 5 * 5, 32),
+        nn.ReLU(),
         nn.Linear(32, 10),
     )
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
@@ -68,9 +73,7 @@ def test_binary_affine_reaches_the_boundary_in_one_step() -> None:
     res = deepfool_binary(f, x)  # Algorithm 1 as printed: no overshoot
     first_step = res.iterates[1] - res.iterates[0]
     assert torch.allclose(first_step.norm(dim=1), closed, rtol=1e-12)
-    assert torch.allclose(
-        res.scores[1], torch.zeros(6, dtype=torch.float64), atol=1e-12
-    )  # on the boundary
+    assert torch.allclose(res.scores[1], torch.zeros(6, dtype=torch.float64), atol=1e-12)  # on the boundary
     # r is along w, towards the boundary
     assert torch.allclose(first_step, -(f(x) / w.dot(w))[:, None] * w, atol=1e-12)
 
@@ -102,9 +105,7 @@ def test_binary_on_a_curved_boundary_converges_in_a_few_steps() -> None:
 
 def test_multiclass_affine_matches_the_closed_form_minimal_perturbation() -> None:
     model, W, b = affine_multiclass()
-    x = 0.5 + 0.02 * torch.randn(
-        12, 1, 4, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64
-    )
+    x = 0.5 + 0.02 * torch.randn(12, 1, 4, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     flat = x.flatten(1)
     f = flat @ W.T + b
     k0 = f.argmax(1)
@@ -124,15 +125,11 @@ def test_multiclass_affine_matches_the_closed_form_minimal_perturbation() -> Non
 
 def test_candidate_limit_only_considers_the_top_classes() -> None:
     model, W, b = affine_multiclass(seed=3)
-    x = 0.5 + 0.02 * torch.randn(
-        8, 1, 4, 4, generator=torch.Generator().manual_seed(4), dtype=torch.float64
-    )
+    x = 0.5 + 0.02 * torch.randn(8, 1, 4, 4, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
     f = x.flatten(1) @ W.T + b
     top2 = f.topk(2, dim=1).indices
     k0, k1 = top2[:, 0], top2[:, 1]
-    dist = (f.gather(1, k0[:, None]) - f.gather(1, k1[:, None])).squeeze(1) / (W[k0] - W[k1]).norm(
-        dim=1
-    )
+    dist = (f.gather(1, k0[:, None]) - f.gather(1, k1[:, None])).squeeze(1) / (W[k0] - W[k1]).norm(dim=1)
     res = deepfool(model, x, overshoot=0.0, max_iter=1, num_candidates=2)
     assert torch.allclose(res.l2, dist, rtol=1e-9)
 
@@ -190,17 +187,54 @@ def test_without_the_box_projection_it_is_torchattacks_deepfool(trained) -> None
     assert projected.l2[both].mean() >= plain.l2[both].mean()
 
 
+def test_labels_given_move_each_image_off_its_label(trained) -> None:
+    """``deepfool(model, x, y)``: where y is the predicted class it is the label-free
+    attack; an image the model already gets wrong comes back unchanged and counts
+    as fooled; and it equals torchattacks' DeepFool, which takes labels, given the same y."""
+    model, x = trained
+    x = x[:24]
+    with torch.no_grad():
+        pred = model(x).argmax(1)
+    y = pred.clone()
+    wrong = torch.arange(len(x)) % 4 == 0
+    y[wrong] = (pred[wrong] + 1) % 10  # a quarter of the labels disagree with the model
+    free = deepfool(model, x, overshoot=0.02, max_iter=50, num_candidates=10)
+    given = deepfool(model, x, y, overshoot=0.02, max_iter=50, num_candidates=10)
+    # the same steps (the batches differ in size, so float sums may differ in the last bit)
+    torch.testing.assert_close(given.x_adv[~wrong], free.x_adv[~wrong], atol=1e-6, rtol=0)
+    assert torch.equal(given.iterations[~wrong], free.iterations[~wrong])
+    assert torch.equal(given.x_adv[wrong], x[wrong]) and (given.iterations[wrong] == 0).all()
+    assert given.success[wrong].all() and torch.equal(given.label, y)
+    plain = deepfool(model, x, y, overshoot=0.02, max_iter=50, num_candidates=10, project_box=False)
+    ref = torchattacks.DeepFool(model, steps=50, overshoot=0.02)(x, y)
+    torch.testing.assert_close(plain.x_adv[wrong], ref[wrong], atol=0, rtol=0)
+    with torch.no_grad():
+        both = plain.success & (model(ref).argmax(1) != y)
+    assert both.sum() >= len(x) // 2
+    torch.testing.assert_close(plain.x_adv[both], ref[both], atol=1e-5, rtol=0)
+
+
+def test_labels_must_be_one_class_index_per_image(trained) -> None:
+    model, x = trained
+    with pytest.raises(ValueError, match="one label per image"):
+        deepfool(model, x[:4], torch.zeros(3, dtype=torch.int64))
+    with pytest.raises(ValueError, match="below the model's 10 classes"):
+        deepfool(model, x[:4], torch.full((4,), 10))
+    with pytest.raises(TypeError, match="integer class indices"):
+        deepfool(model, x[:4], torch.zeros(4))
+
+
 def test_project_box_must_be_a_bool(trained) -> None:
     model, x = trained
     with pytest.raises(TypeError, match="project_box must be a bool"):
         deepfool(model, x, project_box="yes")
 
 
-def test_robustness_is_the_mean_relative_norm() -> None:
+def test_rho_adv_is_the_mean_relative_norm() -> None:
     x = torch.full((2, 1, 2, 2), 0.5)  # ||x|| = 1
     r = torch.zeros(2, 1, 2, 2)
     r[0, 0, 0, 0], r[1, 0, 1, 1] = 0.1, 0.3
-    assert robustness(r, x) == pytest.approx(0.2)
-    assert robustness(torch.tensor([0.1, 0.3]), x) == pytest.approx(0.2)
+    assert rho_adv(r, x) == pytest.approx(0.2)
+    assert rho_adv(torch.tensor([0.1, 0.3]), x) == pytest.approx(0.2)
     with pytest.raises(ValueError, match="drop the images"):
-        robustness(torch.tensor([0.1, float("inf")]), x)
+        rho_adv(torch.tensor([0.1, float("inf")]), x)

@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-from torch import nn
 
 from advinterp_lib.consistency.activations import concept_top_activations
 from advinterp_lib.consistency.concepts import correlation_matrix
@@ -16,40 +15,9 @@ from advinterp_lib.consistency.evaluation import (
     interval_difference,
     measure_consistency,
 )
-from advinterp_lib.consistency.metric import BootstrapInterval, bootstrap_consistency, summarize_consistency
-
-
-class IntensityDetector(nn.Module):
-    """One 'conv' layer whose channel c responds to the mean brightness of quadrant c:
-    a model whose top images are known in closed form."""
-
-    last_conv = "features"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.features = nn.Conv2d(1, 4, kernel_size=4, stride=4, bias=False)
-        with torch.no_grad():
-            self.features.weight.zero_()
-            for c in range(4):
-                self.features.weight[c, 0] = 1.0 / 16
-        self.head = nn.Linear(4, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.features(x)  # [N, 4, 2, 2]
-        # channel c keeps only quadrant c of the 2x2 map, so its spatial max is that quadrant's mean
-        mask = torch.eye(4, device=x.device).view(4, 2, 2)
-        f = f * mask
-        self._map = f
-        return self.head(f.amax((2, 3)))
-
-
-def quadrant_images(levels: torch.Tensor, quadrant: torch.Tensor) -> torch.Tensor:
-    """8x8 images, zero except quadrant ``quadrant[i]`` filled with ``levels[i]``."""
-    x = torch.zeros(len(levels), 1, 8, 8)
-    for i, (v, q) in enumerate(zip(levels.tolist(), quadrant.tolist())):
-        r, c = divmod(q, 2)
-        x[i, 0, 4 * r:4 * r + 4, 4 * c:4 * c + 4] = v
-    return x
+from advinterp_lib.consistency.metric import bootstrap_consistency, summarize_consistency
+from advinterp_lib.stats import BootstrapInterval
+from tests.consistency.quadrants import QuadrantDetector, quadrant_images
 
 
 def line_correlation(k: int) -> torch.Tensor:
@@ -59,7 +27,7 @@ def line_correlation(k: int) -> torch.Tensor:
 
 def test_measure_equals_the_two_steps_it_combines():
     g = torch.Generator().manual_seed(0)
-    model = IntensityDetector().eval()
+    model = QuadrantDetector().eval()
     real = torch.rand(200, 1, 8, 8, generator=g)
     adv = torch.rand(300, 1, 8, 8, generator=g)
     rc, ac = torch.randint(0, 3, (200,), generator=g), torch.randint(0, 3, (300,), generator=g)
@@ -79,7 +47,7 @@ def test_closed_form_on_a_model_with_known_top_images():
     # quadrant c all have concept c -> consis = 1. Adversarial: the bright ones in
     # quadrant c are split evenly between concepts 0 and 2 (distance 2) ->
     # consis_adv = (1 + e^{-2}) / 2.
-    model = IntensityDetector().eval()
+    model = QuadrantDetector().eval()
     quad = torch.arange(4).repeat_interleave(10)
     real = quadrant_images(torch.full((40,), 0.9), quad)
     real_dim = quadrant_images(torch.full((40,), 0.1), quad)
@@ -90,8 +58,9 @@ def test_closed_form_on_a_model_with_known_top_images():
     adv_all = torch.cat([adv, quadrant_images(torch.full((40,), 0.05), quad)])
     adv_concepts_all = torch.cat([adv_concepts, torch.ones(40, dtype=torch.int64)])
     a = line_correlation(3)
-    got = measure_consistency(model, real_all, real_concepts, adv_all, adv_concepts_all, a,
-                              fraction=10 / 80, num_samples=20)
+    got = measure_consistency(
+        model, real_all, real_concepts, adv_all, adv_concepts_all, a, fraction=10 / 80, num_samples=20
+    )
     assert torch.allclose(got.summary.consis, torch.ones(4, dtype=torch.float64))
     expected = (1 + math.exp(-2.0)) / 2
     assert torch.allclose(got.summary.consis_adv, torch.full((4,), expected, dtype=torch.float64))
@@ -101,7 +70,7 @@ def test_closed_form_on_a_model_with_known_top_images():
 
 
 def test_measure_rejects_a_correlation_of_the_wrong_size():
-    model = IntensityDetector().eval()
+    model = QuadrantDetector().eval()
     x = torch.rand(20, 1, 8, 8)
     c = torch.zeros(20, dtype=torch.int64)
     with pytest.raises(ValueError, match="correlation"):
@@ -113,11 +82,19 @@ def test_measure_rejects_a_correlation_of_the_wrong_size():
 def test_row_and_table():
     g = torch.Generator().manual_seed(1)
     a = line_correlation(4)
-    s = summarize_consistency(torch.randint(0, 4, (8, 5), generator=g), torch.randint(0, 4, (8, 9), generator=g), a,
-                              num_samples=100)
+    s = summarize_consistency(
+        torch.randint(0, 4, (8, 5), generator=g), torch.randint(0, 4, (8, 9), generator=g), a, num_samples=100
+    )
     row = consistency_row(s)
-    assert set(row) == {"consis", "consis_adv", "consis_ci", "consis_adv_ci", "consis_bias_corrected",
-                        "consis_adv_bias_corrected", "neurons"}
+    assert set(row) == {
+        "consis",
+        "consis_adv",
+        "consis_ci",
+        "consis_adv_ci",
+        "consis_bias_corrected",
+        "consis_adv_bias_corrected",
+        "neurons",
+    }
     assert row["neurons"] == 8
     assert row["consis"] == pytest.approx(float(s.consis.mean()))
     assert row["consis_adv_bias_corrected"] == pytest.approx(s.adversarial_interval.mean - s.adversarial_interval.bias)

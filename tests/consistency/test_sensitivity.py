@@ -6,7 +6,6 @@ import json
 
 import pytest
 import torch
-from torch import nn
 
 from advinterp_lib.consistency.activations import concept_top_activations
 from advinterp_lib.consistency.concepts import correlation_matrix
@@ -16,42 +15,17 @@ from advinterp_lib.consistency.sensitivity import (
     CRITERION,
     DirectionCheck,
     Variant,
+    chance_consistency,
+    channel_responses,
     describe_sensitivity,
     direction_check,
     sensitivity_record,
     sensitivity_table,
     source_positions,
     source_rows,
-    chance_consistency,
-    channel_responses,
     target_concepts,
 )
-
-
-class QuadrantDetector(nn.Module):
-    """Channel c responds to quadrant c of an 8x8 image: its spatial max is the
-    quadrant's mean brightness, its spatial mean a quarter of it."""
-
-    last_conv = "features"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.features = nn.Conv2d(1, 4, kernel_size=4, stride=4, bias=False)
-        with torch.no_grad():
-            self.features.weight.fill_(1.0 / 16)
-        self.head = nn.Linear(4, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.features(x) * torch.eye(4, device=x.device).view(4, 2, 2)
-        return self.head(f.amax((2, 3)))
-
-
-def quadrant_images(levels: torch.Tensor, quadrant: torch.Tensor) -> torch.Tensor:
-    x = torch.zeros(len(levels), 1, 8, 8)
-    for i, (v, q) in enumerate(zip(levels.tolist(), quadrant.tolist())):
-        r, c = divmod(q, 2)
-        x[i, 0, 4 * r:4 * r + 4, 4 * c:4 * c + 4] = v
-    return x
+from tests.consistency.quadrants import QuadrantDetector, quadrant_images
 
 
 def identity_a(k: int) -> torch.Tensor:
@@ -88,8 +62,16 @@ def test_the_direction_holds_for_pure_neurons_and_fails_when_adversarial_tops_ar
     up = direction_check(mixed, pure, a, num_samples=100)  # a variant where the direction reverses
     assert not up.holds and not up.intervals_apart and up.difference.low > 0
     record = up.to_dict()
-    assert set(record) == {"consis", "consis_adv", "consis_ci", "consis_adv_ci", "difference", "holds",
-                           "intervals_apart", "neurons"}
+    assert set(record) == {
+        "consis",
+        "consis_adv",
+        "consis_ci",
+        "consis_adv_ci",
+        "difference",
+        "holds",
+        "intervals_apart",
+        "neurons",
+    }
     assert record["holds"] is False and record["difference"]["mean"] == pytest.approx(0.75)
 
 
@@ -191,8 +173,10 @@ def _variants():
     mixed = torch.arange(60).remainder(4)[None].expand(4, 60)
     a = identity_a(4)
     down, up = direction_check(pure, mixed, a, num_samples=50), direction_check(mixed, pure, a, num_samples=50)
-    return {"table1": Variant("Table 1", "baseline", None, {"m1": down, "m2": down}),
-            "reversed": Variant("σ = 2", "sigma", 2.0, {"m1": up, "m2": down}, {"n_adversarial": 60})}
+    return {
+        "table1": Variant("Table 1", "baseline", None, {"m1": down, "m2": down}),
+        "reversed": Variant("σ = 2", "sigma", 2.0, {"m1": up, "m2": down}, {"n_adversarial": 60}),
+    }
 
 
 def test_sensitivity_table_marks_where_the_direction_fails():
@@ -206,7 +190,9 @@ def test_sensitivity_table_marks_where_the_direction_fails():
     with pytest.raises(TypeError):
         sensitivity_table({"x": {"m1": variants["table1"].checks["m1"]}})
     with pytest.raises(ValueError, match="same models"):
-        sensitivity_table({"a": variants["table1"], "b": Variant("b", "sigma", 1.0, {"m2": variants["table1"].checks["m2"]})})
+        sensitivity_table(
+            {"a": variants["table1"], "b": Variant("b", "sigma", 1.0, {"m2": variants["table1"].checks["m2"]})}
+        )
 
 
 def test_the_record_is_json_and_the_description_names_what_fails():
@@ -221,7 +207,8 @@ def test_the_record_is_json_and_the_description_names_what_fails():
     assert text.startswith("The direction survives 1 of 2 variants for every model.")
     assert "σ = 2: m1 (0.750 [" in text and "m2 (" not in text
     assert describe_sensitivity(json.loads(json.dumps(sensitivity_record({"t": variants["table1"]})))).startswith(
-        "The direction survives every variant (1 of 1)")
+        "The direction survives every variant (1 of 1)"
+    )
     with pytest.raises(ValueError):
         describe_sensitivity({"variants": {}})
 

@@ -16,14 +16,12 @@ from torch import nn
 
 from advinterp_lib.consistency.tracing import (
     ablation_curve,
-    kendall_tau,
     neuron_influence,
     rank_agreement,
-    top_k_overlap,
 )
-from advinterp_lib.interpret.attribution import spearman_correlation
 from advinterp_lib.models import build
 from advinterp_lib.models.layers import layer as named_layer
+from advinterp_lib.stats import kendall_tau, spearman_correlation
 
 
 class LinearTail(nn.Module):
@@ -68,6 +66,7 @@ def brute_force_drops(model, x, layer, target, contrast=None):
         drops, prob_drops, flips = [], [], []
         c, channels = 0, None
         while channels is None or c < channels:
+
             def hook(mod, args, out, c=c):
                 nonlocal channels
                 channels = out.shape[1]
@@ -90,8 +89,9 @@ def brute_force_drops(model, x, layer, target, contrast=None):
 # ------------------------------------------------------------ prediction difference
 
 
-@pytest.mark.parametrize("arch, layer", [("alexnet", None), ("vgg", None), ("resnet", None),
-                                         ("alexnet", "features.7"), ("resnet", "layer2")])
+@pytest.mark.parametrize(
+    "arch, layer", [("alexnet", None), ("vgg", None), ("resnet", None), ("alexnet", "features.7"), ("resnet", "layer2")]
+)
 def test_prediction_difference_equals_brute_force_hook_loop(arch, layer):
     model = zoo(arch)
     x = images(5)
@@ -146,8 +146,9 @@ def test_linear_tail_gradient_x_activation_is_exact_and_closed_form():
     torch.testing.assert_close(inf.prediction_difference, closed, atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(inf.gradient_x_activation, closed, atol=1e-6, rtol=1e-5)
     # removing every neuron leaves the bias: the drops sum to score - b_t (completeness)
-    torch.testing.assert_close(inf.prediction_difference.sum(1), inf.score - model.fc.bias[target].detach(),
-                               atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        inf.prediction_difference.sum(1), inf.score - model.fc.bias[target].detach(), atol=1e-5, rtol=1e-5
+    )
 
 
 def test_gradient_x_activation_matches_captum_layer_gradient_x_activation():
@@ -183,8 +184,9 @@ def test_linear_tail_conductance_equals_gradient_x_activation():
     inf = neuron_influence(model, x, target)
     # black baseline: the ReLU's output scales with the input, so the path is a straight
     # line in activation space and the gradient along it is constant
-    cond = LayerConductance(model, model.relu).attribute(x, baselines=0.0, target=target, n_steps=8,
-                                                        method="riemann_trapezoid")
+    cond = LayerConductance(model, model.relu).attribute(
+        x, baselines=0.0, target=target, n_steps=8, method="riemann_trapezoid"
+    )
     torch.testing.assert_close(inf.gradient_x_activation, cond.sum((2, 3)).detach(), atol=1e-5, rtol=1e-4)
 
 
@@ -210,6 +212,7 @@ def test_ablation_curve_equals_brute_force_cumulative_zeroing():
     torch.testing.assert_close(scores[:, 1], inf.score - first, atol=1e-5, rtol=1e-5)
     module = named_layer(model, model.last_conv)
     for i in range(3):
+
         def hook(mod, args, out, i=i):
             out = out.clone()
             out[:, order[i, :3]] = 0.0
@@ -250,20 +253,6 @@ def test_rank_correlations_equal_scipy_including_ties():
     torch.testing.assert_close(agreement.kendall, tau)
     summary = agreement.summary()
     assert summary["kendall_mean"] == pytest.approx(float(tau.mean()))
-
-
-def test_kendall_of_a_constant_row_is_nan_and_of_a_reversal_is_minus_one():
-    a = torch.tensor([[1.0, 2.0, 3.0, 4.0], [1.0, 1.0, 1.0, 1.0]])
-    b = torch.tensor([[4.0, 3.0, 2.0, 1.0], [1.0, 2.0, 3.0, 4.0]])
-    tau = kendall_tau(a, b)
-    assert float(tau[0]) == -1.0 and torch.isnan(tau[1])
-
-
-def test_top_k_overlap():
-    a = torch.tensor([[5.0, 4.0, 3.0, 2.0, 1.0]])
-    assert float(top_k_overlap(a, a, 2)) == 1.0
-    assert float(top_k_overlap(a, -a, 2)) == 0.0
-    assert float(top_k_overlap(a, torch.tensor([[5.0, 1.0, 4.0, 2.0, 3.0]]), 2)) == 0.5
 
 
 # ------------------------------------------------------------------ boundary

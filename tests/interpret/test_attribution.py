@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import pytest
-import scipy.stats
 import torch
 import torch.nn.functional as F
 import torchvision
@@ -19,9 +17,7 @@ from advinterp_lib.interpret.attribution import (
     guided_grad_cam,
     occlusion,
     occlusion_forward_passes,
-    pearson_correlation,
     saliency,
-    spearman_correlation,
 )
 from advinterp_lib.models.hook_safe import make_hook_safe
 
@@ -45,9 +41,7 @@ class SmallCNN(nn.Module):
             nn.ReLU(),
         )
         self.pool = nn.MaxPool2d(2)
-        self.head = nn.Sequential(
-            nn.Flatten(), nn.Linear(6 * (H // 2) * (W // 2), 8), nn.ReLU(), nn.Linear(8, K)
-        )
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(6 * (H // 2) * (W // 2), 8), nn.ReLU(), nn.Linear(8, K))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.pool(self.features(x)))
@@ -69,9 +63,7 @@ class TopLeftQuadrantModel(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.mlp = nn.Sequential(
-            nn.Flatten(), nn.Linear((H // 2) * (W // 2), 16), nn.Tanh(), nn.Linear(16, K)
-        )
+        self.mlp = nn.Sequential(nn.Flatten(), nn.Linear((H // 2) * (W // 2), 16), nn.Tanh(), nn.Linear(16, K))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.mlp(x[:, :, : H // 2, : W // 2])
@@ -136,11 +128,7 @@ def test_guided_backprop_equals_captum_and_an_independent_twin(cnn):
     x = _images()
     target = torch.tensor([0, 2, 4])
     ours = guided_backprop(cnn, x, target)
-    captum = (
-        GuidedBackprop(cnn)
-        .attribute(x.clone().requires_grad_(), target=target)
-        .sum(1, keepdim=True)
-    )
+    captum = GuidedBackprop(cnn).attribute(x.clone().requires_grad_(), target=target).sum(1, keepdim=True)
     torch.testing.assert_close(ours, captum.detach(), rtol=0, atol=0)
 
     class GuidedReLU(torch.autograd.Function):
@@ -231,9 +219,7 @@ def test_works_on_a_converted_torchvision_resnet():
     x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(4))
     target = torch.tensor([0, 3])
     ours = grad_cam(model, x, target, layer="layer4")
-    torch.testing.assert_close(
-        ours, _grad_cam_from_scratch(model, x, target, "layer4", True), rtol=1e-5, atol=1e-5
-    )
+    torch.testing.assert_close(ours, _grad_cam_from_scratch(model, x, target, "layer4", True), rtol=1e-5, atol=1e-5)
     assert guided_backprop(model, x, target).shape == (2, 1, 32, 32)
     assert guided_grad_cam(model, x, target, layer="layer3.1.relu2").shape == (2, 1, 32, 32)
 
@@ -365,33 +351,6 @@ def test_occlusion_window_checks(cnn):
 # --- comparing maps ----------------------------------------------------------------------
 
 
-def test_spearman_matches_scipy_with_ties():
-    gen = torch.Generator().manual_seed(7)
-    a = torch.randint(0, 5, (6, 1, 4, 4), generator=gen).float()  # many ties
-    b = torch.rand(6, 1, 4, 4, generator=gen)
-    b[0] = a[0] * 2 + 1  # monotone: rho = 1
-    ours = spearman_correlation(a, b)
-    for i in range(6):
-        ref = scipy.stats.spearmanr(a[i].flatten().numpy(), b[i].flatten().numpy()).statistic
-        assert ours[i].item() == pytest.approx(ref, abs=1e-12)
-    assert ours[0].item() == pytest.approx(1.0)
-
-
-def test_pearson_matches_numpy_and_constant_maps_give_nan():
-    gen = torch.Generator().manual_seed(8)
-    a, b = torch.randn(4, 1, 5, 5, generator=gen), torch.randn(4, 1, 5, 5, generator=gen)
-    ours = pearson_correlation(a, b)
-    for i in range(4):
-        assert ours[i].item() == pytest.approx(
-            np.corrcoef(a[i].flatten(), b[i].flatten())[0, 1], abs=1e-12
-        )
-    a[2] = 0.0
-    assert torch.isnan(pearson_correlation(a, b)[2])
-    assert torch.isnan(spearman_correlation(a, b)[2])
-    with pytest.raises(ValueError, match="same shape"):
-        pearson_correlation(a, b[:3])
-
-
 @pytest.mark.parametrize("arch", ["alexnet", "vgg", "resnet"])
 def test_every_method_runs_on_the_zoo(arch):
     from advinterp_lib.models import build
@@ -404,6 +363,9 @@ def test_every_method_runs_on_the_zoo(arch):
         heat = fn(model, x, target)
         assert heat.shape == (2, 1, 28, 28) and torch.isfinite(heat).all(), name
     torch.testing.assert_close(
-        grad_cam(model, x, target), _grad_cam_from_scratch(model, x, target, model.last_conv, True), rtol=1e-5, atol=1e-5
+        grad_cam(model, x, target),
+        _grad_cam_from_scratch(model, x, target, model.last_conv, True),
+        rtol=1e-5,
+        atol=1e-5,
     )
     assert _hooks_left(model) == []
