@@ -8,6 +8,7 @@ run resumes where it stopped.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -19,6 +20,7 @@ from ..models.zoo import ZOO_VERSION
 from ..training import train
 from ..validation import check_int, check_number
 from .cache import ArtifactCache
+from .profiles import ADV_TRAINING
 
 # Optimiser settings per architecture (measured in tests/benchmarks; see the note in
 # advinterp_lib/models/zoo.py). Part of the cache key: changing one retrains.
@@ -385,6 +387,48 @@ ADV_VARIANTS: tuple[str, ...] = (
     "targeted-AT",
     "mixed-PGD-AT",
 )
+
+
+#: The chapter parameters that name a zoo model and its fine-tuned variants: a chapter's
+#: share of ``ZOO_TRAINING`` and ``ADV_TRAINING`` plus its seed.
+MODEL_PARAMETERS = ("train_size", "train_epochs", "seed", *ADV_TRAINING["quick"])
+
+
+def model_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The share of a chapter's parameters (``MODEL_PARAMETERS``) that names its models.
+
+    A chapter calls it on its parameters, e.g. ``model_parameters(globals())`` in a
+    notebook, and spreads the result into :func:`adversarial_variant` or
+    :func:`variant_models`.
+
+    Raises:
+        KeyError: a parameter is missing (its name given).
+    """
+    missing = [k for k in MODEL_PARAMETERS if k not in params]
+    if missing:
+        raise KeyError(f"the chapter's parameters lack {', '.join(missing)} (needed to name its models)")
+    return {k: params[k] for k in MODEL_PARAMETERS}
+
+
+def variant_models(
+    archs: Sequence[str],
+    variants: Sequence[str],
+    *,
+    progress: bool = False,
+    cache: ArtifactCache | None = None,
+    **training: Any,
+) -> dict[tuple[str, str], nn.Module]:
+    """Every ``(arch, variant)`` model of a chapter's grid, built or loaded in that order
+    (architectures outermost) by :func:`adversarial_variant`.
+
+    ``training`` are its keyword arguments (see :func:`model_parameters`). Returns a
+    dict keyed by ``(arch, variant)``; a chapter renames the keys as it shows them.
+    """
+    return {
+        (arch, variant): adversarial_variant(arch, variant, progress=progress, cache=cache, **training)
+        for arch in archs
+        for variant in variants
+    }
 
 
 def adversarial_variant_spec(

@@ -1,14 +1,17 @@
 """The book's adversarially trained rows: one recipe per profile, shared by every chapter."""
 
 import pytest
+import torch
 
 from advinterp_lib.runs.artifacts import (
     ADV_VARIANTS,
     ADVERSARIAL_OBJECTIVES,
     adversarial_variant,
     adversarial_variant_spec,
+    model_parameters,
+    variant_models,
 )
-from advinterp_lib.runs.profiles import ADV_TRAINING, CHAPTERS, ZOO_TRAINING
+from advinterp_lib.runs.profiles import ADV_TRAINING, CHAPTERS, ZOO_TRAINING, chapter_parameters
 from advinterp_lib.training import objectives as o
 
 RECIPE = {k: ADV_TRAINING["quick"][k] for k in ("eps", "pgd_train_steps", "pgd_train_step", "consistent_steps")}
@@ -44,3 +47,21 @@ def test_chapter_9_spreads_the_shared_recipe():
         entry = CHAPTERS["09"][profile]
         assert {k: entry[k] for k in ADV_TRAINING[profile]} == ADV_TRAINING[profile]
         assert {k: entry[k] for k in ZOO_TRAINING[profile]} == ZOO_TRAINING[profile]
+
+
+def test_model_parameters_are_a_chapters_share_of_its_profile():
+    params = chapter_parameters("quick", "12")
+    assert model_parameters(params) == {**ZOO_TRAINING["quick"], **ADV_TRAINING["quick"], "seed": params["seed"]}
+    with pytest.raises(KeyError, match="lack finetune_lr"):
+        model_parameters({k: v for k, v in params.items() if k != "finetune_lr"})
+
+
+@pytest.mark.slow
+def test_variant_models_is_the_grid_of_adversarial_variant():
+    training = model_parameters(chapter_parameters("quick", "13"))
+    grid = variant_models(["resnet"], ["standard", "consistent-AT"], **training)
+    assert list(grid) == [("resnet", "standard"), ("resnet", "consistent-AT")]
+    for (arch, variant), model in grid.items():
+        alone = adversarial_variant(arch, variant, progress=False, **training)
+        for (name, a), b in zip(model.state_dict().items(), alone.state_dict().values(), strict=True):
+            assert torch.equal(a, b), name

@@ -1,4 +1,4 @@
-"""Figure helpers shared by the chapters (matplotlib only; no computation)."""
+"""Image grids and curves shared by the chapters (matplotlib only; no computation)."""
 
 from __future__ import annotations
 
