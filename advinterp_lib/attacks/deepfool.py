@@ -159,6 +159,39 @@ class DeepFoolResult:
         return _per_image_norm(self.perturbation)
 
 
+def _candidate_gradients(
+    logits: torch.Tensor, xi: torch.Tensor, candidates: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``f'_k = f_k - f_{k_0}`` [n, k-1] (detached) and their gradients ``w'_k`` [n, k-1, C, H, W]
+    at ``xi`` (which requires grad), for the candidate classes [n, k] (column 0: k_0)."""
+    k = candidates.shape[1]
+    f = logits.gather(1, candidates)  # [n, k]
+    f_diff = f[:, 1:] - f[:, :1]  # f'_k, [n, k-1]
+    # w'_k for all candidates: one backward of the batch sum per candidate.
+    w = torch.stack(
+        [torch.autograd.grad(f_diff[:, j].sum(), xi, retain_graph=j < k - 2)[0] for j in range(k - 1)],
+        dim=1,
+    )  # [n, k-1, C, H, W]
+    return f_diff.detach(), w
+
+
+def _minimal_step(f_diff: torch.Tensor, w: torch.Tensor, xi: torch.Tensor, project_box: bool) -> torch.Tensor:
+    """The step to the nearest linearised boundary, ``|f'_l| / ||w'_l||^2 w'_l`` with
+    ``l = argmin_k |f'_k| / ||w'_k||``: [n, C, H, W] for the iterates ``xi``."""
+    # The step moves along +w'_k. A pixel already at 0 (1) that the step would push
+    # below 0 (above 1) cannot move: drop it from w'_k, so the step is the minimal
+    # one on the face of the [0, 1] box the iterate sits on (interior: the paper's).
+    if project_box:
+        xb = xi.unsqueeze(1)
+        w = torch.where(((xb <= 0) & (w < 0)) | ((xb >= 1) & (w > 0)), torch.zeros_like(w), w)
+    w_norm = w.flatten(2).norm(dim=2).clamp_min(1e-12)  # [n, k-1]
+    dist = f_diff.abs() / w_norm
+    nearest = dist.argmin(dim=1)
+    rows = torch.arange(len(f_diff), device=f_diff.device)
+    w_l = w[rows, nearest]
+    return _as_batch(dist[rows, nearest] / w_norm[rows, nearest], w_l) * w_l
+
+
 def deepfool(
     model: nn.Module,
     x: torch.Tensor,
@@ -248,26 +281,8 @@ def deepfool(
                         break
                     xi = x_adv[idx].requires_grad_(True)
                     logits = model(xi)
-                f = logits.gather(1, candidates[idx])  # [n, k]
-                f_diff = f[:, 1:] - f[:, :1]  # f'_k, [n, k-1]
-                # w'_k for all candidates: one backward of the batch sum per candidate.
-                w = torch.stack(
-                    [torch.autograd.grad(f_diff[:, j].sum(), xi, retain_graph=j < k - 2)[0] for j in range(k - 1)],
-                    dim=1,
-                )  # [n, k-1, C, H, W]
-            f_diff = f_diff.detach()
-            # The step moves along +w'_k. A pixel already at 0 (1) that the step would push
-            # below 0 (above 1) cannot move: drop it from w'_k, so the step is the minimal
-            # one on the face of the [0, 1] box the iterate sits on (interior: the paper's).
-            if project_box:
-                xb = xi.detach().unsqueeze(1)
-                w = torch.where(((xb <= 0) & (w < 0)) | ((xb >= 1) & (w > 0)), torch.zeros_like(w), w)
-            w_norm = w.flatten(2).norm(dim=2).clamp_min(1e-12)  # [n, k-1]
-            dist = f_diff.abs() / w_norm
-            nearest = dist.argmin(dim=1)
-            rows = torch.arange(idx.numel(), device=device)
-            w_l = w[rows, nearest]
-            r = _as_batch(dist[rows, nearest] / w_norm[rows, nearest], w_l) * w_l  # |f'_l|/||w'_l||^2 w'_l
+                f_diff, w = _candidate_gradients(logits, xi, candidates[idx])
+            r = _minimal_step(f_diff, w, xi.detach(), project_box)
             # x_{i+1} = clip(x_i + (1 + overshoot) r_i): without clipping this is the
             # authors' x + (1 + overshoot) sum r; with it, each iterate stays an image and
             # the next step re-linearises there (as torchattacks does).
