@@ -242,6 +242,100 @@ class _CleanBatchLogits:
 # -------------------------------------------------------------------------- train
 
 
+def _resume_state(checkpoint: Path | None, config: dict[str, Any], rank: int, world: int) -> dict[str, Any] | None:
+    """The state of an earlier run of the same ``config`` from ``checkpoint`` (read by rank
+    0, sent to the others), or None when there is none.
+
+    Raises (on every process): ValueError when the checkpoint was written by another
+    run; what :func:`load_checkpoint` raises for a damaged file.
+    """
+    state, error = None, None
+    if rank == 0 and checkpoint is not None and checkpoint.exists():
+        try:
+            state = load_checkpoint(checkpoint)
+            if state.get("config") != config:
+                diff = {
+                    k: (state.get("config", {}).get(k), v)
+                    for k, v in config.items()
+                    if state.get("config", {}).get(k) != v
+                }
+                raise ValueError(
+                    f"the checkpoint in {checkpoint.parent} was written by a different run "
+                    f"(checkpoint vs now: {diff}); use another checkpoint_dir or delete it"
+                )
+        except Exception as err:
+            if world == 1:
+                raise
+            error = err  # raised on every process below, so none waits for the others
+    if world > 1:
+        state, error_elsewhere = _dist.broadcast_from_rank0((state, error))
+        if error is not None:
+            raise error
+        if error_elsewhere is not None:
+            raise error_elsewhere
+    return state
+
+
+def _train_epoch(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    batches: list[torch.Tensor],
+    *,
+    objective: Objective,
+    opt: torch.optim.Optimizer,
+    sched: Any,
+    clean: _CleanBatchLogits,
+    ddp: Any,
+    rank: int,
+    world: int,
+    device: torch.device,
+    bar: Any,
+    progress: bool,
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """One pass of optimiser steps over ``batches`` (index tensors into the data; under DDP
+    each process takes its slice). Returns this process's loss sum (weighted by batch
+    size), correct clean predictions and how many were scored.
+
+    Raises:
+        TypeError: the objective does not return a scalar tensor.
+    """
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    scored = 0
+    for step, idx in enumerate(batches):
+        part = _dist.local_slice(idx, rank, world) if ddp is not None else idx
+        x = images[part.to(images.device)].to(device, non_blocking=True)
+        y = labels[part.to(labels.device)].to(device, non_blocking=True)
+        opt.zero_grad(set_to_none=True)
+        if ddp is None:
+            clean.arm(x)
+            loss = objective(model, x, y)
+        else:
+            loss = ddp(x, y)
+        if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+            raise TypeError(
+                f"objective must return a scalar tensor, got "
+                f"{list(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__}"
+            )
+        if ddp is None:
+            loss.backward()
+        else:
+            # DDP averages the processes' gradients; weighting each slice's mean
+            # loss by its share of the batch makes that the global batch's mean.
+            (loss * (len(y) * world / len(idx))).backward()
+        opt.step()
+        sched.step()
+        loss_sum += loss.detach() * len(y)
+        if clean.logits is not None:
+            correct += (clean.logits.argmax(1) == y).sum()
+            scored += len(y)
+        bar.update(1)
+        if progress and step % 25 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    return loss_sum, correct, scored
+
+
 def train(
     model: nn.Module,
     images: torch.Tensor,
@@ -369,30 +463,7 @@ def train(
     checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
     if world > 1:
         _check_same_config(config)
-    state, error = None, None
-    if rank == 0 and checkpoint is not None and checkpoint.exists():
-        try:
-            state = load_checkpoint(checkpoint)
-            if state.get("config") != config:
-                diff = {
-                    k: (state.get("config", {}).get(k), v)
-                    for k, v in config.items()
-                    if state.get("config", {}).get(k) != v
-                }
-                raise ValueError(
-                    f"the checkpoint in {checkpoint_dir} was written by a different run "
-                    f"(checkpoint vs now: {diff}); use another checkpoint_dir or delete it"
-                )
-        except Exception as err:
-            if world == 1:
-                raise
-            error = err  # raised on every process below, so none waits for the others
-    if world > 1:
-        state, error_elsewhere = _dist.broadcast_from_rank0((state, error))
-        if error is not None:
-            raise error
-        if error_elsewhere is not None:
-            raise error_elsewhere
+    state = _resume_state(checkpoint, config, rank, world)
     if state is not None:
         model.load_state_dict(state["model"])
         history = TrainHistory.from_dict(state["history"])
@@ -427,39 +498,22 @@ def train(
                 order = torch.randperm(len(images), generator=order_rng)
                 model.train()
                 started = time.perf_counter()
-                loss_sum = torch.zeros((), device=device)
-                correct = torch.zeros((), device=device, dtype=torch.long)
-                scored = 0
-                for step, idx in enumerate(_batches(order, batch_size, 2 * world)):
-                    part = _dist.local_slice(idx, rank, world) if ddp is not None else idx
-                    x = images[part.to(images.device)].to(device, non_blocking=True)
-                    y = labels[part.to(labels.device)].to(device, non_blocking=True)
-                    opt.zero_grad(set_to_none=True)
-                    if ddp is None:
-                        clean.arm(x)
-                        loss = objective(model, x, y)
-                    else:
-                        loss = ddp(x, y)
-                    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
-                        raise TypeError(
-                            f"objective must return a scalar tensor, got "
-                            f"{list(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__}"
-                        )
-                    if ddp is None:
-                        loss.backward()
-                    else:
-                        # DDP averages the processes' gradients; weighting each slice's mean
-                        # loss by its share of the batch makes that the global batch's mean.
-                        (loss * (len(y) * world / len(idx))).backward()
-                    opt.step()
-                    sched.step()
-                    loss_sum += loss.detach() * len(y)
-                    if clean.logits is not None:
-                        correct += (clean.logits.argmax(1) == y).sum()
-                        scored += len(y)
-                    bar.update(1)
-                    if progress and step % 25 == 0:
-                        bar.set_postfix(loss=f"{loss.item():.3f}")
+                loss_sum, correct, scored = _train_epoch(
+                    model,
+                    images,
+                    labels,
+                    _batches(order, batch_size, 2 * world),
+                    objective=objective,
+                    opt=opt,
+                    sched=sched,
+                    clean=clean,
+                    ddp=ddp,
+                    rank=rank,
+                    world=world,
+                    device=device,
+                    bar=bar,
+                    progress=progress,
+                )
                 if ddp is not None:
                     loss_sum, correct, scored = _dist.all_reduce_sum(
                         torch.stack(
