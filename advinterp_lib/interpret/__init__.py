@@ -15,9 +15,10 @@ from .attribution import (
     occlusion_forward_passes,
     saliency,
 )
+from .discriminative import runner_up_correlation, top_two_classes
 from .faithfulness import PerturbationCurve, deletion_curve, insertion_curve
 from .features import feature_maps, first_conv_weights
-from .neighbours import embed, nearest_neighbours, neighbour_label_agreement
+from .neighbours import embed, nearest_neighbours, neighbour_label_agreement, neighbours_in_spaces
 from .receptive_field import (
     EmpiricalReceptiveField,
     ReceptiveField,
@@ -25,10 +26,21 @@ from .receptive_field import (
     discrepancy_maps,
     empirical_receptive_field,
     gradient_receptive_field,
+    layer_receptive_field,
     receptive_field_from_gradient,
     theoretical_receptive_field,
 )
-from .topk import RunningTopK, TopActivations, merge_top_activations, top_activating_images, top_count, top_patches
+from .topk import (
+    RunningTopK,
+    TopActivations,
+    class_frequencies,
+    live_channels,
+    merge_top_activations,
+    spread_by_purity,
+    top_activating_images,
+    top_count,
+    top_patches,
+)
 
 __all__ = [
     "feature_maps",
@@ -36,12 +48,15 @@ __all__ = [
     "embed",
     "nearest_neighbours",
     "neighbour_label_agreement",
+    "neighbours_in_spaces",
     "saliency",
     "guided_backprop",
     "grad_cam",
     "guided_grad_cam",
     "occlusion",
     "occlusion_forward_passes",
+    "top_two_classes",
+    "runner_up_correlation",
     "pearson_correlation",
     "spearman_correlation",
     "PerturbationCurve",
@@ -53,10 +68,14 @@ __all__ = [
     "top_activating_images",
     "merge_top_activations",
     "top_patches",
+    "class_frequencies",
+    "live_channels",
+    "spread_by_purity",
     "ReceptiveField",
     "theoretical_receptive_field",
     "gradient_receptive_field",
     "receptive_field_from_gradient",
+    "layer_receptive_field",
     "discrepancy_maps",
     "calibrate_discrepancy",
     "EmpiricalReceptiveField",

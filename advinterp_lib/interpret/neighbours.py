@@ -6,6 +6,8 @@ pixels differ: the representation has abstracted away pose and colour.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import nn
 
@@ -127,3 +129,41 @@ def neighbour_label_agreement(
         )
     same = gallery_labels[neighbour_indices] == query_labels[:, None]
     return same.double().mean().item()
+
+
+def neighbours_in_spaces(
+    spaces: Mapping[str, torch.Tensor], queries: torch.Tensor, labels: torch.Tensor, k: int
+) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+    """The ``k`` nearest neighbours of the same queries in several feature spaces of one
+    data set, and how often they share their query's label (chapter 1).
+
+    Each query is a row of the data set itself and is never its own neighbour.
+
+    Args:
+        spaces: name -> vectors [N, D] (D may differ between spaces; flatten images first).
+        queries: int [Q], the data set rows used as queries.
+        labels: int [N], the label of every row.
+        k: neighbours per query.
+
+    Returns:
+        ``(neighbours, agreement)``: name -> int [Q, k] row indices (nearest first), and
+        name -> the fraction of neighbours sharing their query's label, in [0, 1].
+
+    Raises:
+        ValueError: no spaces, spaces or labels of another number of rows, a bad ``k``
+            or query index (as :func:`nearest_neighbours`).
+    """
+    if not spaces:
+        raise ValueError("spaces: need at least one feature space")
+    for name, vectors in spaces.items():
+        if not isinstance(vectors, torch.Tensor) or vectors.dim() != 2 or len(vectors) != len(labels):
+            raise ValueError(
+                f"spaces[{name!r}]: expected vectors [N={len(labels)}, D] (one row per label), "
+                f"got {getattr(vectors, 'shape', type(vectors).__name__)}"
+            )
+    neighbours, agreement = {}, {}
+    for name, vectors in spaces.items():
+        idx, _ = nearest_neighbours(vectors[queries], vectors, k, exclude=queries)
+        neighbours[name] = idx
+        agreement[name] = neighbour_label_agreement(idx, labels[queries], labels)
+    return neighbours, agreement

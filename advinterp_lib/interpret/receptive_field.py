@@ -31,6 +31,7 @@ from torch import nn
 from ..models.layers import capture_activations
 from ..models.layers import layer as _layer
 from ..models.state import eval_mode, model_device
+from ..models.zoo import any_input_size
 from ..validation import check_images
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "theoretical_receptive_field",
     "gradient_receptive_field",
     "receptive_field_from_gradient",
+    "layer_receptive_field",
     "discrepancy_maps",
     "calibrate_discrepancy",
     "EmpiricalReceptiveField",
@@ -524,3 +526,34 @@ def empirical_receptive_field(
     peak = float(mean_map.max())
     area = int((mean_map >= threshold * peak).sum()) if peak > 0 else 0
     return EmpiricalReceptiveField(mean_map=mean_map, maps=maps, area=area, width=math.sqrt(area), threshold=threshold)
+
+
+def layer_receptive_field(
+    model: nn.Module, layer: str, image_shape: tuple[int, int, int], *, samples: int = 16
+) -> tuple[ReceptiveField, str]:
+    """The geometry of ``layer``'s units, by the cheapest method that works.
+
+    :func:`theoretical_receptive_field` where the net is a chain of layers; else (residual
+    blocks) :func:`receptive_field_from_gradient` on images of ``image_shape``, inside
+    :func:`~advinterp_lib.models.zoo.any_input_size` so a fully convolutional zoo ResNet
+    takes an image larger than its training images (its predictions are not used).
+
+    Args:
+        model, layer: the network and the name of a layer of feature maps.
+        image_shape: (C, H, W) of the images the gradient method measures on; large
+            enough that the central unit's field does not reach the border.
+        samples: random images of the gradient method.
+
+    Returns:
+        ``(field, how)``; ``how`` is ``"geometry walk"`` or
+        ``"gradient (HxW input)"``.
+
+    Raises:
+        ValueError: as :func:`receptive_field_from_gradient` (e.g. an image too small).
+    """
+    try:
+        return theoretical_receptive_field(model, layer), "geometry walk"
+    except ValueError:  # residual blocks: measure the geometry by gradient
+        with any_input_size(model):
+            field = receptive_field_from_gradient(model, layer, image_shape, samples=samples)
+        return field, f"gradient ({image_shape[1]}×{image_shape[2]} input)"

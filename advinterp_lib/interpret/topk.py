@@ -37,6 +37,9 @@ __all__ = [
     "top_activating_images",
     "merge_top_activations",
     "top_patches",
+    "class_frequencies",
+    "live_channels",
+    "spread_by_purity",
 ]
 
 REDUCTIONS = ("max", "mean")
@@ -346,3 +349,68 @@ def top_patches(
         top_, left, _, _ = field.box(int(top.locations[channel, r, 0]), int(top.locations[channel, r, 1]))
         out.append(padded[r, :, top_ + mh : top_ + mh + rh, left + mw : left + mw + rw])
     return torch.stack(out)
+
+
+def class_frequencies(top: TopActivations, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """How often each class occurs among each channel's top images: the paper's
+    ``consis(n, c) = |{x in T_n : y(x) = c}| / |T_n|`` (chapter 2).
+
+    Args:
+        top: a :class:`TopActivations` whose ``indices`` index ``labels``.
+        labels: int [N], the class of every image of the data set ``top`` ranked.
+        num_classes: the number of classes K.
+
+    Returns:
+        float64 [C, K]: row ``n`` is channel ``n``'s class frequencies (each row sums to 1).
+
+    Raises:
+        ValueError: labels that are not a 1-D integer tensor, indices outside ``labels``,
+            a label outside ``[0, num_classes)``.
+    """
+    if not isinstance(labels, torch.Tensor) or labels.dim() != 1 or labels.is_floating_point():
+        raise ValueError(f"labels must be a 1-D integer tensor, got {getattr(labels, 'shape', type(labels).__name__)}")
+    if top.indices.numel() and int(top.indices.max()) >= len(labels):
+        raise ValueError(f"top.indices reach {int(top.indices.max())}, but labels has only {len(labels)} entries")
+    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
+        raise ValueError(f"labels must lie in [0, {num_classes}), got [{int(labels.min())}, {int(labels.max())}]")
+    counts = torch.stack([torch.bincount(labels[top.indices[c]], minlength=num_classes) for c in range(top.channels)])
+    return counts.double() / top.k
+
+
+def live_channels(top: TopActivations) -> torch.Tensor:
+    """bool [C]: the channels whose response is positive on all their top images. A
+    "dead" channel is zero on some of its top-k images, so its ranking is arbitrary ties."""
+    return top.values[:, -1] > 0
+
+
+def spread_by_purity(frequencies: torch.Tensor, live: torch.Tensor, count: int) -> list[int]:
+    """``count`` live channels spread evenly from the most class-pure to the least pure.
+
+    A channel's purity is its largest class frequency (``frequencies.max(1)``); the live
+    channels are sorted by it, most pure first, and ``count`` evenly spaced ranks are
+    picked (the first and the last included).
+
+    Args:
+        frequencies: [C, K], e.g. :func:`class_frequencies`.
+        live: bool [C], e.g. :func:`live_channels`.
+        count: how many channels to pick, at least 1.
+
+    Returns:
+        ``count`` channel indices, purest first (repeats when fewer channels are live).
+
+    Raises:
+        ValueError: shapes that disagree, ``count < 1``, no live channel.
+    """
+    if frequencies.dim() != 2 or live.shape != (frequencies.shape[0],) or live.dtype != torch.bool:
+        raise ValueError(
+            f"expected frequencies [C, K] and a bool mask live [C], got {tuple(frequencies.shape)} and "
+            f"{tuple(live.shape)} ({live.dtype})"
+        )
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
+    live_ids = live.nonzero().flatten()
+    if len(live_ids) == 0:
+        raise ValueError("no live channel to pick from")
+    purity = frequencies.max(dim=1).values[live]
+    order = live_ids[purity.argsort(descending=True)]
+    return order[torch.linspace(0, len(order) - 1, count).round().long()].tolist()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-__all__ = ["overlay"]
+__all__ = ["overlay", "receptive_field_row"]
 
 
 def _image_hw(image: torch.Tensor) -> np.ndarray:
@@ -61,3 +66,62 @@ def overlay(
     ax.set_title(title, fontsize=fontsize)
     ax.set_axis_off()
     return ax
+
+
+def receptive_field_row(
+    images: torch.Tensor,
+    maps: torch.Tensor,
+    titles: Sequence[str],
+    mean_map: torch.Tensor,
+    field_size: tuple[int, int],
+    *,
+    mean_title: str,
+    suptitle: str,
+    threshold: float | None = None,
+    opacity: float = 0.65,
+) -> Figure:
+    """One unit's top images with their discrepancy maps laid over them (:func:`overlay`),
+    and, last, the mean centred map with its half-maximum contour (solid) and the
+    theoretical receptive field, a dashed square of ``field_size`` about the centre.
+
+    Args:
+        images: [n, 1 or 3, H, W] in [0, 1].
+        maps: [n, H, W] in [0, 1], one calibrated map per image.
+        titles: one per image.
+        mean_map: [h, w], the centred mean map (its centre is the unit's position).
+        field_size: (rows, cols) of the theoretical field, in pixels.
+        mean_title, suptitle: the last panel's title and the figure's.
+        threshold, opacity: as :func:`overlay`.
+
+    Returns:
+        The figure: ``n + 1`` axes in one row.
+
+    Raises:
+        ValueError: images, maps and titles of different lengths, no image, a
+            ``mean_map`` that is not 2-D; as :func:`overlay`.
+    """
+    if len(images) == 0 or not len(images) == len(maps) == len(titles):
+        raise ValueError(
+            f"images, maps and titles: expected the same number (at least 1), got "
+            f"{len(images)}, {len(maps)}, {len(titles)}"
+        )
+    if not isinstance(mean_map, torch.Tensor) or mean_map.dim() != 2:
+        raise ValueError(f"mean_map: expected a tensor [h, w], got {getattr(mean_map, 'shape', mean_map)}")
+    n_cols = len(images) + 1
+    fig, axes = plt.subplots(1, n_cols, figsize=(1.25 * n_cols, 1.65))
+    for ax, image, heat, title in zip(axes[:-1], images, maps, titles, strict=True):
+        overlay(ax, image, heat, title, threshold=threshold, opacity=opacity)
+    ax = axes[-1]
+    mean = mean_map.detach().cpu()
+    ax.imshow(mean.numpy(), cmap="Reds", vmin=0, vmax=1)
+    ax.contour(mean.numpy(), levels=[0.5 * float(mean.max())], colors="k", linewidths=0.8)
+    centre = mean.shape[0] // 2
+    rows, cols = field_size
+    ax.add_patch(Rectangle((centre - cols / 2, centre - rows / 2), cols, rows, fill=False, ls="--", ec="tab:blue"))
+    ax.set_xlim(-0.5, mean.shape[1] - 0.5)
+    ax.set_ylim(mean.shape[0] - 0.5, -0.5)
+    ax.set_title(mean_title, fontsize=7)
+    ax.set_axis_off()
+    fig.suptitle(suptitle, fontsize=9)
+    fig.tight_layout()
+    return fig
