@@ -43,6 +43,7 @@ import torch
 
 from advinterp_lib import roots
 from advinterp_lib.atomic import atomic_write_text
+from advinterp_lib.tables import markdown_table
 from benchmarks.common import machine, set_threads
 
 SCHEMA = 1
@@ -243,6 +244,138 @@ def target_summary(groups: dict[str, dict[str, Any]]) -> tuple[list[str], list[s
             line = f"{g['group']}: {r['name']} ({r.get('model')}) {_fmt(value)} vs {r['target']}"
             (met if r["target_met"] else missed).append(line)
     return met, missed
+
+
+# --- the appendix page (book/appendix/benchmarks.ipynb) shows the files with these ----------------------
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    """A number with ``digits`` significant digits for the page's tables; "–" for a missing value."""
+    return "–" if value is None else f"{value:.{digits}g}"
+
+
+def load_records(folder: Path) -> dict[str, dict[str, Any]]:
+    """The results files ``<folder>/*.json`` by device slug, sorted (``<folder>/quick/``,
+    the smoke tests, is not read)."""
+    return {f.stem: json.loads(f.read_text()) for f in sorted(Path(folder).glob("*.json"))}
+
+
+def records_markdown(records: dict[str, dict[str, Any]], folder: str | Path) -> str:
+    """One line per results file (device, date), or a note that none is committed."""
+    if not records:
+        return (
+            f"**No benchmark result is committed yet** (no `*.json` under `{folder}/`). "
+            "Run `make bench` on an otherwise idle machine and commit the file it writes."
+        )
+    return "\n".join(
+        f"- `{name}.json`: {r['machine']['device']}, {r['machine']['date']}" for name, r in records.items()
+    )
+
+
+def machine_markdown(m: dict[str, Any]) -> str:
+    """A device's heading and the machine it ran on (CPU, threads, library versions, date)."""
+    return (
+        f"### {m['device']}\n\n{m['cpu_model']}; {m['cpus_available']} CPUs available, {m['threads']} torch "
+        f"threads; {m.get('memory_gib')} GiB; torch {m['torch']}, torchvision {m.get('torchvision')}, "
+        f"Captum {m.get('captum')}, torchattacks {m.get('torchattacks')}, pytorch-grad-cam {m.get('grad_cam')}; "
+        f"written {m['date']}."
+    )
+
+
+def group_markdown(group: dict[str, Any]) -> str:
+    """A group's line (date, wall time, load: flagged when above the threads), its table
+    of rows, the skipped measurements and the rows' notes, as markdown."""
+    load = group["load_average"][0]
+    busy = " **(the machine was busy: times inflated)**" if load > group["threads"] + 0.5 else ""
+    rows = []
+    for r in group["rows"]:
+        s = r["seconds"]
+        thr = "–" if r["throughput"] is None else f"{r['throughput']:.4g} {r['unit']}"
+        ratio = "–" if r["ratio"] is None else f"{r['ratio']:.3g} ({fmt(r.get('ratio_min'))})"
+        met = {True: "✅ met", False: "❌ missed", None: ""}[r["target_met"]]
+        a = r["agreement"]
+        agree = (
+            "" if a is None else f"{a['measure']}: {fmt(a['value'])} ≤ {fmt(a['bound'])} {'✅' if a['ok'] else '❌'}"
+        )
+        rows.append([
+            r["name"], r["model"], r["batch"] or "", thr, f"{fmt(s['median'])} [{fmt(s['q1'])}, {fmt(s['q3'])}]",
+            ratio, r["ratio_of"] or "", f"{r['target']}: {met}" if r["target"] else "", agree,
+        ])  # fmt: skip
+    headers = ["operation", "model", "batch", "throughput", "median s [q1, q3]", "ratio (fastest)", "ratio of",
+               "target", "agreement"]  # fmt: skip
+    lines = [
+        f"**{group['group']}**{' (quick smoke test)' if group['quick'] else ''}: {group['date']}, "
+        f"{group['wall_s']:.0f} s, load average {load:.2f} on {group['threads']} threads{busy}.",
+        "",
+        markdown_table(headers, rows, align="--rrrr---"),
+    ]
+    lines += [f"- skipped {s['name']}: {s['reason']}" for s in group["skipped"]]
+    notes = [f"- {r['name']} ({r['model']}): {r['note']}" for r in group["rows"] if r.get("note")]
+    if notes:
+        lines += ["", "Notes:", "", *notes]
+    return "\n".join(lines)
+
+
+def targets_markdown(record: dict[str, Any]) -> str:
+    """Every row of a results file that has a target: its measured ratio (or median
+    time) and whether it met the target (✅, ❌, or ? where undecided)."""
+    rows = []
+    for group in record["groups"].values():
+        for r in group["rows"]:
+            if r["target"] is None:
+                continue
+            value = r["ratio"] if r["ratio"] is not None else r["seconds"]["median"]
+            mark = "✅" if r["target_met"] else "❌" if r["target_met"] is False else "?"
+            rows.append([group["group"], r["name"], r["model"], fmt(value), r["target"], mark])
+    table = markdown_table(["group", "operation", "model", "measured", "target", ""], rows, align="---r--")
+    return f"**{record['machine']['device']}**\n\n{table}"
+
+
+def ratio_bars(record: dict[str, Any]) -> Any:
+    """A horizontal bar per ``passes`` or ``peer`` row with a ratio (log scale): green
+    where it meets its target, red where it misses, grey without one; a black tick at
+    the target's limit and a dashed line at 1. Returns the matplotlib figure, or
+    ``None`` when the file has no such row."""
+    import matplotlib.pyplot as plt  # only the page draws
+
+    bars = [
+        (f"{g['group']}: {r['name']} ({r['model']})", r)
+        for g in record["groups"].values()
+        for r in g["rows"]
+        if r["kind"] in ("passes", "peer") and r["ratio"] is not None
+    ]
+    if not bars:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 0.28 * len(bars) + 1.2))
+    colours = {True: "tab:green", False: "tab:red", None: "tab:grey"}
+    ys = range(len(bars))
+    ax.barh(ys, [r["ratio"] for _, r in bars], color=[colours[r["target_met"]] for _, r in bars])
+    for y, (_, r) in zip(ys, bars, strict=True):
+        if r["target_limit"] is not None:
+            ax.plot([r["target_limit"]] * 2, [y - 0.4, y + 0.4], color="black", linewidth=2)
+    ax.axvline(1.0, color="black", linestyle="--", linewidth=0.8)
+    ax.set_yticks(list(ys), [label for label, _ in bars], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("ratio (log scale)")
+    ax.set_title(record["machine"]["device"], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def check_record(name: str, record: dict[str, Any]) -> None:
+    """Check that a results file named ``name`` has the suite's schema: its slug, and
+    every row of a known kind with a median time >= 0.
+
+    Raises:
+        ValueError: the first thing that does not hold.
+    """
+    if record.get("schema") != SCHEMA or record["machine"]["device_slug"] != name:
+        raise ValueError(f"{name}: schema {record.get('schema')!r} (expected {SCHEMA}) or another device slug")
+    for group in record["groups"].values():
+        for r in group["rows"]:
+            if r["kind"] not in ("reference", "passes", "peer", "time") or not r["seconds"]["median"] >= 0:
+                raise ValueError(f"{name}: row {r['name']!r} has kind {r['kind']!r}, median {r['seconds']['median']}")
 
 
 def write_results(groups: dict[str, dict[str, Any]], path: Path) -> Path:
