@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -101,6 +102,12 @@ class LinfBall:
     """The L-inf ball {x' : max |x' - x| <= eps}: step along the gradient's sign,
     project by clamping each pixel, start uniformly inside the cube."""
 
+    #: the largest radius and step that make sense, in [0, 1] pixel units
+    budget_limit: ClassVar[float | None] = 1.0
+
+    def check_radius(self, eps: float, x: torch.Tensor) -> None:
+        """Nothing to check beyond ``budget_limit``."""
+
     def step(self, x_adv: torch.Tensor, grad: torch.Tensor, step_size: float) -> torch.Tensor:
         return x_adv + step_size * grad.sign()
 
@@ -121,6 +128,14 @@ class LinfBall:
 class L2Ball:
     """The L2 ball {x' : ||x' - x||_2 <= eps} per image: step along the normalised
     gradient, project by rescaling, start uniformly inside the ball."""
+
+    #: no fixed limit: the radius may exceed 1, up to the images' diameter (check_radius)
+    budget_limit: ClassVar[float | None] = None
+
+    def check_radius(self, eps: float, x: torch.Tensor) -> None:
+        """ValueError when ``eps`` exceeds sqrt(C*H*W), the largest L2 distance of [0, 1] images."""
+        if eps > x[0].numel() ** 0.5:
+            raise ValueError(f"eps must be <= sqrt(C*H*W) = {x[0].numel() ** 0.5:.4g} for the L2 ball, got {eps}")
 
     def step(self, x_adv: torch.Tensor, grad: torch.Tensor, step_size: float) -> torch.Tensor:
         # 1e-10 (as torchattacks' PGDL2) keeps a zero gradient a zero step.

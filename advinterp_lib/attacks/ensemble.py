@@ -42,6 +42,7 @@ from torch import nn
 
 from ..validation import check_images, check_labels
 from .base import attack_mode, check_budget, check_count, model_device
+from .iterative import AdamStep, iterate
 from .targets import least_likely
 
 #: A loss strategy: (list of M logits tensors [N, K], targets [N]) -> loss per image [N].
@@ -241,8 +242,6 @@ def ensemble_attack_result(
         raise ValueError("step_size must be > 0 (pixel units; the paper's 5 is 5/255), got 0")
     if eps is not None:
         eps = check_budget(eps, "eps")
-    if random_start and eps is None:
-        raise ValueError("random_start=True needs an eps budget to draw the start from, got eps=None")
     if not callable(loss):
         raise TypeError(f"loss must be a callable (logits list, target) -> loss per image, got {type(loss).__name__}")
 
@@ -255,25 +254,19 @@ def ensemble_attack_result(
         check_labels(target, x.shape[0], num_classes, name="target")
         target = target.to(device=device, dtype=torch.int64)
 
-        if random_start:
-            where = generator.device if generator is not None else device
-            noise = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=where).to(device)
-            delta = (2 * noise - 1) * eps
-        else:
-            delta = torch.zeros_like(x)
-        delta = _project(x, delta, eps).requires_grad_(True)
-        optimiser = torch.optim.Adam([delta], lr=step_size)
-        for _ in range(steps):
-            per_image = loss([m(x + delta) for m in models], target)
-            # sum: each image's gradient does not depend on the batch it came in
-            (grad,) = torch.autograd.grad(per_image.sum(), delta)
-            delta.grad = grad
-            optimiser.step()
-            with torch.no_grad():
-                delta.copy_(_project(x, delta, eps))
+        update = AdamStep(x, step_size=step_size, eps=eps, random_start=random_start, generator=generator)
 
+        def gradient(x_t: torch.Tensor, t: int) -> torch.Tensor:
+            xi = x_t.requires_grad_(True)
+            per_image = loss([m(xi) for m in models], target)
+            # sum: each image's gradient does not depend on the batch it came in
+            (grad,) = torch.autograd.grad(per_image.sum(), xi)
+            return -grad  # the ascent direction: the loss is minimised
+
+        with torch.enable_grad():
+            x_last = iterate(update, gradient, steps)
         with torch.no_grad():
-            x_adv = (x + delta).clamp(0, 1)
+            x_adv = x_last.clamp(0, 1)
             logits = [m(x_adv) for m in models]
             final_loss = loss(logits, target)
             avg_prob = torch.stack([z.softmax(1) for z in logits]).mean(0)
@@ -288,12 +281,6 @@ def ensemble_attack_result(
         loss=final_loss.detach().to(home),
         linf=linf.to(home),
     )
-
-
-def _project(x: torch.Tensor, delta: torch.Tensor, eps: float | None) -> torch.Tensor:
-    if eps is not None:
-        delta = delta.clamp(-eps, eps)
-    return (x + delta).clamp(0, 1) - x
 
 
 def ensemble_attack(

@@ -3,8 +3,10 @@
     x_0 = x                    (or a random point of the ball, ``random_start``)
     x_{t+1} = clip_[0,1]( Proj_ball(x, eps)( step(x_t, grad_x L(x_t, y), step_size) ) )
 
-One loop for every norm: the ball object (:class:`~advinterp_lib.attacks.base.LinfBall`,
-:class:`~advinterp_lib.attacks.base.L2Ball`) says how to step, project and start.
+The loop is :func:`~advinterp_lib.attacks.iterative.iterate` with a
+:class:`~advinterp_lib.attacks.iterative.ProjectedStep`: the ball object
+(:class:`~advinterp_lib.attacks.base.LinfBall`, :class:`~advinterp_lib.attacks.base.L2Ball`)
+says how to step, project and start.
 With ``norm="linf"`` and no random start this is I-FGSM (the Basic Iterative Method);
 it equals torchattacks' ``PGD``/``PGDL2`` with ``random_start=False`` (tested).
 """
@@ -24,6 +26,7 @@ from .base import (
     check_count,
     loss_gradient,
 )
+from .iterative import ProjectedStep, iterate
 
 
 def pgd(
@@ -62,7 +65,7 @@ def pgd(
         TypeError/ValueError: bad images, labels, budgets, steps or norm.
     """
     ball = as_ball(norm)
-    upper = 1.0 if isinstance(ball, LinfBall) else None
+    upper = getattr(ball, "budget_limit", None)
     eps = check_budget(eps, "eps", upper=upper)
     step_size = check_budget(step_size, "step_size", upper=upper)
     steps = check_count(steps, "steps")
@@ -70,14 +73,13 @@ def pgd(
         raise TypeError(f"random_start must be a bool, got {type(random_start).__name__}")
     with attack_mode(model):
         xd, yd = check_attack_inputs(model, x, y, targeted=targeted)
-        if isinstance(ball, L2Ball) and eps > xd[0].numel() ** 0.5:
-            raise ValueError(f"eps must be <= sqrt(C*H*W) = {xd[0].numel() ** 0.5:.4g} for the L2 ball, got {eps}")
-        x_adv = xd.clone()
-        if random_start:
-            x_adv = ball.project(ball.random_start(xd, eps, generator), xd, eps).clamp(0.0, 1.0)
-        for _ in range(steps):
-            grad = loss_gradient(model, x_adv, yd)
-            if targeted:
-                grad = -grad
-            x_adv = ball.project(ball.step(x_adv, grad, step_size), xd, eps).clamp(0.0, 1.0).detach()
+        if hasattr(ball, "check_radius"):
+            ball.check_radius(eps, xd)
+        update = ProjectedStep(xd, ball, eps=eps, step_size=step_size, random_start=random_start, generator=generator)
+
+        def gradient(x_t: torch.Tensor, t: int) -> torch.Tensor:
+            grad = loss_gradient(model, x_t, yd)
+            return -grad if targeted else grad
+
+        x_adv = iterate(update, gradient, steps)
     return x_adv.to(x.device)

@@ -33,6 +33,7 @@ from torch import nn
 
 from ..attacks.base import LinfBall, attack_mode, check_budget, check_count, model_device
 from ..attacks.fgsm import fgsm
+from ..attacks.iterative import ProjectedStep, iterate
 from ..attacks.pgd import pgd
 from ..attacks.targets import least_likely, random_targets
 from ..models.layers import capture_activations, last_conv_layer
@@ -301,14 +302,17 @@ def feature_distance_example(
         with torch.no_grad(), capture_activations(model, name) as acts:
             model(xd)
             target = acts[name]
-        x_adv = ball.project(ball.random_start(xd, eps, generator), xd, eps).clamp(0.0, 1.0)
-        for _ in range(steps):
+        update = ProjectedStep(xd, ball, eps=eps, step_size=step_size, random_start=True, generator=generator)
+
+        def gradient(x_t: torch.Tensor, t: int) -> torch.Tensor:
             with torch.enable_grad(), capture_activations(model, name, detach=False) as acts:
-                xa = x_adv.detach().requires_grad_(True)
+                xa = x_t.detach().requires_grad_(True)
                 model(xa)
                 dist = _pairwise_l2(acts[name], target).sum()
                 (grad,) = torch.autograd.grad(dist, xa)
-            x_adv = ball.project(ball.step(x_adv, grad, step_size), xd, eps).clamp(0.0, 1.0).detach()
+            return grad
+
+        x_adv = iterate(update, gradient, steps)
     return x_adv.to(x.device)
 
 
