@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..models.state import eval_mode, model_device
 from ..stats import pearson_correlation
 from ..validation import check_images
 
@@ -27,22 +28,22 @@ __all__ = ["top_two_classes", "runner_up_correlation"]
 def top_two_classes(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The top class and the runner-up of each image, by logit.
 
-    One forward pass over all of ``x``, without gradients (the model's mode is left as
-    it is: call it on a model in eval mode).
+    One forward pass over all of ``x`` on the model's device, in eval mode (each
+    submodule's mode restored) and without gradients.
 
     Args:
         model: a classifier returning logits [N, K], K >= 2.
         x: images [N, C, H, W] in [0, 1].
 
     Returns:
-        ``(first, second)``: int64 [N] each.
+        ``(first, second)``: int64 [N] each, on ``x``'s device.
 
     Raises:
         TypeError / ValueError: bad images.
     """
     check_images(x, "x", model=model)
-    with torch.no_grad():
-        first, second = model(x).topk(2, dim=1).indices.unbind(1)
+    with eval_mode(model), torch.no_grad():
+        first, second = model(x.to(model_device(model, x.device))).topk(2, dim=1).indices.to(x.device).unbind(1)
     return first, second
 
 

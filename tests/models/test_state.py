@@ -24,7 +24,15 @@ from advinterp_lib.data import ImageSet
 from advinterp_lib.explore import attack as explore_attack
 from advinterp_lib.explore import explanation as explore_explanation
 from advinterp_lib.explore import neuron as explore_neuron
-from advinterp_lib.interpret import attribution, faithfulness, features, neighbours, receptive_field, topk
+from advinterp_lib.interpret import (
+    attribution,
+    discriminative,
+    faithfulness,
+    features,
+    neighbours,
+    receptive_field,
+    topk,
+)
 from advinterp_lib.models import hook_safe, layers
 from advinterp_lib.models.state import eval_mode, model_device, predicted_labels
 from advinterp_lib.training import distributed, loop, objectives, robustness
@@ -231,6 +239,13 @@ CASES: dict[str, Callable] = {
     ),
     "interpret.receptive_field.theoretical_receptive_field": lambda ms, d, make: (
         receptive_field.theoretical_receptive_field(ms[0], "features.4")
+    ),
+    "interpret.discriminative.top_two_classes": lambda ms, d, make: discriminative.top_two_classes(ms[0], d.x),
+    "interpret.discriminative.runner_up_correlation": lambda ms, d, make: discriminative.runner_up_correlation(
+        attribution.saliency, ms[0], d.x, discriminative.top_two_classes(ms[0], d.x)
+    ),
+    "interpret.receptive_field.layer_receptive_field": lambda ms, d, make: receptive_field.layer_receptive_field(
+        ms[0], "features.4", (1, SIZE, SIZE)
     ),
     "interpret.topk.top_activating_images": lambda ms, d, make: topk.top_activating_images(
         ms[0], d.x, "features.4", k=2, batch_size=4
