@@ -40,6 +40,7 @@ __all__ = [
     "low_pass",
     "high_pass",
     "low_frequency_energy",
+    "unit_norm",
 ]
 
 
@@ -291,3 +292,21 @@ def low_frequency_energy(x: torch.Tensor, cutoff: float) -> torch.Tensor:
     total = power.sum(dim=(1, 2, 3))
     low = (power * mask).sum(dim=(1, 2, 3))
     return torch.where(total > 0, low / total.clamp_min(1e-30), torch.full_like(total, float("nan")))
+
+
+def unit_norm(x: torch.Tensor) -> torch.Tensor:
+    """Each item scaled to unit L2 norm (over all its channels and pixels), so that
+    perturbations of different sizes compare by the *shape* of their spectrum; an
+    all-zero item stays zero.
+
+    Args:
+        x: float [N, C, H, W] (e.g. perturbations ``x_adv - x``).
+
+    Returns:
+        float [N, C, H, W], ``||out[n]||_2 == 1`` where ``x[n] != 0``.
+
+    Raises:
+        TypeError / ValueError: not a finite float tensor [N, C, H, W].
+    """
+    x = _check_batch(x, "x")
+    return x / x.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)

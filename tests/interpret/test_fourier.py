@@ -22,6 +22,7 @@ from advinterp_lib.interpret.fourier import (
     radial_profile,
     scramble_phase,
     swap_amplitude_phase,
+    unit_norm,
 )
 
 
@@ -185,8 +186,23 @@ def test_low_frequency_energy_of_zero_is_nan():
         (lambda: radial_frequency(0, 4), ValueError),
         (lambda: radial_profile(torch.rand(4)), ValueError),
         (lambda: radial_profile(torch.rand(4, 4), num_bins=0), ValueError),
+        (lambda: unit_norm(torch.rand(4, 4)), ValueError),
+        (lambda: unit_norm(torch.zeros(1, 1, 4, 4, dtype=torch.int64)), TypeError),
     ],
 )
 def test_bad_input_is_refused(call, error):
     with pytest.raises(error):
         call()
+
+
+def test_unit_norm_scales_each_item_to_norm_one_and_keeps_zero():
+    x = _images(3)
+    x[1] = 0.0
+    before = x.clone()
+    out = unit_norm(x)
+    assert torch.equal(x, before)  # the input is left alone
+    norms = out.flatten(1).norm(dim=1)
+    torch.testing.assert_close(norms[[0, 2]], torch.ones(2, dtype=torch.float64))
+    assert torch.equal(out[1], torch.zeros_like(out[1]))
+    # the direction is kept: each item is a positive multiple of its input
+    torch.testing.assert_close(out[0] * x[0].norm(), x[0])
