@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from nltk.corpus.reader.wordnet import Synset
@@ -23,7 +24,17 @@ from nltk.corpus.reader.wordnet import Synset
 from ..data import synset as _synset
 from ..data import synset_from_wnid
 
-__all__ = ["class_synsets", "synset_distance", "distance_matrix", "correlation_matrix"]
+__all__ = [
+    "class_synsets",
+    "synset_distance",
+    "distance_matrix",
+    "correlation_matrix",
+    "hypernym_path",
+    "HypernymTree",
+    "hypernym_tree",
+    "path_turn",
+    "evenly_spread",
+]
 
 
 def class_synsets(classes: Sequence[str], *, root: str | os.PathLike[str] | None = None) -> list[Synset]:
@@ -122,3 +133,120 @@ def correlation_matrix(distances: torch.Tensor, sigma: float = 1.0) -> torch.Ten
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not math.isfinite(sigma) or sigma <= 0:
         raise ValueError(f"sigma: expected a positive finite number, got {sigma!r}")
     return torch.exp(-(d**2) / (2.0 * float(sigma) ** 2))
+
+
+def _check_synset(s: object, name: str) -> Synset:
+    if not isinstance(s, Synset):
+        raise TypeError(f"{name}: expected an nltk Synset, got {type(s).__name__}")
+    return s
+
+
+def hypernym_path(s: Synset) -> list[Synset]:
+    """The shortest of ``s``'s hypernym paths, from ``s`` up to the root (``entity.n.01``).
+
+    Ties keep the first path nltk lists. A root synset gives ``[s]``.
+
+    Raises:
+        TypeError: ``s`` is not an nltk ``Synset``.
+    """
+    return min(_check_synset(s, "s").hypernym_paths(), key=len)[::-1]
+
+
+@dataclass(frozen=True)
+class HypernymTree:
+    """The union of hypernym paths, as a tree.
+
+    Attributes:
+        root: the node nearest the top (depth 0).
+        children: each inner node's children, in the order the paths first reach them.
+        depth: each node's depth below ``root``, along the path that reached it last.
+    """
+
+    root: Synset
+    children: dict[Synset, list[Synset]]
+    depth: dict[Synset, int]
+
+
+def hypernym_tree(paths: Sequence[Sequence[Synset]]) -> HypernymTree:
+    """Merge hypernym paths (each leaf first, root last, as :func:`hypernym_path`) into one tree.
+
+    Args:
+        paths: one path per class, each of at least two synsets, all ending at one root.
+
+    Returns:
+        :class:`HypernymTree`.
+
+    Raises:
+        ValueError: no paths, or a path of fewer than two synsets.
+        TypeError: a path holds something that is not a ``Synset``.
+    """
+    if len(paths) == 0:
+        raise ValueError("paths: expected at least one hypernym path, got none")
+    children: dict[Synset, list[Synset]] = {}
+    depth: dict[Synset, int] = {}
+    for i, path in enumerate(paths):
+        if len(path) < 2:
+            raise ValueError(f"paths[{i}]: expected at least two synsets (a leaf and the root), got {len(path)}")
+        for s in path:
+            _check_synset(s, f"paths[{i}]")
+        down = list(path)[::-1]
+        for d, (parent, child) in enumerate(zip(down[:-1], down[1:], strict=True)):
+            children.setdefault(parent, [])
+            if child not in children[parent]:
+                children[parent].append(child)
+            depth[parent], depth[child] = d, d + 1
+    return HypernymTree(root=min(depth, key=depth.get), children=children, depth=depth)
+
+
+def _climb(s: Synset) -> dict[Synset, int]:
+    """Steps from ``s`` up to each of its ancestors (and itself, 0), breadth first."""
+    steps, frontier = {s: 0}, [s]
+    while frontier:
+        nxt = []
+        for node in frontier:
+            for parent in node.hypernyms() + node.instance_hypernyms():
+                if parent not in steps:
+                    steps[parent] = steps[node] + 1
+                    nxt.append(parent)
+        frontier = nxt
+    return steps
+
+
+def path_turn(a: Synset, b: Synset) -> Synset:
+    """Where the shortest path between ``a`` and ``b`` turns: the common hypernym (or the
+    synset itself) that minimises the two climbs to it; ties go to the first name.
+
+    The two climbs add up to :func:`synset_distance` (chapter 10 checks it).
+
+    Raises:
+        TypeError: an argument is not an nltk ``Synset``.
+        ValueError: the two synsets share no hypernym.
+    """
+    up_a, up_b = _climb(_check_synset(a, "a")), _climb(_check_synset(b, "b"))
+    common = up_a.keys() & up_b.keys()
+    if not common:
+        raise ValueError(f"{a.name()} and {b.name()} share no hypernym")
+    return min(common, key=lambda h: (up_a[h] + up_b[h], h.name()))
+
+
+def evenly_spread(classes: Sequence[int], *, images_per_class: int = 12) -> torch.Tensor:
+    """The top-image concepts of a made-up neuron whose top images spread evenly over ``classes``.
+
+    Args:
+        classes: class indices (>= 0), each drawn ``images_per_class`` times.
+        images_per_class: >= 1.
+
+    Returns:
+        int64 [1, len(classes) * images_per_class]: the classes in order, repeated
+        (a row for :func:`~advinterp_lib.consistency.concept_distribution`).
+
+    Raises:
+        ValueError: no classes, a negative or non-int class, ``images_per_class`` < 1.
+    """
+    if len(classes) == 0:
+        raise ValueError("classes: expected at least one class index, got none")
+    if any(isinstance(c, bool) or not isinstance(c, int) or c < 0 for c in classes):
+        raise ValueError(f"classes: expected class indices >= 0, got {list(classes)!r}")
+    if isinstance(images_per_class, bool) or not isinstance(images_per_class, int) or images_per_class < 1:
+        raise ValueError(f"images_per_class: expected an int >= 1, got {images_per_class!r}")
+    return torch.tensor([list(classes) * images_per_class])

@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from advinterp_lib.consistency.concepts import class_synsets, correlation_matrix, distance_matrix, synset_distance
+from advinterp_lib.consistency.concepts import (
+    class_synsets,
+    correlation_matrix,
+    distance_matrix,
+    evenly_spread,
+    hypernym_path,
+    hypernym_tree,
+    path_turn,
+    synset_distance,
+)
 from advinterp_lib.data.fashion_mnist import SYNSETS
 from data_scripts.wordnet import prepare_wordnet
 
@@ -85,3 +94,60 @@ def test_bad_input_errors(root):
         correlation_matrix(torch.tensor([[0.0, -1.0], [-1.0, 0.0]]))
     with pytest.raises(TypeError, match="distances"):
         correlation_matrix([[0.0]])
+
+
+# ------------------------------------------------------------------ chapter 10's tree, turns and made-up neurons
+
+
+def test_hypernym_path_is_the_shortest_path_to_the_root(root):
+    (sandal,) = class_synsets(["sandal.n.01"], root=root)
+    path = hypernym_path(sandal)
+    assert path[0] == sandal and path[-1].name() == "entity.n.01"
+    assert len(path) == min(len(p) for p in sandal.hypernym_paths())
+    assert all(parent in child.hypernyms() for child, parent in zip(path[:-1], path[1:], strict=True))
+
+
+def test_hypernym_tree_merges_paths_into_one_tree(root):
+    syn = class_synsets(list(SYNSETS), root=root)
+    tree = hypernym_tree([hypernym_path(s) for s in syn])
+    assert tree.root.name() == "entity.n.01" and tree.depth[tree.root] == 0
+    leaves = {n for n in tree.depth if not tree.children.get(n)}
+    assert set(syn) <= set(tree.depth) and leaves <= set(syn)  # the leaves are classes
+    assert leaves == set(syn) - {syn[SYNSETS.index("shirt.n.01")]}  # a T-shirt (jersey) is a shirt
+    for parent, kids in tree.children.items():
+        assert len(set(kids)) == len(kids)
+        assert all(tree.depth[k] == tree.depth[parent] + 1 for k in kids)
+    for s in syn:  # every step of every path is an edge of the tree
+        path = hypernym_path(s)
+        assert all(child in tree.children[parent] for child, parent in zip(path[:-1], path[1:], strict=True))
+
+
+def test_path_turn_splits_the_distance(root):
+    sandal, boot, jersey, shirt = class_synsets(["sandal.n.01", "boot.n.01", "jersey.n.03", "shirt.n.01"], root=root)
+    assert path_turn(jersey, shirt) == shirt  # a jersey is a shirt: the path turns at the shirt itself
+    assert path_turn(sandal, sandal) == sandal
+    turn = path_turn(sandal, boot)
+    assert sandal.shortest_path_distance(turn) + boot.shortest_path_distance(turn) == synset_distance(sandal, boot)
+
+
+def test_evenly_spread_repeats_the_classes():
+    assert torch.equal(evenly_spread([3, 1], images_per_class=2), torch.tensor([[3, 1, 3, 1]]))
+    assert evenly_spread(list(range(10))).shape == (1, 120)
+
+
+def test_tree_and_turn_bad_input(root):
+    with pytest.raises(TypeError, match="Synset"):
+        hypernym_path("sandal.n.01")
+    with pytest.raises(ValueError, match="at least one"):
+        hypernym_tree([])
+    (sandal,) = class_synsets(["sandal.n.01"], root=root)
+    with pytest.raises(ValueError, match="two synsets"):
+        hypernym_tree([[sandal]])
+    with pytest.raises(TypeError, match="Synset"):
+        path_turn(sandal, "boot.n.01")
+    with pytest.raises(ValueError, match="class indices"):
+        evenly_spread([0, -1])
+    with pytest.raises(ValueError, match="at least one"):
+        evenly_spread([])
+    with pytest.raises(ValueError, match="images_per_class"):
+        evenly_spread([0], images_per_class=0)
