@@ -13,7 +13,7 @@ against the standard one) beyond what the choice of top images explains.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..stats import BootstrapInterval, basic_interval
+from ..tables import markdown_table
 from .activations import ConceptActivations, concept_top_activations
 from .metric import ConsistencySummary, consistency_histogram, summarize_consistency
 
@@ -31,6 +32,11 @@ __all__ = [
     "consistency_row",
     "consistency_table",
     "interval_difference",
+    "gains_against",
+    "AttackRates",
+    "attack_rates",
+    "linf_distances",
+    "consis_adv_histograms",
 ]
 
 
@@ -148,32 +154,40 @@ def consistency_histograms(summary: ConsistencySummary, *, bins: int = 20) -> di
     return {"edges": edges.tolist(), "real": real.tolist(), "adversarial": adversarial.tolist()}
 
 
-def consistency_table(rows: Mapping[str, ConsistencySummary], *, digits: int = 3) -> str:
+def consistency_table(
+    rows: Mapping[str, ConsistencySummary], *, digits: int = 3, extra: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
     """Table 1 as markdown: one line per model (the mapping's keys, in order), its
     number of neurons, consis and consis_adv with their intervals, and the
     bias-corrected averages.
 
+    Args:
+        rows: ``{model: ConsistencySummary}``.
+        digits: decimals of every number.
+        extra: more columns, ``{header: {model: cell}}``, after the others.
+
     Raises:
         TypeError: a value is not a :class:`ConsistencySummary`.
         ValueError: no rows.
+        KeyError: an extra column without a cell for a model.
     """
     if not rows:
         raise ValueError("rows: expected at least one model, got none")
+    extra = dict(extra or {})
     f = f"{{:.{int(digits)}f}}"
-    lines = [
-        "| model | neurons | consis(n) [95% CI] | consis_adv(n) [95% CI] "
-        "| consis, bias-corrected | consis_adv, bias-corrected |",
-        "|---|---|---|---|---|---|",
-    ]
+    headers = ["model", "neurons", "consis(n) [95% CI]", "consis_adv(n) [95% CI]", "consis, bias-corrected",
+               "consis_adv, bias-corrected", *extra]  # fmt: skip
+    lines = []
     for name, s in rows.items():
         row = consistency_row(s)
         r, v = row["consis_ci"], row["consis_adv_ci"]
-        lines.append(
-            f"| {name} | {row['neurons']} | {f.format(row['consis'])} [{f.format(r['low'])}, {f.format(r['high'])}] "
-            f"| {f.format(row['consis_adv'])} [{f.format(v['low'])}, {f.format(v['high'])}] "
-            f"| {f.format(row['consis_bias_corrected'])} | {f.format(row['consis_adv_bias_corrected'])} |"
-        )
-    return "\n".join(lines)
+        lines.append([
+            name, row["neurons"], f"{f.format(row['consis'])} [{f.format(r['low'])}, {f.format(r['high'])}]",
+            f"{f.format(row['consis_adv'])} [{f.format(v['low'])}, {f.format(v['high'])}]",
+            f.format(row["consis_bias_corrected"]), f.format(row["consis_adv_bias_corrected"]),
+            *(cells[name] for cells in extra.values()),
+        ])  # fmt: skip
+    return markdown_table(headers, lines)
 
 
 def interval_difference(a: BootstrapInterval, b: BootstrapInterval) -> BootstrapInterval:
@@ -201,3 +215,139 @@ def interval_difference(a: BootstrapInterval, b: BootstrapInterval) -> Bootstrap
     if a.confidence != b.confidence:
         raise ValueError(f"a and b must have the same confidence, got {a.confidence} and {b.confidence}")
     return basic_interval(a.mean - b.mean, a.samples.to(torch.float64) - b.samples.to(torch.float64), a.confidence)
+
+
+def gains_against(
+    summaries: Mapping[str, ConsistencySummary], *, baseline: str = "standard", rows: Iterable[str] | None = None
+) -> dict[str, dict[str, BootstrapInterval]]:
+    """Each model's change of consis and consis_adv against ``baseline``, with basic
+    bootstrap intervals (:func:`interval_difference` of the layer averages).
+
+    Args:
+        summaries: ``{model: ConsistencySummary}``, including ``baseline``.
+        baseline: the model the others are compared with (e.g. the standard one).
+        rows: the models to compare (default: every model but ``baseline``).
+
+    Returns:
+        ``{model: {"consis": BootstrapInterval, "consis_adv": BootstrapInterval}}``.
+
+    Raises:
+        KeyError: ``baseline`` or a row missing from ``summaries``.
+        TypeError/ValueError: as :func:`interval_difference`.
+    """
+    if baseline not in summaries:
+        raise KeyError(f"baseline {baseline!r} is not among the models {list(summaries)}")
+    rows = [r for r in summaries if r != baseline] if rows is None else list(rows)
+    missing = [r for r in rows if r not in summaries]
+    if missing:
+        raise KeyError(f"rows {missing} are not among the models {list(summaries)}")
+    base = summaries[baseline]
+    return {
+        r: {
+            "consis": interval_difference(summaries[r].real_interval, base.real_interval),
+            "consis_adv": interval_difference(summaries[r].adversarial_interval, base.adversarial_interval),
+        }
+        for r in rows
+    }
+
+
+@dataclass(frozen=True)
+class AttackRates:
+    """How an adversarial set fares against each model (chapter 11's first table).
+
+    Attributes:
+        real_accuracy: ``{model: share of the source images classified correctly}``.
+        targeted_success: ``{model: share of adversarial images classified as their
+            target}``, plus ``"ensemble"``: the same for the models' average probability.
+        misclassified: ``{model: share of adversarial images not classified as their source's class}``.
+    """
+
+    real_accuracy: dict[str, float]
+    targeted_success: dict[str, float]
+    misclassified: dict[str, float]
+
+
+def attack_rates(
+    real_logits: Mapping[str, torch.Tensor],
+    adversarial_logits: Mapping[str, torch.Tensor],
+    real_labels: torch.Tensor,
+    adversarial_labels: torch.Tensor,
+    targets: torch.Tensor,
+) -> AttackRates:
+    """Accuracy on the source images and targeted success / misclassification on an
+    adversarial set, per model and (targeted success) for the models' ensemble.
+
+    Args:
+        real_logits: ``{model: float [N, K]}`` on the source images.
+        adversarial_logits: ``{model: float [M, K]}`` on the adversarial images, the same models.
+        real_labels: int [N]; adversarial_labels: int [M], each image's source class;
+            targets: int [M], each image's target class.
+
+    Returns:
+        :class:`AttackRates`.
+
+    Raises:
+        ValueError: no models, different models in the two mappings, or logits whose
+            rows do not match the labels.
+    """
+    if not real_logits or list(real_logits) != list(adversarial_logits):
+        raise ValueError(
+            f"expected the same models (at least one) on both sets, got {list(real_logits)} and "
+            f"{list(adversarial_logits)}"
+        )
+    for name, logits, labels in [(f"real_logits[{m!r}]", v, real_labels) for m, v in real_logits.items()] + [
+        (f"adversarial_logits[{m!r}]", v, adversarial_labels) for m, v in adversarial_logits.items()
+    ]:
+        if logits.dim() != 2 or len(logits) != len(labels):
+            raise ValueError(f"{name}: expected [{len(labels)}, K] (one row per label), got {tuple(logits.shape)}")
+    if len(targets) != len(adversarial_labels):
+        raise ValueError(f"targets: expected {len(adversarial_labels)} (one per adversarial image), got {len(targets)}")
+    probs = {m: v.softmax(1) for m, v in adversarial_logits.items()}
+    real = {m: (v.argmax(1) == real_labels).float().mean().item() for m, v in real_logits.items()}
+    hit = {m: (p.argmax(1) == targets).float().mean().item() for m, p in probs.items()}
+    hit["ensemble"] = (sum(probs.values()).argmax(1) == targets).float().mean().item()
+    fooled = {m: (p.argmax(1) != adversarial_labels).float().mean().item() for m, p in probs.items()}
+    return AttackRates(real_accuracy=real, targeted_success=hit, misclassified=fooled)
+
+
+def linf_distances(adversarial_images: torch.Tensor, source_images: torch.Tensor) -> torch.Tensor:
+    """float [M]: each adversarial image's L-inf distance to its source (rows paired).
+
+    Raises:
+        ValueError: tensors of different shapes.
+    """
+    if adversarial_images.shape != source_images.shape:
+        raise ValueError(
+            f"adversarial_images {tuple(adversarial_images.shape)} and source_images "
+            f"{tuple(source_images.shape)}: expected the same shape (rows paired)"
+        )
+    return (adversarial_images - source_images).flatten(1).abs().amax(1)
+
+
+def consis_adv_histograms(
+    measured: Mapping[str, Mapping[str, Mapping[str, ModelConsistency]]], rows: Sequence[str], *, bins: int = 20
+) -> dict[str, dict[str, Any]]:
+    """Figure 5's data as chapter 12 stores it: per set of adversarial images and model,
+    the histogram of consis_adv(n) of each of ``rows``.
+
+    Args:
+        measured: ``{set: {arch: {row: ModelConsistency}}}`` (e.g. ``"shared"`` and ``"whitebox"``).
+        rows: the rows of each architecture to count (e.g. ``["standard", "consistent-AT"]``).
+        bins: equal bins of [0, 1].
+
+    Returns:
+        ``{set: {arch: {row: counts}, ..., "edges": [bins + 1]}}`` (JSON-ready).
+
+    Raises:
+        KeyError: a row that an architecture was not measured for.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for kind, by_arch in measured.items():
+        out[kind] = {}
+        for arch, by_row in by_arch.items():
+            out[kind][arch] = {}
+            for row in rows:
+                counts, edges = consistency_histogram(by_row[row].summary.consis_adv.float(), bins=bins)
+                out[kind][arch][row] = counts.tolist()
+            out[kind]["edges"] = edges.tolist()
+    return out

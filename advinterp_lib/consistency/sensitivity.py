@@ -19,20 +19,22 @@ a stream of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
+from ..attacks.advset import AdversarialSet
 from ..interpret.topk import top_count
 from ..models.layers import capture_activations, last_conv_layer
 from ..models.state import eval_mode, model_device
 from ..stats import BootstrapInterval
+from ..tables import markdown_table
 from ..validation import check_images
 from .activations import ConceptActivations, _check_concepts
-from .evaluation import interval_difference
+from .evaluation import interval_difference, linf_distances
 from .metric import (
     ConsistencySummary,
     bootstrap_consistency,
@@ -54,6 +56,12 @@ __all__ = [
     "sensitivity_record",
     "sensitivity_table",
     "describe_sensitivity",
+    "lookup_variants",
+    "response_variants",
+    "eps_sweep",
+    "sweep_table",
+    "describe_target_concept",
+    "describe_eps_trend",
 ]
 
 
@@ -492,4 +500,251 @@ def describe_sensitivity(record: Mapping[str, Any], *, digits: int = 3) -> str:
     return (
         f"The direction survives {len(kept)} of {len(record['variants'])} variants for every model. "
         f"Where it does **not** survive, the interval of consis_adv − consis reaches 0: " + "; ".join(lost) + "."
+    )
+
+
+# ------------------------------------------------------------ chapter 11's variants
+
+
+def lookup_variants(
+    activations: Mapping[str, ConceptActivations],
+    summaries: Mapping[str, ConsistencySummary],
+    correlation: torch.Tensor,
+    correlation_for: Callable[[float], torch.Tensor],
+    advset: AdversarialSet,
+    *,
+    sigma: float,
+    sigmas: Sequence[float],
+    eps: float,
+    num_samples: int = 1000,
+    seed: int = 0,
+) -> dict[str, Variant]:
+    """Table 1 (the baseline) and the variants that read the stored top images again:
+    another kernel width σ (a new ``A``) and the attack's target as an adversarial
+    image's concept (a lookup of the stored top positions; its details hold the
+    consis of a random neuron by source and by target, ``"chance_consis_adv"``).
+
+    Args:
+        activations: ``{model: ConceptActivations}`` on the real images and ``advset``.
+        summaries: ``{model: ConsistencySummary}`` of Table 1 (same models, same order).
+        correlation: Table 1's A (float [K, K], at ``sigma``); correlation_for: σ -> A.
+        advset: the adversarial set (its ``labels`` and ``targets``).
+        sigma: Table 1's σ; sigmas: the σ to try (``sigma`` itself is skipped).
+        eps: the set's L-inf bound (for the baseline's label).
+        num_samples, seed: the bootstraps, as Table 1's.
+
+    Returns:
+        ``{"table1", "sigma=<s>" ..., "concept=target"}`` in that order.
+
+    Raises:
+        ValueError: different models in ``activations`` and ``summaries``.
+    """
+    if list(activations) != list(summaries):
+        raise ValueError(f"activations {list(activations)} and summaries {list(summaries)}: expected the same models")
+    boot = {"num_samples": num_samples, "seed": seed}
+    label = f"Table 1 (σ = {sigma:g}, spatial max, source's concept, all images, ε = {eps:g})"
+    checks = {m: DirectionCheck.from_summary(s) for m, s in summaries.items()}
+    variants = {"table1": Variant(label, "baseline", None, checks)}
+    for s in sigmas:  # σ: a new A over the same top images
+        if s != sigma:
+            a_s = correlation_for(s)
+            variants[f"sigma={s:g}"] = Variant(f"σ = {s:g}", "sigma", float(s), {
+                m: direction_check(a.real_concepts, a.adversarial_concepts, a_s, **boot)
+                for m, a in activations.items()})  # fmt: skip
+    chance = {
+        "source": chance_consistency(advset.labels, correlation),
+        "target": chance_consistency(advset.targets, correlation),
+    }
+    variants["concept=target"] = Variant("the target's concept, not the source's", "concept", "target", {
+        m: direction_check(a.real_concepts, target_concepts(a, advset.targets), correlation, **boot)
+        for m, a in activations.items()}, {"chance_consis_adv": chance})  # fmt: skip
+    return variants
+
+
+def response_variants(
+    real: Mapping[str, ChannelResponses],
+    adversarial: Mapping[str, ChannelResponses],
+    activations: Mapping[str, ConceptActivations],
+    real_concepts: torch.Tensor,
+    adversarial_concepts: torch.Tensor,
+    correlation: torch.Tensor,
+    *,
+    fraction: float = 0.01,
+    num_samples: int = 1000,
+    seed: int = 0,
+) -> dict[str, Variant]:
+    """The variants that change which images are on top, read from the tables of every
+    image's channel responses: the spatial mean instead of the max, and only the
+    adversarial images each model misclassifies (left out when a model misclassifies none).
+
+    Args:
+        real, adversarial: ``{model: ChannelResponses}`` on the real and adversarial images.
+        activations: ``{model: ConceptActivations}`` (their top real concepts are kept
+            for the fooled-only variant).
+        real_concepts: int [N]; adversarial_concepts: int [M], each image's source concept.
+        correlation: A, [K, K]; fraction, num_samples, seed: as Table 1's.
+
+    Returns:
+        ``{"reduction=mean", "fooled_only"}`` (the second only where every model misclassifies some image).
+
+    Raises:
+        ValueError: different models in the three mappings.
+    """
+    if not list(real) == list(adversarial) == list(activations):
+        raise ValueError(
+            f"real {list(real)}, adversarial {list(adversarial)} and activations {list(activations)}: "
+            "expected the same models"
+        )
+    boot = {"num_samples": num_samples, "seed": seed}
+    variants = {"reduction=mean": Variant("spatial mean, not max", "reduction", "mean", {
+        m: direction_check(real[m].top_concepts(real_concepts, fraction=fraction, reduction="mean"),
+                           adversarial[m].top_concepts(adversarial_concepts, fraction=fraction, reduction="mean"),
+                           correlation, **boot)
+        for m in real})}  # fmt: skip
+    fooled = {m: (r.predictions != adversarial_concepts).nonzero().flatten() for m, r in adversarial.items()}
+    if all(len(r) for r in fooled.values()):
+        variants["fooled_only"] = Variant("fooled images only", "subset", "fooled", {
+            m: direction_check(activations[m].real_concepts,
+                               adversarial[m].top_concepts(adversarial_concepts, fraction=fraction, rows=fooled[m]),
+                               correlation, **boot)
+            for m in real}, {"n_adversarial": {m: len(r) for m, r in fooled.items()}})  # fmt: skip
+    return variants
+
+
+def eps_sweep(
+    models: Mapping[str, nn.Module],
+    built: Mapping[float, tuple[Any, AdversarialSet]],
+    source_images: torch.Tensor,
+    source_labels: torch.Tensor,
+    advset: AdversarialSet,
+    real: Mapping[str, ChannelResponses],
+    adversarial: Mapping[str, ChannelResponses],
+    correlation: torch.Tensor,
+    *,
+    sweep_eps: Sequence[float],
+    n_sources: int,
+    fraction: float = 0.01,
+    num_samples: int = 1000,
+    seed: int = 0,
+) -> tuple[dict[float, dict[str, Any]], dict[str, Variant]]:
+    """Table 1's direction at other L-inf bounds ε of the attack, on a smaller draw of sources.
+
+    Every set of ``built`` was generated from the same seeded draw of ``n_sources``
+    source images, each also a source of the shared set ``advset``; a bound of
+    ``sweep_eps`` absent from ``built`` is the shared set's, restricted to those
+    sources. consis is measured on those sources' real images, so every row compares
+    like with like. A new set is streamed once per model; the shared set reads ``adversarial``.
+
+    Args:
+        models: ``{model: network}``.
+        built: ``{ε: (its source images (with ``images``), its AdversarialSet)}``, at least one.
+        source_images: float [N, C, H, W], the shared set's sources; source_labels: int [N].
+        advset: the shared adversarial set.
+        real, adversarial: ``{model: ChannelResponses}`` on ``source_images`` and ``advset``.
+        correlation: A; sweep_eps: the bounds, in the order of the rows.
+        n_sources: the size of the smaller draw (stored); fraction, num_samples, seed: as Table 1's.
+
+    Returns:
+        ``({ε: {"n_sources", "n_adversarial", "mean_linf", "misclassified": {model: share}}},
+        {"eps=<ε>": Variant})``.
+
+    Raises:
+        ValueError: ``built`` empty; a set's sources not among ``source_images``.
+    """
+    if not built:
+        raise ValueError("built: expected at least one new adversarial set, got none")
+    boot = {"num_samples": num_samples, "seed": seed}
+    positions = source_positions(next(iter(built.values()))[0].images, source_images)  # the draw, in the shared set
+    sweep: dict[float, dict[str, Any]] = {}
+    variants: dict[str, Variant] = {}
+    for e in sweep_eps:
+        if e in built:  # a new set: one stream per model
+            s_set = built[e][1]
+            responses = {m: channel_responses(model, s_set.images) for m, model in models.items()}
+            labels, rows = s_set.labels, None
+            linf = linf_distances(s_set.images, source_images[positions[s_set.source_index]])
+        else:  # the shared set, restricted to the same sources
+            responses, labels = adversarial, advset.labels
+            rows = source_rows(advset.source_index, positions)
+            linf = linf_distances(advset.images[rows], source_images[advset.source_index[rows]])
+        wrong = {m: (r.predictions != labels) if rows is None else (r.predictions != labels)[rows]
+                 for m, r in responses.items()}  # fmt: skip
+        sweep[e] = {"n_sources": int(n_sources), "n_adversarial": len(linf), "mean_linf": float(linf.mean()),
+                    "misclassified": {m: w.float().mean().item() for m, w in wrong.items()}}  # fmt: skip
+        variants[f"eps={e:g}"] = Variant(f"ε = {e:g}, on {n_sources} sources", "eps", float(e), {
+            m: direction_check(real[m].top_concepts(source_labels, fraction=fraction, rows=positions),
+                               responses[m].top_concepts(labels, fraction=fraction, rows=rows), correlation, **boot)
+            for m in models}, sweep[e])  # fmt: skip
+    return sweep, variants
+
+
+def sweep_table(sweep: Mapping[float, Mapping[str, Any]], models: Sequence[str]) -> str:
+    """The ε sweep as markdown: per bound, the adversarial images, their mean L-inf
+    distance and the share each model misclassifies.
+
+    Raises:
+        ValueError: no rows (from :func:`~advinterp_lib.tables.markdown_table`: no models).
+    """
+    if not sweep:
+        raise ValueError("sweep: expected at least one bound, got none")
+    headers = ["ε", "adversarial images", "mean L∞", *(f"misclassified by {m}" for m in models)]
+    rows = [[f"{e:g}", d["n_adversarial"], f"{d['mean_linf']:.3f}", *(f"{d['misclassified'][m]:.1%}" for m in models)]
+            for e, d in sweep.items()]  # fmt: skip
+    return markdown_table(headers, rows)
+
+
+def describe_target_concept(variants: Mapping[str, Variant], *, digits: int = 3) -> str:
+    """A few sentences on the target-concept variant against Table 1: for which models
+    consis_adv counted by target is higher than by source, against the consis of a
+    random neuron (``variants["concept=target"].details["chance_consis_adv"]``).
+
+    Raises:
+        KeyError: ``variants`` lacks ``"table1"`` or ``"concept=target"``.
+    """
+    base, target = variants["table1"], variants["concept=target"]
+    chance = target.details["chance_consis_adv"]
+    pairs = {m: (base.checks[m].consis_adv.mean, target.checks[m].consis_adv.mean) for m in base.checks}
+    up = [m for m, (by_source, by_target) in pairs.items() if by_target > by_source]
+    if not up:
+        return "Counted by the attack's target instead of the source, consis_adv is no higher for any model."
+    return (
+        f"Counted by the attack's target instead of the source, consis_adv is higher for {', '.join(up)} ("
+        + "; ".join(f"{m} {_num(pairs[m][0], digits)} → {_num(pairs[m][1], digits)}" for m in up)
+        + f"; a neuron with random top adversarial images would score {_num(chance['target'], digits)} by target "
+        f"and {_num(chance['source'], digits)} by source, least-likely targets being unevenly spread over the classes)"
+        + (
+            ": a neuron's top adversarial images share their *target* well beyond chance, so the attack does put some "
+            "of the target's features in — hypothesis (1) of the introduction, in part. "
+            if all(pairs[m][1] > chance["target"] for m in up)
+            else ". "
+        )  # fmt: skip
+        + (
+            "Yet they stay less consistent than the top real images, for every model."
+            if target.holds
+            else "For some model they are no less consistent than the top real images."
+        )  # fmt: skip
+    )
+
+
+def describe_eps_trend(variants: Mapping[str, Variant], bounds: Sequence[float], *, digits: int = 3) -> str:
+    """One sentence on consis_adv over the ε sweep (``variants["eps=<ε>"]``): for which
+    models it falls as ε grows, with the values; ``""`` when ``bounds`` is empty.
+
+    Raises:
+        KeyError: a bound without its variant.
+    """
+    if not bounds:
+        return ""
+    keys = [f"eps={e:g}" for e in sorted(bounds)]
+    models = list(variants[keys[0]].checks)
+    trend = {m: [variants[k].checks[m].consis_adv.mean for k in keys] for m in models}
+    falling = [m for m, t in trend.items() if all(x > y for x, y in zip(t, t[1:], strict=False))]
+    return (
+        " Over the ε sweep, consis_adv "
+        + (f"falls as ε grows for {', '.join(falling)}" if falling else "falls steadily with ε for no model")
+        + " (ε = "
+        + ", ".join(f"{e:g}" for e in sorted(bounds))
+        + ": "
+        + "; ".join(f"{m} " + " → ".join(_num(x, digits) for x in t) for m, t in trend.items())
+        + ")."
     )

@@ -14,9 +14,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..consistency.sensitivity import describe_sensitivity
 from .results import read_results
 
-__all__ = ["committed_results", "not_run_note", "format_percent", "format_number", "format_interval", "format_duration"]
+__all__ = [
+    "committed_results",
+    "not_run_note",
+    "format_percent",
+    "format_number",
+    "format_interval",
+    "format_duration",
+    "format_change",
+    "change_verdict",
+    "describe_table1_record",
+    "describe_sensitivity_record",
+]
 
 
 def committed_results(chapter: str, profile: str = "full", *, root: str | Path | None = None) -> dict[str, Any] | None:
@@ -72,3 +84,69 @@ def format_duration(seconds: float) -> str:
     if s < 5400:
         return f"{s / 60:.0f} min"
     return f"{s / 3600:.1f} h"
+
+
+def _field(d: Any, key: str) -> float:
+    return float(d[key] if isinstance(d, Mapping) else getattr(d, key))
+
+
+def format_change(interval: Any, *, percent: bool = False) -> str:
+    """A change with its interval and an explicit sign: ``"+0.012 [-0.003, +0.027]"``, or
+    with ``percent`` ``"12.5% [10.1%, 14.9%]"`` (an accuracy; no sign).
+
+    Args:
+        interval: ``{"mean", "low", "high"}`` or an object with those attributes
+            (e.g. a :class:`~advinterp_lib.stats.BootstrapInterval`).
+    """
+    f = (lambda v: f"{100 * v:.1f}%") if percent else (lambda v: f"{v:+.3f}")
+    return f"{f(_field(interval, 'mean'))} [{f(_field(interval, 'low'))}, {f(_field(interval, 'high'))}]"
+
+
+def change_verdict(interval: Any) -> str:
+    """``"rises"`` (the interval lies above 0), ``"falls"`` (below 0) or ``"does not
+    change beyond the interval"``; ``interval`` as in :func:`format_change`."""
+    if _field(interval, "low") > 0:
+        return "rises"
+    if _field(interval, "high") < 0:
+        return "falls"
+    return "does not change beyond the interval"
+
+
+def describe_table1_record(record: Mapping[str, Any]) -> str:
+    """Chapter 11's sentence on a committed run (:func:`committed_results`): its sizes,
+    wall time and device, whether consis_adv lies below consis for every model with the
+    intervals apart, and each model's two intervals.
+
+    Raises:
+        KeyError: not a chapter-11 record (no ``numbers.table1``).
+    """
+    n = record["numbers"]
+    apart = [ar for ar, row in n["table1"].items() if row["consis_adv_ci"]["high"] < row["consis_ci"]["low"]]
+    verdict = (
+        "consis_adv lies below consis for every model, the intervals apart"
+        if len(apart) == len(n["table1"])
+        else f"the intervals of consis_adv and consis are apart for {', '.join(apart) or 'no model'} only"
+    )
+    rows = "; ".join(f"{ar} {format_interval(row['consis_adv_ci'])} against {format_interval(row['consis_ci'])}"
+                     for ar, row in n["table1"].items())  # fmt: skip
+    return (
+        f"**The committed `full` run** ({n['n_images']:,} test images, {n['n_adversarial']:,} adversarial images, "
+        f"top {n['k_real']} real and {n['k_adversarial']} adversarial images per neuron; the chapter took "
+        f"{format_duration(record['wall_time_s'])} on {record['device']}): {verdict}. consis_adv against consis, with "
+        f"their 95% intervals: {rows}."
+    )
+
+
+def describe_sensitivity_record(record: Mapping[str, Any] | None, chapter: str) -> str:
+    """What a committed run of ``chapter`` says about Table 1's sensitivity: the
+    :func:`not_run_note` where ``record`` is None, a note where the run predates the
+    section, else :func:`~advinterp_lib.consistency.sensitivity.describe_sensitivity` of it."""
+    if record is None:
+        return not_run_note(chapter)
+    if "sensitivity" not in record["numbers"]:
+        number = chapter.split("_", 1)[0]
+        return (
+            f"The committed `full` run predates this section; `python -m advinterp_lib run {number} --profile full` "
+            "adds it."
+        )
+    return "**In the committed `full` run:** " + describe_sensitivity(record["numbers"]["sensitivity"])

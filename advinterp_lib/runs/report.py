@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, roots
+from ..tables import markdown_table
+from . import paper
 from .claims import ADV_KEY, CH12_MODEL_PATHS, CLAIM_KINDS, CLAIMS, FINDING, REPRODUCTION, SANITY, Claim, build_claims
 from .profiles import PROFILE_NAMES
 from .results import read_results
@@ -87,6 +89,16 @@ __all__ = [
     "load_results",
     "lookup",
     "report_json",
+    "verdict_table",
+    "verdict_counts_by_group",
+    "runs_table",
+    "TABLE1_MODELS",
+    "table1_comparison",
+    "paper_shares",
+    "figure5_histograms",
+    "paper_table3_markdown",
+    "describe_profile",
+    "imagenet_note",
 ]
 
 
@@ -538,3 +550,136 @@ def build_report(
 def report_json(report: Report) -> str:
     """:meth:`Report.to_dict` as indented JSON text."""
     return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+# ----------------------------------------------------------------------- chapter 15's parts
+
+
+def verdict_table(report: Report) -> str:
+    """Per profile with results and kind of claim, how many claims got each verdict, as
+    markdown; then one row of dashes per requested profile without results."""
+    rows: list[list[object]] = []
+    for p in report.profiles:
+        for kind in CLAIM_KINDS:
+            counts = report.counts(p, kind)
+            label = kind + (" (not counted)" if kind == SANITY else "")
+            rows.append([p, PROFILE_DATA[p], len(report.results.runs[p]), label, *(counts[v] for v in VERDICTS)])
+    rows += [[p, PROFILE_DATA[p], "none", "", *("–" for _ in VERDICTS)] for p in report.missing_profiles]
+    return markdown_table(["profile", "data", "chapters with results", "kind", *VERDICTS], rows)
+
+
+def verdict_counts_by_group(report: Report, profile: str) -> tuple[list[str], dict[str, list[int]]]:
+    """The groups of :data:`CLAIMS` (in order) and, per verdict, how many claims of each
+    group got it under ``profile``."""
+    groups = list(dict.fromkeys(c.group for c in CLAIMS))
+    found = report.findings_for(profile)
+    return groups, {v: [sum(f.verdict == v and f.claim.group == g for f in found) for g in groups] for v in VERDICTS}
+
+
+def runs_table(report: Report, profile: str) -> str:
+    """The results files behind ``profile``'s numbers as markdown: chapter, device,
+    date, wall time and library version (flagged when another version wrote it).
+
+    Raises:
+        KeyError: ``profile`` has no results.
+    """
+    rows = [[r.chapter, r.device, r.date, f"{r.wall_time_s:.0f} s",
+             r.library_version + (" (other version: rerun)" if r.stale else "")]
+            for r in report.results.runs[profile].values()]  # fmt: skip
+    return markdown_table(["chapter", "device", "date", "wall time", "library version"], rows)
+
+
+#: Table 1's models: (claim key, the paper's name), standard then -Adv.
+TABLE1_MODELS: tuple[tuple[str, str], ...] = (
+    *((arch, name) for arch, name in paper.ZOO_TO_PAPER.items()),
+    *((ADV_KEY.format(arch=arch), f"{name}-Adv") for arch, name in paper.ZOO_TO_PAPER.items()),
+)
+
+
+def table1_comparison(report: Report, profile: str) -> tuple[str, dict[str, float]]:
+    """Table 1 under ``profile`` beside the paper's, and the share consis_adv / consis of
+    each model that has both of ours.
+
+    Returns:
+        (markdown, ``{paper's model name: share}``).
+    """
+    rows, share = [], {}
+    for key, name in TABLE1_MODELS:
+        c, a = report.finding(profile, f"table1.{key}.consis"), report.finding(profile, f"table1.{key}.consis_adv")
+        rows.append([name, c.ours or "–", a.ours or "–", c.claim.paper, a.claim.paper])
+        if c.value is not None and a.value is not None:
+            share[name] = a.value / c.value
+    headers = ["model", "consis(n), ours", "consis_adv(n), ours", "consis(n), paper", "consis_adv(n), paper"]
+    return markdown_table(headers, rows), share
+
+
+def paper_shares() -> dict[str, float]:
+    """consis_adv / consis of each model of the paper's Table 1."""
+    return {name: paper.TABLE1[name]["consis_adv"] / paper.TABLE1[name]["consis"] for _, name in TABLE1_MODELS}
+
+
+def figure5_histograms(report: Report, profile: str, arch: str = "resnet") -> tuple[Any, Any] | None:
+    """Figure 5's histograms under ``profile``: chapter 11's of ``arch`` (``{"edges",
+    "real", "adversarial"}``) and chapter 12's of its consistent-AT model (the same
+    layout, None before chapter 12 has run); None where chapter 11 stored none."""
+    runs = report.results.runs.get(profile, {})
+    std = lookup(canonical_keys(runs["11"].numbers), f"histograms.{arch}") if "11" in runs else None
+    adv_path = f"histograms.{CH12_MODEL_PATHS['adv'].format(arch=arch)}"
+    adv = lookup(canonical_keys(runs["12"].numbers), adv_path) if "12" in runs else None
+    return None if std is None else (std, adv)
+
+
+def paper_table3_markdown() -> str:
+    """The paper's Table 3 (% on ImageNet val), with its FGSM budget in the heading."""
+    columns = (("real_top1", "real top-1"), ("real_top5", "real top-5"), ("adv_top1", "FGSM top-1"),
+               ("adv_top5", "FGSM top-5"))  # fmt: skip
+    rows = [[label, *(f"{row[col]:.2f}" for row in paper.TABLE3.values())] for col, label in columns]
+    return (f"**The paper's Table 3** (% on ImageNet val; FGSM ε = {255 * paper.TABLE3_FGSM_EPS:.0f}/255)\n\n"
+            + markdown_table(["", *paper.TABLE3], rows))  # fmt: skip
+
+
+def describe_profile(report: Report, profile: str) -> str:
+    """What held under ``profile`` and what did not, written from the verdicts: per kind
+    of claim the counts, then each claim that held or failed (with its numbers and, for a
+    failure, the claim's explanation), and why the others are not comparable."""
+    text = [f"### Profile `{profile}` ({PROFILE_DATA[profile]})"]
+    for kind, title in ((REPRODUCTION, "Reproductions of the paper's claims"), (FINDING, "Our findings"),
+                        (SANITY, "Sanity checks (not counted)")):  # fmt: skip
+        found = [f for f in report.findings_for(profile) if f.claim.kind == kind]
+        held = [f for f in found if f.verdict == REPRODUCED]
+        failed = [f for f in found if f.verdict == NOT_REPRODUCED]
+        other = [f for f in found if f.verdict == NOT_COMPARABLE]
+        waiting = sorted({f.claim.chapter for f in found if f.verdict == NO_RESULT})
+        yes, no = ("reproduced", "not reproduced") if kind == REPRODUCTION else ("hold", "do not hold")
+        text += ["", f"**{title}.** Of {len(found)}, **{len(held)} {yes}**, **{len(failed)} {no}**, "
+                 f"{len(other)} not comparable on this data, {len(found) - len(held) - len(failed) - len(other)} "
+                 f"without a result yet" + (f" (chapters {', '.join(waiting)})." if waiting else ".")]  # fmt: skip
+        if kind == SANITY:
+            continue
+        text += [f"- {f.claim.statement}: {f.ours} — {f.detail}." for f in held]
+        if failed:
+            text += ["", "What did not hold, and what we think explains it:"]
+            text += [f"- {f.claim.statement}: {f.ours} — {f.detail}" + (f". {f.claim.why}." if f.claim.why else ".")
+                     for f in failed]  # fmt: skip
+        reasons: dict[str, list[str]] = {}
+        for f in other:
+            reasons.setdefault(f.claim.why or f.detail, []).append(f.claim.group)
+        if reasons:
+            text += ["", "Not comparable here, and why:"]
+            text += [f"- {', '.join(dict.fromkeys(g))}: {why}." for why, g in reasons.items()]
+    return "\n".join(text)
+
+
+def imagenet_note(report: Report) -> str:
+    """The ImageNet section's text: the count of verdicts and the Table 1, Figure 5 and
+    Table 3 findings where the ``imagenet`` profile has results, else how to measure them."""
+    if "imagenet" in report.profiles:
+        counts = report.counts("imagenet")
+        return (f"The `imagenet` profile has results from {len(report.results.runs['imagenet'])} chapters: "
+                + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + ".\n\n"
+                + report.markdown("imagenet", ["Table 1", "Figure 5", "Table 3"]))  # fmt: skip
+    commands = "\n".join(MEASURE_COMMANDS["imagenet"])
+    return ("**ImageNet numbers are not yet measured.** No results file of the `imagenet` profile exists "
+            "here (this book is built on a CPU without ImageNet). On a machine with a GPU, ILSVRC-2012 val "
+            "and Broden prepared (see `data_scripts`), these commands measure Table 1, Figure 5 and "
+            f"Table 3, after which this chapter sets them beside the paper's:\n\n```bash\n{commands}\n```")  # fmt: skip

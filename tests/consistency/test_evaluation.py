@@ -142,3 +142,72 @@ def test_interval_difference_validates():
     with pytest.raises(TypeError, match="BootstrapInterval"):
         interval_difference(b100, 0.5)
     assert isinstance(interval_difference(b100, b100), BootstrapInterval)
+
+
+# ------------------------------------------------ chapter 11/12 helpers
+
+
+def _summaries():
+    g = torch.Generator().manual_seed(4)
+    a = line_correlation(3)
+    return {
+        name: summarize_consistency(torch.randint(0, 3, (5, 8), generator=g), torch.randint(0, 3, (5, 12), generator=g),
+                                    a, num_samples=40, seed=0)
+        for name in ("standard", "adv")
+    }  # fmt: skip
+
+
+def test_gains_against_the_baseline_are_interval_differences():
+    from advinterp_lib.consistency.evaluation import gains_against
+
+    s = _summaries()
+    got = gains_against(s)
+    want = interval_difference(s["adv"].adversarial_interval, s["standard"].adversarial_interval)
+    assert list(got) == ["adv"] and got["adv"]["consis_adv"].low == want.low
+    assert gains_against(s, rows=["standard"])["standard"]["consis"].mean == 0.0
+    with pytest.raises(KeyError, match="baseline"):
+        gains_against(s, baseline="none")
+    with pytest.raises(KeyError, match="rows"):
+        gains_against(s, rows=["other"])
+
+
+def test_attack_rates_count_hits_misses_and_the_ensemble():
+    from advinterp_lib.consistency.evaluation import attack_rates
+
+    real = {"m": torch.tensor([[2.0, 0.0], [0.0, 1.0]]), "n": torch.tensor([[0.0, 1.0], [0.0, 1.0]])}
+    adv = {"m": torch.tensor([[0.0, 3.0], [0.0, 1.0]]), "n": torch.tensor([[1.0, 0.0], [5.0, 0.0]])}
+    rates = attack_rates(real, adv, torch.tensor([0, 1]), torch.tensor([0, 1]), torch.tensor([1, 0]))
+    assert rates.real_accuracy == {"m": 1.0, "n": 0.5}
+    assert rates.misclassified == {"m": 0.5, "n": 0.5}
+    assert rates.targeted_success == {"m": 0.5, "n": 0.5, "ensemble": 1.0}  # mean probabilities: [1, 0] for both
+    with pytest.raises(ValueError, match="same models"):
+        attack_rates(real, {"m": adv["m"]}, torch.tensor([0, 1]), torch.tensor([0, 1]), torch.tensor([1, 0]))
+    with pytest.raises(ValueError, match="one row per label"):
+        attack_rates(real, adv, torch.tensor([0, 1, 1]), torch.tensor([0, 1]), torch.tensor([1, 0]))
+
+
+def test_linf_distances_pair_rows():
+    from advinterp_lib.consistency.evaluation import linf_distances
+
+    x = torch.zeros(2, 1, 2, 2)
+    y = x.clone()
+    y[0, 0, 1, 1], y[1, 0, 0, 0] = -0.3, 0.1
+    assert torch.allclose(linf_distances(y, x), torch.tensor([0.3, 0.1]))
+    with pytest.raises(ValueError, match="same shape"):
+        linf_distances(y[:1], x)
+
+
+def test_consis_adv_histograms_layout_and_table_extra_column():
+    from advinterp_lib.consistency.evaluation import consis_adv_histograms, consistency_histograms
+
+    s = _summaries()
+    measured = {"shared": {"a": {k: type("M", (), {"summary": v})() for k, v in s.items()}}}
+    got = consis_adv_histograms(measured, ["standard", "adv"], bins=4)
+    assert got["shared"]["edges"] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert got["shared"]["a"]["adv"] == consistency_histograms(s["adv"], bins=4)["adversarial"]
+    with pytest.raises(KeyError):
+        consis_adv_histograms(measured, ["other"])
+    table = consistency_table(s, extra={"fooled": {"standard": "10%", "adv": "5%"}})
+    assert table.splitlines()[0].endswith("| fooled |") and table.splitlines()[3].endswith("| 5% |")
+    with pytest.raises(KeyError):
+        consistency_table(s, extra={"fooled": {"standard": "10%"}})

@@ -220,3 +220,97 @@ def test_chance_consistency_is_the_consis_of_the_whole_set():
     skewed = torch.tensor([0] * 6 + [1] * 2 + [2, 3])
     assert chance_consistency(skewed, a) == pytest.approx(0.36 + 0.04 + 0.01 + 0.01)
     assert chance_consistency(skewed, line_a(4)) > chance_consistency(skewed, a)
+
+
+# ------------------------------------------------ chapter 11's variants, as the notebook built them
+
+
+class _Set:
+    """The attributes of an AdversarialSet the variants read (images float, labels, targets, source_index)."""
+
+    def __init__(self, images, labels, targets, source_index):
+        self.images, self.labels, self.targets, self.source_index = images, labels, targets, source_index
+
+
+def _chapter11_inputs(seed=0):
+    from advinterp_lib.consistency.sensitivity import channel_responses as responses
+
+    g = torch.Generator().manual_seed(seed)
+    models = {"q1": QuadrantDetector().eval(), "q2": QuadrantDetector().eval()}
+    with torch.no_grad():
+        models["q2"].head.weight.mul_(-1)
+    real = torch.rand(40, 1, 8, 8, generator=g)
+    labels = torch.randint(0, 3, (40,), generator=g)
+    src = torch.arange(40).repeat_interleave(2)
+    adv = _Set((real[src] + 0.2 * torch.rand(80, 1, 8, 8, generator=g)).clamp(0, 1), labels[src],
+               torch.randint(0, 3, (80,), generator=g), src)  # fmt: skip
+    acts = {m: concept_top_activations(model, real, labels, adv.images, adv.labels, num_concepts=3, fraction=0.1)
+            for m, model in models.items()}  # fmt: skip
+    real_resp = {m: responses(model, real) for m, model in models.items()}
+    adv_resp = {m: responses(model, adv.images) for m, model in models.items()}
+    return models, real, labels, adv, acts, real_resp, adv_resp
+
+
+def test_lookup_variants_are_the_notebooks_direction_checks():
+    from advinterp_lib.consistency.sensitivity import describe_target_concept, lookup_variants
+
+    models, real, labels, adv, acts, *_ = _chapter11_inputs()
+    a = line_a(3)
+    summaries = {m: summarize_consistency(x.real_concepts, x.adversarial_concepts, a, num_samples=50, seed=1)
+                 for m, x in acts.items()}  # fmt: skip
+    got = lookup_variants(acts, summaries, a, lambda s: line_a(3, s), adv, sigma=1.0, sigmas=[0.5, 1.0],
+                          eps=0.2, num_samples=50, seed=1)  # fmt: skip
+    assert list(got) == ["table1", "sigma=0.5", "concept=target"] and got["table1"].group == "baseline"
+    for m, x in acts.items():
+        want = direction_check(x.real_concepts, x.adversarial_concepts, line_a(3, 0.5), num_samples=50, seed=1)
+        assert got["sigma=0.5"].checks[m].difference.low == want.difference.low
+        want = direction_check(x.real_concepts, target_concepts(x, adv.targets), a, num_samples=50, seed=1)
+        assert got["concept=target"].checks[m].consis_adv.mean == want.consis_adv.mean
+    chance = got["concept=target"].details["chance_consis_adv"]
+    assert chance == {"source": chance_consistency(adv.labels, a), "target": chance_consistency(adv.targets, a)}
+    assert describe_target_concept(got).startswith("Counted by the attack's target instead of the source")
+    with pytest.raises(ValueError, match="same models"):
+        lookup_variants(acts, {"q1": summaries["q1"]}, a, line_a, adv, sigma=1.0, sigmas=[], eps=0.2)
+
+
+def test_response_variants_rank_by_mean_and_keep_only_fooled_images():
+    from advinterp_lib.consistency.sensitivity import response_variants
+
+    models, real, labels, adv, acts, real_resp, adv_resp = _chapter11_inputs()
+    a = line_a(3)
+    got = response_variants(real_resp, adv_resp, acts, labels, adv.labels, a, fraction=0.1, num_samples=50, seed=2)
+    for m in models:
+        want = direction_check(real_resp[m].top_concepts(labels, fraction=0.1, reduction="mean"),
+                               adv_resp[m].top_concepts(adv.labels, fraction=0.1, reduction="mean"), a,
+                               num_samples=50, seed=2)  # fmt: skip
+        assert got["reduction=mean"].checks[m].difference.high == want.difference.high
+    if "fooled_only" in got:
+        fooled = {m: int((r.predictions != adv.labels).sum()) for m, r in adv_resp.items()}
+        assert got["fooled_only"].details == {"n_adversarial": fooled}
+    with pytest.raises(ValueError, match="same models"):
+        response_variants(real_resp, {}, acts, labels, adv.labels, a)
+
+
+def test_eps_sweep_restricts_the_shared_set_to_the_smaller_draw():
+    from advinterp_lib.consistency.evaluation import linf_distances
+    from advinterp_lib.consistency.sensitivity import describe_eps_trend, eps_sweep, sweep_table
+
+    models, real, labels, adv, acts, real_resp, adv_resp = _chapter11_inputs()
+    draw = torch.tensor([3, 5, 8, 13, 21])
+    g = torch.Generator().manual_seed(9)
+    small_src = torch.arange(5).repeat_interleave(2)
+    small = _Set((real[draw][small_src] + 0.05 * torch.rand(10, 1, 8, 8, generator=g)).clamp(0, 1),
+                 labels[draw][small_src], torch.zeros(10, dtype=torch.long), small_src)  # fmt: skip
+    built = {0.05: (type("Source", (), {"images": real[draw]})(), small)}
+    sweep, variants = eps_sweep(models, built, real, labels, adv, real_resp, adv_resp, line_a(3),
+                                sweep_eps=[0.05, 0.2], n_sources=5, fraction=0.2, num_samples=20)  # fmt: skip
+    assert list(sweep) == [0.05, 0.2] and list(variants) == ["eps=0.05", "eps=0.2"]
+    rows = source_rows(adv.source_index, draw)
+    assert sweep[0.2]["n_adversarial"] == len(rows) == 10
+    assert sweep[0.2]["mean_linf"] == float(linf_distances(adv.images[rows], real[adv.source_index[rows]]).mean())
+    assert sweep[0.05]["mean_linf"] <= 0.05 + 1e-6 and variants["eps=0.05"].details is sweep[0.05]
+    assert sweep_table(sweep, list(models)).splitlines()[0].startswith("| ε | adversarial images | mean L∞ |")
+    assert describe_eps_trend(variants, [0.05, 0.2]).startswith(" Over the ε sweep, consis_adv")
+    assert describe_eps_trend(variants, []) == ""
+    with pytest.raises(ValueError, match="at least one"):
+        eps_sweep(models, {}, real, labels, adv, real_resp, adv_resp, line_a(3), sweep_eps=[0.2], n_sources=5)

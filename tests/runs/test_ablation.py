@@ -172,3 +172,142 @@ def test_differences_are_paired_a_copy_of_the_standard_gains_exactly_nothing() -
     # while the row's own interval is not degenerate
     row = s["rows"]["consistent-AT"]["consis_adv"]
     assert row["high"] - row["low"] > 0.01
+
+
+# ------------------------------------------------ chapter 12's single-seed comparison
+
+
+def test_intervals_json_and_robustness_json() -> None:
+    from advinterp_lib.runs.ablation import intervals_json, robustness_json
+    from advinterp_lib.stats import basic_interval
+
+    b = basic_interval(0.1, torch.tensor([0.0, 0.2], dtype=torch.float64), 0.95)
+    got = intervals_json({"a": {"r": {"consis": b}}, "n": 3})
+    assert got == {"a": {"r": {"consis": {"mean": b.mean, "low": b.low, "high": b.high}}}, "n": 3}
+    assert robustness_json({"real": {"top1": torch.tensor(0.5)}}) == {"real": {"top1": 0.5}}
+
+
+def _table3(std_fgsm, adv_fgsm, std_paper, adv_paper):
+    def row(real, fgsm, paper, strong):
+        return {"real": {"top1": real, "top3": 0.99}, "fgsm": {"top1": fgsm, "top3": 0.9},
+                "fgsm_paper_eps": {"top1": paper, "top3": 0.9}, "strong": {"top1": strong}}  # fmt: skip
+
+    return {"standard": row(0.9, std_fgsm, std_paper, 0.0), "consistent-AT": row(0.85, adv_fgsm, adv_paper, 0.3)}
+
+
+def test_table3_table_and_budget_prose() -> None:
+    from advinterp_lib.runs.ablation import describe_table3_budgets, table3_table
+
+    t = _table3(0.1, 0.6, 0.8, 0.7)
+    table = table3_table(t, "vgg", fgsm_eps=0.1, paper_fgsm_eps_255=1, strong_images=50)
+    assert table.splitlines()[2] == "| vgg | 90.0% | 99.0% | 10.0% | 90.0% | 80.0% | 0.0% |"
+    assert "| vgg-Adv (consistent-AT) |" in table and "strong ε=0.1 top-1 (50 images)" in table
+    text = describe_table3_budgets({"vgg": t}, fgsm_eps=0.1, paper_fgsm_eps_255=1)
+    assert "-10.0 points" in text and "+50.0 points under FGSM at ε = 0.1" in text and "reverses" in text
+    assert "reverses" not in describe_table3_budgets({"vgg": _table3(0.1, 0.6, 0.7, 0.8)}, fgsm_eps=0.1,
+                                                     paper_fgsm_eps_255=1)  # fmt: skip
+
+
+def test_variant_spec_table_lists_objectives_and_passes() -> None:
+    from advinterp_lib.runs.ablation import variant_spec_table
+
+    table = variant_spec_table(["FGSM-AT", "consistent-AT"], eps=0.1, pgd_train_steps=3, pgd_train_step=0.04,
+                               consistent_steps=5)  # fmt: skip
+    lines = table.splitlines()
+    assert lines[2] == "| FGSM-AT | `fgsm` | eps=0.1, alpha=0.5 | 3 + 2 |"
+    assert lines[3].startswith("| consistent-AT | `consistent` | eps_step=0.02, steps=5,") and lines[3].endswith(
+        "9 + 6 |"
+    )
+    with pytest.raises(ValueError, match="unknown variant"):
+        variant_spec_table(["nope"], eps=0.1, pgd_train_steps=3, pgd_train_step=0.04, consistent_steps=5)
+
+
+def test_gain_whitebox_and_ablation_tables_and_prose() -> None:
+    from advinterp_lib.consistency.evaluation import ModelConsistency
+    from advinterp_lib.consistency.metric import summarize_consistency
+    from advinterp_lib.runs.ablation import ablation_table, describe_consistent_at, gain_table, whitebox_table
+    from advinterp_lib.stats import basic_interval
+
+    up = basic_interval(0.2, torch.tensor([0.15, 0.25], dtype=torch.float64), 0.95)
+    flat = basic_interval(0.0, torch.tensor([-0.1, 0.1], dtype=torch.float64), 0.95)
+    gain = {"vgg": {"consistent-AT": {"consis": flat, "consis_adv": up}}}
+    table = gain_table(gain, {"vgg": _table3(0.1, 0.6, 0.8, 0.7)})
+    assert table.splitlines()[2].endswith("| 60.0% | +50.0% |") and "+0.200 [" in table
+    s = summarize_consistency(torch.zeros(4, 5, dtype=torch.long), torch.zeros(4, 8, dtype=torch.long), A,
+                              num_samples=20)  # fmt: skip
+    wb = {"vgg": {r: ModelConsistency(activations=None, summary=s) for r in ("standard", "consistent-AT")}}
+    fooled = {"vgg": {"standard": 0.9, "consistent-AT": 0.4}}
+    table = whitebox_table(wb, fooled, {"vgg": {"consistent-AT": flat}}, n_images=100)
+    assert table.splitlines()[2] == "| vgg | standard | 100 | 90% | 1.000 [1.000, 1.000] | 1.000 |  |"
+    text = describe_consistent_at(gain, {"vgg": {"consistent-AT": flat}}, fooled, fooled)
+    assert text.startswith("- **vgg-Adv**: consis_adv rises on the shared set (+0.200) and does not change")
+    rows = study(0.9)["resnet"]["rows"]
+    table = ablation_table({"resnet": {"rows": rows}})
+    assert len(table.splitlines()) == 2 + len(rows) and "| resnet | standard | 1 |  |  |" in table
+
+
+def test_describe_single_seed_reads_the_committed_layout() -> None:
+    from advinterp_lib.runs.ablation import describe_single_seed
+
+    d = {"mean": 0.1, "low": 0.05, "high": 0.15}
+    record = {"device": "cpu", "numbers": {
+        "archs": ["vgg"], "table3": {"vgg": _table3(0.1, 0.6, 0.8, 0.7)}, "table3_settings": {"fgsm_eps": 0.1},
+        "gain_vs_standard": {"vgg": {"consistent-AT": {"consis_adv": d}}},
+        "gain_vs_standard_whitebox": {"vgg": {"consistent-AT": {"consis_adv": d}}}}}  # fmt: skip
+    text = describe_single_seed(record)
+    assert text.startswith("Full profile (cpu):\n\n- **vgg**, Table 3 at ε = 0.1: FGSM top-1 10% (standard) → 60%")
+    assert "consistent-AT +0.10 [+0.05, +0.15]" in text
+
+
+class _Tiny(nn.Module):
+    """A classifier on 1 x 8 x 8 images with a conv layer (its last)."""
+
+    last_conv = "conv"
+
+    def __init__(self, classes: int = 3) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.head = nn.Linear(4, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.conv(x).relu().amax((2, 3)))
+
+
+def test_table3_accuracies_are_the_notebooks_calls() -> None:
+    from advinterp_lib.attacks import fgsm, strong_attack
+    from advinterp_lib.runs.ablation import table3_accuracies
+    from advinterp_lib.training import evaluate
+
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.rand(20, 1, 8, 8, generator=g), torch.randint(0, 5, (20,), generator=g)
+    m = _Tiny(classes=5).eval()  # APGD-T's DLR loss needs 4 classes or more
+    strong = {"pgd_steps": 3, "pgd_restarts": 1, "apgd_steps": 3, "n_targets": 2, "seed": 0}
+    got = table3_accuracies({"standard": m}, x, y, eps=0.1, paper_eps=1 / 255, strong_images=8, strong=strong)
+    want_fgsm = evaluate(m, fgsm(m, x, y, eps=0.1), y, topk=(1, 3))
+    assert got["standard"]["fgsm"] == want_fgsm and got["standard"]["real"] == evaluate(m, x, y, topk=(1, 3))
+    assert got["standard"]["strong"]["top1"] == strong_attack(m, x[:8], y[:8], eps=0.1, **strong).accuracy()["apgd-t"]
+    with pytest.raises(ValueError, match="strong_images"):
+        table3_accuracies({"standard": m}, x, y, eps=0.1, paper_eps=0.0, strong_images=0, strong=strong)
+
+
+def test_whitebox_consistency_attacks_each_model_itself(tmp_path) -> None:
+    from advinterp_lib.consistency.evaluation import measure_consistency
+    from advinterp_lib.runs.ablation import whitebox_consistency
+    from advinterp_lib.runs.cache import ArtifactCache
+    from advinterp_lib.runs.whitebox import whitebox_adversarial_set
+    from advinterp_lib.training import predict
+
+    g = torch.Generator().manual_seed(2)
+    x, y = torch.rand(30, 1, 8, 8, generator=g), torch.randint(0, 3, (30,), generator=g)
+    cache = ArtifactCache(tmp_path)
+    a = torch.eye(3, dtype=torch.float64)
+    attack = {"k": 2, "step_size": 0.02, "steps": 3, "eps": 0.1}
+    got, fooled = whitebox_consistency({"m": _Tiny().eval()}, x, y, a, n_sources=10, fraction=0.1, num_samples=20,
+                                       cache=cache, **attack)  # fmt: skip
+    wb = whitebox_adversarial_set(_Tiny().eval(), x[:10], y[:10], seed=0, cache=cache, progress=False, **attack)
+    want = measure_consistency(_Tiny().eval(), x, y, wb.images, wb.labels, a, fraction=0.1, num_samples=20)
+    assert torch.equal(got["m"].summary.consis_adv, want.summary.consis_adv)
+    assert fooled["m"] == float((predict(_Tiny().eval(), wb.images).argmax(1) != wb.labels).float().mean())
+    with pytest.raises(ValueError, match="n_sources"):
+        whitebox_consistency({"m": _Tiny()}, x, y, a, n_sources=31, cache=cache, **attack)

@@ -1,6 +1,7 @@
 """Prose from committed numbers: reading a profile's results (None when absent) and formatting them."""
 
 import pytest
+import torch
 
 from advinterp_lib.runs.prose import (
     committed_results,
@@ -46,3 +47,45 @@ def test_format_number_and_interval_use_a_true_minus():
 @pytest.mark.parametrize("seconds, want", [(45, "45 s"), (209.0, "3.5 min"), (2220, "37 min"), (9000, "2.5 h")])
 def test_format_duration(seconds, want):
     assert format_duration(seconds) == want
+
+
+def test_format_change_and_change_verdict_read_mappings_and_intervals():
+    from advinterp_lib.runs.prose import change_verdict, format_change
+    from advinterp_lib.stats import basic_interval
+
+    up = {"mean": 0.02, "low": 0.01, "high": 0.03}
+    assert format_change(up) == "+0.020 [+0.010, +0.030]"
+    assert format_change({"mean": 0.5, "low": 0.25, "high": 0.75}, percent=True) == "50.0% [25.0%, 75.0%]"
+    assert change_verdict(up) == "rises"
+    assert change_verdict({"mean": -0.02, "low": -0.03, "high": -0.01}) == "falls"
+    b = basic_interval(0.0, torch.tensor([-0.1, 0.1], dtype=torch.float64), 0.95)
+    assert change_verdict(b) == "does not change beyond the interval"
+    assert format_change(b).startswith("+0.000 [")
+
+
+def test_describe_table1_record_and_sensitivity_record():
+    from advinterp_lib.runs.prose import describe_sensitivity_record, describe_table1_record
+
+    row = {"consis_ci": {"mean": 0.5, "low": 0.4, "high": 0.6}, "consis_adv_ci": {"mean": 0.2, "low": 0.1, "high": 0.3}}
+    close = {"consis_ci": row["consis_ci"], "consis_adv_ci": {"mean": 0.4, "low": 0.3, "high": 0.45}}
+    record = {
+        "wall_time_s": 4000,
+        "device": "an H100",
+        "numbers": {
+            "n_images": 10000,
+            "n_adversarial": 90000,
+            "k_real": 100,
+            "k_adversarial": 900,
+            "table1": {"a": row, "b": row},
+        },
+    }
+    text = describe_table1_record(record)
+    assert "10,000 test images" in text and "67 min on an H100" in text and "for every model" in text
+    assert "a 0.200 [0.100, 0.300] against 0.500 [0.400, 0.600]" in text
+    record["numbers"]["table1"]["b"] = close
+    assert "apart for a only" in describe_table1_record(record)
+    chapter = "11_inconsistent_representations"
+    assert describe_sensitivity_record(None, chapter) == not_run_note(chapter)
+    assert "predates this section" in describe_sensitivity_record(record, chapter)
+    with pytest.raises(ValueError, match="sensitivity record"):
+        describe_sensitivity_record({"numbers": {"sensitivity": {}}}, chapter)

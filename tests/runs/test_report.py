@@ -432,3 +432,45 @@ def test_the_report_command_names_a_file_that_is_not_utf8(tmp_path, monkeypatch,
     assert main(["report", "--profile", "quick"]) == 1
     err = capsys.readouterr().err
     assert str(bad) in err and "not UTF-8" in err
+
+
+# ------------------------------------------------------------------------- chapter 15's parts
+
+
+def test_chapter15_parts_on_a_quick_profile(tmp_path):
+    from advinterp_lib.runs.report import (
+        CLAIM_KINDS,
+        TABLE1_MODELS,
+        describe_profile,
+        figure5_histograms,
+        imagenet_note,
+        paper_shares,
+        paper_table3_markdown,
+        runs_table,
+        table1_comparison,
+        verdict_counts_by_group,
+        verdict_table,
+    )
+
+    _write(tmp_path, "quick", "11_inconsistent_representations", _ch11_numbers())
+    report = build_report(tmp_path, profiles=["quick", "imagenet"])
+    lines = verdict_table(report).splitlines()
+    assert lines[0].startswith("| profile | data | chapters with results | kind |")
+    assert lines[-1].startswith("| imagenet | ImageNet | none |") and len(lines) == 2 + len(CLAIM_KINDS) + 1
+    groups, counts = verdict_counts_by_group(report, "quick")
+    assert sum(map(sum, counts.values())) == len(CLAIMS) and len(groups) == len(set(c.group for c in CLAIMS))
+    assert runs_table(report, "quick").splitlines()[2].startswith("| 11_inconsistent_representations | cpu")
+    table, share = table1_comparison(report, "quick")
+    assert len(table.splitlines()) == 2 + len(TABLE1_MODELS) and set(share) == {"AlexNet", "VGG-16", "ResNet-18"}
+    assert share["VGG-16"] == pytest.approx(_finding(report, "table1.vgg.consis_adv").value
+                                            / _finding(report, "table1.vgg.consis").value)  # fmt: skip
+    assert paper_shares()["VGG-16"] == pytest.approx(0.0187 / 0.0296)
+    std, adv = figure5_histograms(report, "quick")
+    assert std == _ch11_numbers()["histograms"]["resnet"] and adv is None
+    assert figure5_histograms(report, "imagenet") is None
+    assert "| real top-1 |" in paper_table3_markdown() and "FGSM ε = 1/255" in paper_table3_markdown()
+    text = describe_profile(report, "quick")
+    assert (
+        text.startswith("### Profile `quick` (Fashion-MNIST)") and "**Reproductions of the paper's claims.** Of" in text
+    )
+    assert imagenet_note(report).startswith("**ImageNet numbers are not yet measured.**")
