@@ -33,12 +33,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..models.layers import capture_activations, last_conv_layer
 from ..models.layers import layer as named_layer
-from ..models.state import eval_mode, model_device
+from ..models.state import eval_mode, model_device, predicted_labels
 from ..stats import check_paired_scores, kendall_tau, spearman_correlation, top_k_overlap
 from ..validation import check_images, check_int, check_labels
 
@@ -49,6 +50,13 @@ __all__ = [
     "describe_removal",
     "RankAgreement",
     "rank_agreement",
+    "agreement_summary",
+    "random_orders",
+    "removal_effect",
+    "trace_adversarial",
+    "traced_neurons",
+    "Restoration",
+    "restoration",
 ]
 
 METHODS = ("prediction_difference", "probability_difference", "gradient_x_activation")
@@ -503,3 +511,203 @@ def rank_agreement(a: torch.Tensor, b: torch.Tensor, *, k: int = 5) -> RankAgree
     return RankAgreement(
         spearman=spearman_correlation(a, b), kendall=kendall_tau(a, b), top_k_overlap=top_k_overlap(a, b, k), k=k
     )
+
+
+def agreement_summary(influence: NeuronInfluence, *, k: int = 5) -> dict[str, float]:
+    """How well gradient x activation stands in for the prediction difference (chapter 13's table).
+
+    Args:
+        influence: from :func:`neuron_influence`.
+        k: the k of the top-k overlap, in [1, C].
+
+    Returns:
+        :meth:`RankAgreement.summary` of the two rankings, plus ``same_top_neuron`` (the
+        share of images whose most supporting neuron is the same by both) and
+        ``max_abs_gap`` (the largest ``|PD - GxA|`` over images and neurons).
+
+    Raises:
+        TypeError: ``influence`` is no :class:`NeuronInfluence`; ValueError: ``k`` outside [1, C].
+    """
+    if not isinstance(influence, NeuronInfluence):
+        raise TypeError(f"influence must be a NeuronInfluence, got {type(influence).__name__}")
+    pd, gxa = influence.prediction_difference, influence.gradient_x_activation
+    summary = rank_agreement(pd, gxa, k=k).summary()
+    same = influence.ranking("prediction_difference")[:, 0] == influence.ranking("gradient_x_activation")[:, 0]
+    summary["same_top_neuron"] = same.float().mean().item()
+    summary["max_abs_gap"] = (pd - gxa).abs().max().item()
+    return summary
+
+
+def random_orders(n_images: int, n_neurons: int, generator: torch.Generator) -> torch.Tensor:
+    """int64 [n_images, n_neurons]: a random permutation of the neurons per image, drawn
+    one image after the other from ``generator`` (the baseline order of :func:`ablation_curve`).
+
+    Raises:
+        TypeError/ValueError: counts that are no positive int; a generator that is none.
+    """
+    check_int(n_images, "n_images", minimum=1)
+    check_int(n_neurons, "n_neurons", minimum=1)
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    return torch.stack([torch.randperm(n_neurons, generator=generator) for _ in range(n_images)])
+
+
+def removal_effect(
+    model: nn.Module,
+    x: torch.Tensor,
+    labels: torch.Tensor,
+    orders: Mapping[str, torch.Tensor],
+    *,
+    steps: int,
+    layer: str | None = None,
+    batch_size: int = 16,
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Remove each image's neurons in several orders and follow the true class (chapter 13).
+
+    Args:
+        model, x, layer, batch_size: as :func:`ablation_curve`.
+        labels: int64 [N], the true classes (the traced score is their logit).
+        orders: ``{name: int64 [N, L]}``, e.g. a ranking and :func:`random_orders`.
+        steps: neurons removed at most, in [1, L].
+
+    Returns:
+        ``(curves, flipped)``: per order, float32 [steps + 1] the mean true-class logit
+        after removing the first j neurons, and float32 [steps + 1] the share of the
+        images classified correctly before any removal whose prediction has changed
+        (NaN when none was correct).
+
+    Raises:
+        as :func:`ablation_curve`; ValueError: no orders.
+    """
+    if not orders:
+        raise ValueError("orders: expected at least one {name: order} entry")
+    curves, flipped = {}, {}
+    for name, order in orders.items():
+        scores, preds = ablation_curve(model, x, order, labels, layer=layer, steps=steps, batch_size=batch_size)
+        labels_cpu = labels.to(preds.device)
+        curves[name] = scores.mean(0)
+        correct = preds[:, 0] == labels_cpu
+        flipped[name] = ((preds != labels_cpu[:, None]) & correct[:, None]).float().sum(0) / correct.sum()
+    return curves, flipped
+
+
+def trace_adversarial(
+    model: nn.Module, x_adv: torch.Tensor, true_class: torch.Tensor, *, layer: str | None = None
+) -> NeuronInfluence:
+    """Trace one adversarial decision: the margin of the predicted (adversarial) class over
+    the true class when the model is fooled; the true class itself when it is not.
+
+    Args:
+        model: as :func:`neuron_influence`.
+        x_adv: float [1, C, H, W] in [0, 1], one image.
+        true_class: int64 [1].
+        layer: as :func:`neuron_influence`.
+
+    Returns:
+        :func:`neuron_influence` of the image (``contrast`` set when fooled).
+
+    Raises:
+        ValueError: not exactly one image; as :func:`neuron_influence`.
+    """
+    x_adv = check_images(x_adv, "x_adv", model=model)
+    if len(x_adv) != 1:
+        raise ValueError(f"x_adv: expected one image [1, C, H, W], got {len(x_adv)}")
+    predicted = int(predicted_labels(model, x_adv)[0])
+    if predicted != int(true_class):
+        return neuron_influence(model, x_adv, predicted, layer=layer, contrast=true_class)
+    return neuron_influence(model, x_adv, true_class, layer=layer)
+
+
+def traced_neurons(
+    influence: NeuronInfluence,
+    top_images: torch.Tensor,
+    image_labels: torch.Tensor,
+    consis: torch.Tensor,
+    consis_adv: torch.Tensor,
+    *,
+    k: int,
+) -> dict[str, object]:
+    """What the k most supporting neurons of the first traced image stand for.
+
+    Args:
+        influence: from :func:`neuron_influence` (its first image is described).
+        top_images: int64 [C, q], each neuron's top images (indices into ``image_labels``).
+        image_labels: int64 [M], the classes of those images.
+        consis, consis_adv: float [C], each neuron's consistency on real and on
+            adversarial images.
+        k: how many neurons, in [1, C].
+
+    Returns:
+        ``{"neurons": [k indices, most supporting first], "class_share": the mean over
+        them of the share of their top images that show the traced class, "consis",
+        "consis_adv": their mean consistencies}``.
+
+    Raises:
+        ValueError: tables whose number of neurons is not C; ``k`` outside [1, C].
+    """
+    c = influence.num_neurons
+    for name, t in (("top_images", top_images), ("consis", consis), ("consis_adv", consis_adv)):
+        if not isinstance(t, torch.Tensor) or len(t) != c:
+            raise ValueError(f"{name}: expected one row per neuron ({c}), got {getattr(t, 'shape', type(t).__name__)}")
+    neurons = influence.top(k)[0][0]
+    traced = int(influence.target[0])
+    shares = [(image_labels[top_images[n]] == traced).float().mean().item() for n in neurons.tolist()]
+    return {
+        "neurons": neurons.tolist(),
+        "class_share": float(np.mean(shares)),
+        "consis": consis[neurons].mean().item(),
+        "consis_adv": consis_adv[neurons].mean().item(),
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class Restoration:
+    """Adversarial images with neurons removed one after another (:func:`restoration`).
+
+    Attributes:
+        margins: float32 [N, steps + 1], ``logit[adversarial] - logit[true]`` after the
+            first j removals.
+        restored: bool [N, steps + 1], the prediction is the true class again.
+    """
+
+    margins: torch.Tensor
+    restored: torch.Tensor
+
+    @property
+    def share(self) -> torch.Tensor:
+        """float32 [steps + 1]: the share of images classified correctly after j removals."""
+        return self.restored.float().mean(0)
+
+    def first_restore(self) -> list[int | None]:
+        """Per image, the fewest removals that give the true class back (None: not within steps)."""
+        return [int(row.nonzero()[0]) if row.any() else None for row in self.restored]
+
+
+def restoration(
+    model: nn.Module,
+    x: torch.Tensor,
+    order: torch.Tensor,
+    adversarial_class: torch.Tensor,
+    true_class: torch.Tensor,
+    *,
+    steps: int,
+    layer: str | None = None,
+    batch_size: int = 16,
+) -> Restoration:
+    """Remove neurons in ``order`` from adversarial images and watch the true class return.
+
+    Args:
+        model, x, order, steps, layer, batch_size: as :func:`ablation_curve`.
+        adversarial_class, true_class: int64 [N], distinct per image; the traced score is
+            the margin of the first over the second.
+
+    Returns:
+        :class:`Restoration`.
+
+    Raises:
+        as :func:`ablation_curve`.
+    """
+    margins, preds = ablation_curve(
+        model, x, order, adversarial_class, layer=layer, contrast=true_class, steps=steps, batch_size=batch_size
+    )
+    return Restoration(margins=margins, restored=preds == true_class.to(preds.device)[:, None])
