@@ -18,7 +18,20 @@ import torch
 from torch import nn
 
 import advinterp_lib
-from advinterp_lib.attacks import advset, base, blackbox, ensemble, explanation, strong, surface, targets
+from advinterp_lib.attacks import (
+    advset,
+    base,
+    blackbox,
+    ensemble,
+    explanation,
+    linearity,
+    minimal,
+    strong,
+    surface,
+    targets,
+    transfer,
+    two_class,
+)
 from advinterp_lib.consistency import activations, evaluation, sensitivity, tracing
 from advinterp_lib.data import ImageSet
 from advinterp_lib.explore import attack as explore_attack
@@ -35,7 +48,7 @@ from advinterp_lib.interpret import (
 )
 from advinterp_lib.models import hook_safe, layers
 from advinterp_lib.models.state import eval_mode, model_device, predicted_labels
-from advinterp_lib.training import distributed, loop, objectives, robustness
+from advinterp_lib.training import distributed, gradient_masking, loop, objectives, robustness
 
 # The attacks package exports these functions under their modules' names.
 deepfool, fgsm, pgd = (importlib.import_module(f"advinterp_lib.attacks.{m}") for m in ("deepfool", "fgsm", "pgd"))
@@ -192,6 +205,28 @@ CASES: dict[str, Callable] = {
     ),
     "attacks.ensemble.ensemble_probabilities": lambda ms, d, make: ensemble.ensemble_probabilities(ms, d.x),
     "attacks.ensemble.least_likely_targets": lambda ms, d, make: ensemble.least_likely_targets(ms, d.x, 2),
+    "attacks.linearity.fgsm_linearity": lambda ms, d, make: linearity.fgsm_linearity(ms[0], d.x, d.y, [0.01]),
+    "attacks.minimal.compare_with_fgsm": lambda ms, d, make: (
+        lambda r: minimal.compare_with_fgsm(ms[0], d.x, r.label, r, [0.0, 0.5, 1.0], seconds=1.0)
+    )(deepfool.deepfool(ms[0], d.x, max_iter=3)),
+    "attacks.transfer.classified_correctly": lambda ms, d, make: transfer.classified_correctly(ms, d.x, d.y),
+    "attacks.transfer.misclassification_rate": lambda ms, d, make: transfer.misclassification_rate(ms[0], d.x, d.y),
+    "attacks.transfer.target_rate": lambda ms, d, make: transfer.target_rate(ms[0], d.x, d.t),
+    "attacks.transfer.transfer_matrix": lambda ms, d, make: transfer.transfer_matrix(
+        {"a": ms[0], "b": ms[1]}, {"x": d.x}, d.y, d.t
+    ),
+    "attacks.two_class.two_class_score": lambda ms, d, make: two_class.two_class_score(ms[0]),  # builds, never runs
+    "consistency.tracing.removal_effect": lambda ms, d, make: tracing.removal_effect(
+        ms[0], d.x, d.y, {"o": torch.arange(6).repeat(N, 1)}, steps=2
+    ),
+    "consistency.tracing.restoration": lambda ms, d, make: tracing.restoration(
+        ms[0], d.x, torch.arange(6).repeat(N, 1), d.t, d.y, steps=2
+    ),
+    "consistency.tracing.trace_adversarial": lambda ms, d, make: tracing.trace_adversarial(ms[0], d.x[:1], d.y[:1]),
+    "training.gradient_masking.jointly_correct": lambda ms, d, make: gradient_masking.jointly_correct(ms, d.x, d.y),
+    "training.gradient_masking.masking_surfaces": lambda ms, d, make: gradient_masking.masking_surfaces(
+        {"a": ms[0]}, ms[1], d.x, d.y, torch.tensor([0.0, 0.05])
+    ),
     "attacks.explanation.grad_cam_attack": lambda ms, d, make: explanation.grad_cam_attack(
         ms[0], d.x, d.y, eps=0.05, steps=2, generator=d.generator
     ),
@@ -340,6 +375,8 @@ if hasattr(sensitivity, "channel_responses"):
 
 #: Functions that take a model and are not called above, with the reason.
 EXEMPT = {
+    "consistency.sensitivity.eps_sweep": "runs each model only through channel_responses (its case is above)",
+    "consistency.sensitivity.sweep_table": "takes the models' names, not models",
     "attacks.blackbox.BlackBoxResult": "a result record that holds the attack's own surrogate",
     "models.imagenet.ImageNetModel": "builds a model around a torchvision net (tests/models/test_imagenet_models.py)",
     "models.zoo.any_input_size": "switches the zoo ResNet's input-size check, never a mode (tests/models/test_zoo.py)",
