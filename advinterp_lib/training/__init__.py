@@ -9,6 +9,8 @@
   (:func:`evaluate_robustness`, also sharded over processes:
   :func:`evaluate_robustness_distributed`) and training with per-epoch metrics logged
   to JSON (:func:`train_with_metrics`).
+- :mod:`~advinterp_lib.training.gradient_masking`: signs of masked gradients (the
+  FGSM-PGD gap, catastrophic overfitting, loss surfaces of trained models; chapter 9).
 - :mod:`~advinterp_lib.training.checkpoint`: atomic, checksummed checkpoints.
 - :mod:`~advinterp_lib.training.distributed`: the process group and DDP that let the
   same loop run on several processes under ``torchrun``. Its command line, which
