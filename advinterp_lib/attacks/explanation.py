@@ -34,6 +34,7 @@ from torch import nn
 from ..models.layers import last_conv_layer
 from ..models.layers import layer as layer_by_name
 from .base import LinfBall, attack_mode, check_attack_inputs, check_budget, check_count
+from .iterative import ProjectedStep, iterate
 
 __all__ = ["ExplanationAttackResult", "grad_cam_attack", "grad_cam_distribution", "map_shift"]
 
@@ -180,25 +181,35 @@ def grad_cam_attack(
         best = x0.clone()
         best_shift = torch.zeros(x0.shape[0], dtype=x0.dtype, device=x0.device)
         best_step = torch.zeros(x0.shape[0], dtype=torch.int64, device=x0.device)
-        x_t = ball.random_start(x0, eps, generator).clamp(0.0, 1.0) if random_start else x0.clone()
         others = torch.ones_like(logits0, dtype=torch.bool).scatter_(1, prediction[:, None], False)
-        for t in range(steps + 1):
+
+        def track(x_t: torch.Tensor, t: int, *, create_graph: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            """The shift of ``x_t``'s map; keeps ``x_t`` where it beats the best so far."""
+            nonlocal best, best_shift, best_step
+            xi = x_t.detach().requires_grad_(True)
+            cam, logits = _cam_and_logits(model, module, xi, yd, create_graph=create_graph)
+            shift = map_shift(_normalise(cam), reference)
+            kept = logits.argmax(dim=1) == prediction
+            better = kept & (shift.detach() > best_shift)
+            best = torch.where(better[:, None, None, None], xi.detach(), best)
+            best_shift = torch.where(better, shift.detach(), best_shift)
+            best_step = torch.where(better, torch.full_like(best_step, t), best_step)
+            return xi, shift, logits
+
+        def gradient(x_t: torch.Tensor, t: int) -> torch.Tensor:
             with torch.enable_grad():
-                xi = x_t.detach().requires_grad_(True)
-                cam, logits = _cam_and_logits(model, module, xi, yd, create_graph=t < steps)
-                shift = map_shift(_normalise(cam), reference)
-                kept = logits.argmax(dim=1) == prediction
-                better = kept & (shift.detach() > best_shift)
-                best = torch.where(better[:, None, None, None], xi.detach(), best)
-                best_shift = torch.where(better, shift.detach(), best_shift)
-                best_step = torch.where(better, torch.full_like(best_step, t), best_step)
-                if t == steps:
-                    break
+                xi, shift, logits = track(x_t, t, create_graph=True)
                 z_c = logits.gather(1, prediction[:, None]).squeeze(1)
                 z_other = logits.masked_fill(~others, float("-inf")).amax(dim=1)
                 objective = shift - penalty * torch.relu(z_other - z_c + margin)
                 (grad,) = torch.autograd.grad(objective.sum(), xi)
-            x_t = ball.project(ball.step(x_t, grad, step_size), x0, eps).clamp(0.0, 1.0).detach()
+            return grad
+
+        start = "unprojected" if random_start else False
+        update = ProjectedStep(x0, ball, eps=eps, step_size=step_size, random_start=start, generator=generator)
+        x_last = iterate(update, gradient, steps)
+        with torch.enable_grad():
+            track(x_last, steps, create_graph=False)  # the last iterate is a candidate too
     return ExplanationAttackResult(
         x_adv=best.to(x.device),
         shift=best_shift.to(x.device),
