@@ -9,6 +9,7 @@ offline). Per page it checks:
 - no console errors (a short allow-list of known-harmless messages, each with its reason);
 - every figure the executed notebook produced is on the page and decoded (natural width > 0);
 - math is typeset (every ``.math`` element holds MathJax output);
+- every markdown table is rendered (no paragraph of ``| a | b |`` rows left as text);
 - no cell shows an error or a traceback;
 - every internal link resolves (file and ``#anchor``);
 - the page, with everything it loads, weighs less than ``--max-page-mb``;
@@ -72,6 +73,14 @@ MATHJAX_DONE_JS = """
 const done = arguments[arguments.length - 1];
 if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) { done(false); }
 else { MathJax.startup.promise.then(() => done(true), () => done(false)); }
+"""
+
+# A markdown table left as text: a paragraph of pipes with a |---| delimiter row (a cell's
+# ``display(Markdown(table))`` rendered as CommonMark, which has no tables; its typographer
+# may turn the delimiter's --- into an em dash).
+RAW_TABLES_JS = """
+return Array.from(document.querySelectorAll('p')).filter(
+  p => /^\\s*\\|/.test(p.textContent) && /\\|\\s*:?(-{3,}|[\u2013\u2014]+):?\\s*\\|/.test(p.textContent)).length;
 """
 
 LINKS_JS = """
@@ -265,6 +274,10 @@ def check_page(
     report.math = n_typeset
     if n_typeset < n_math:
         report.problems.append(f"math not typeset: {n_math - n_typeset} of {n_math} formulas left as TeX")
+    # markdown tables left as text
+    raw_tables = driver.execute_script(RAW_TABLES_JS)
+    if raw_tables:
+        report.problems.append(f"{raw_tables} markdown table(s) shown as text, not rendered")
     # errors and tracebacks in cells
     for selector in ERROR_SELECTORS:
         found = driver.find_elements("css selector", selector)

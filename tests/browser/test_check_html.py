@@ -48,6 +48,9 @@ PAGES = {
     "external.html": "<div class='cell_output'><img src='http://cdn.example.com/fig.png'></div>",
     "raw_math.html": "<p><span class='math notranslate nohighlight'>\\(x^2\\)</span></p>",
     "fewer_figures.html": "<div class='cell_output'><img src='_images/fig.png'></div>",
+    "raw_table.html": "<div class='cell_output'><p>| a | b |\n|---|---:|\n| 1 | 2 |</p></div>",
+    "raw_table_dashes.html": "<div class='cell_output'><p>| a | b |\n|\u2014|\u2014|\n| 1 | 2 |</p></div>",
+    "table.html": "<table><tr><td>| a |</td></tr></table><p>a | b, and ---| in prose</p>",
 }  # fmt: skip
 
 
@@ -80,6 +83,7 @@ def test_a_good_page_passes_and_is_photographed(reports):
     assert good.figures == 1
     assert (shots / "good.png").stat().st_size > 0
     assert by_page["other.html"].ok
+    assert by_page["table.html"].ok, by_page["table.html"].problems  # a rendered table, pipes in prose
 
 
 @pytest.mark.parametrize(
@@ -92,6 +96,8 @@ def test_a_good_page_passes_and_is_photographed(reports):
         ("external.html", "external request: http://cdn.example.com/fig.png"),
         ("raw_math.html", "math not typeset: 1 of 1"),
         ("fewer_figures.html", "1 figures on the page, the notebook produced 2"),
+        ("raw_table.html", "1 markdown table(s) shown as text"),
+        ("raw_table_dashes.html", "1 markdown table(s) shown as text"),  # --- typeset as an em dash
     ],
 )
 def test_each_failure_mode_is_caught(reports, page, expected):
