@@ -295,7 +295,7 @@ CASES = [
     C("ensemble-models-empty", lambda: ensemble.ensemble_attack([], X(), Y()), ValueError, "models"),
     C("ensemble-models-not-module", lambda: ensemble.ensemble_attack([net(), "vgg"], X(), Y()), TypeError, "models[1]"),
     C("least_likely_targets-k-10", lambda: ensemble.least_likely_targets(net(), X(), 10), ValueError, "k"),
-    C("least_likely-k-0", lambda: targets.least_likely(torch.rand(2, 10), 0), ValueError, "k"),
+    C("least_likely-k-0", lambda: targets.least_likely(torch.rand(2, 10), k=0), ValueError, "k"),
     C("least_likely-scores-nan", lambda: targets.least_likely(torch.full((2, 10), float("nan"))), ValueError, "scores"),
     C("random_targets-k-too-big", lambda: targets.random_targets(Y(), 10, 10), ValueError, "k"),
     C(

@@ -187,7 +187,7 @@ def least_likely_targets(
         # probabilities are <= 1, so 2 puts the excluded class last
         probs = probs.scatter(1, exclude.to(device=probs.device, dtype=torch.int64)[:, None], 2.0)
     # ascending, stable: ties broken by the lower class index (targets.least_likely)
-    return least_likely(probs, k).contiguous()
+    return least_likely(probs, k=k).contiguous()
 
 
 def ensemble_attack_result(

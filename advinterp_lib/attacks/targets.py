@@ -16,10 +16,12 @@ from ..validation import check_images
 from .base import attack_mode, check_count, model_device
 
 
-def least_likely(source: nn.Module | torch.Tensor, k: int = 1, *, x: torch.Tensor | None = None) -> torch.Tensor:
+def least_likely(source: nn.Module | torch.Tensor, x: torch.Tensor | None = None, k: int = 1) -> torch.Tensor:
     """The ``k`` least-likely classes per image, least likely first: int64 [N, k].
 
-    ``source`` is either a model (then ``x``, float images [N, C, H, W] in [0, 1], is
+    The call shape of :func:`~advinterp_lib.attacks.ensemble.least_likely_targets`
+    (``(models, x, k)``), for one model or for scores already computed: ``source`` is
+    either a model (then ``x``, float images [N, C, H, W] in [0, 1], is
     required; it runs in eval mode under no_grad) or a score tensor [N, num_classes]
     whose order matches the classes' probabilities: logits of one model, or the
     *averaged probabilities* of an ensemble (not averaged logits, whose order can
@@ -28,6 +30,8 @@ def least_likely(source: nn.Module | torch.Tensor, k: int = 1, *, x: torch.Tenso
     Raises TypeError/ValueError for a wrong source, missing ``x``, or k outside
     [1, num_classes - 1].
     """
+    if x is not None and not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be images [N, C, H, W] or None (pass k by name: k={x!r}), got {type(x).__name__}")
     if isinstance(source, nn.Module):
         if x is None:
             raise ValueError("least_likely(model, ...) needs the images: pass x=[N, C, H, W]")

@@ -134,7 +134,7 @@ def test_random_targets_are_distinct_and_never_the_label(seed, n, num_classes, d
 def test_least_likely_matches_a_brute_force_ranking(seed, n, num_classes, data) -> None:
     k = data.draw(st.integers(1, num_classes - 1))
     scores = torch.randn(n, num_classes, generator=torch.Generator().manual_seed(seed))
-    t = least_likely(scores, k)
+    t = least_likely(scores, k=k)
     for row, s in zip(t.tolist(), scores.tolist(), strict=True):
         assert row == sorted(range(num_classes), key=lambda c: (s[c], c))[:k]
 

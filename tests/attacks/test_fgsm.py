@@ -91,11 +91,13 @@ def test_least_likely_fgsm_raises_the_target_probability() -> None:
 
 def test_least_likely_orders_classes_from_least_likely() -> None:
     scores = torch.tensor([[0.1, 0.5, 0.05, 0.35], [0.2, 0.2, 0.3, 0.3]])
-    assert least_likely(scores, 3).tolist() == [[2, 0, 3], [0, 1, 2]]  # ties: lower index first
+    assert least_likely(scores, k=3).tolist() == [[2, 0, 3], [0, 1, 2]]  # ties: lower index first
     with pytest.raises(ValueError, match="k must be <="):
-        least_likely(scores, 4)
+        least_likely(scores, k=4)
     with pytest.raises(ValueError, match="needs the images"):
         least_likely(small_cnn())
+    with pytest.raises(TypeError, match="pass k by name"):
+        least_likely(scores, 3)  # (source, x, k), as least_likely_targets(models, x, k)
 
 
 def test_random_targets_are_reproducible_and_never_the_label() -> None:

@@ -241,7 +241,7 @@ CASES: dict[str, Callable] = {
     ),
     "attacks.surface.loss_surface": lambda ms, d, make: _surface(ms[0], d),
     "attacks.surface.signed_gradient": lambda ms, d, make: surface.signed_gradient(ms[0], d.x, d.y),
-    "attacks.targets.least_likely": lambda ms, d, make: targets.least_likely(ms[0], 2, x=d.x),
+    "attacks.targets.least_likely": lambda ms, d, make: targets.least_likely(ms[0], d.x, 2),
     # interpretation
     "interpret.attribution.explaining": lambda ms, d, make: _explaining(ms[0], d),
     "interpret.attribution.grad_cam": lambda ms, d, make: attribution.grad_cam(ms[0], d.x, d.y),
