@@ -45,6 +45,7 @@ from ..tables import markdown_table
 from ..training import evaluate, predict
 from .artifacts import adversarial_variant, adversarial_variant_spec
 from .cache import ArtifactCache
+from .profiles import ADV_TRAINING
 from .prose import change_verdict, format_change
 from .whitebox import whitebox_adversarial_set
 
@@ -396,18 +397,7 @@ def ablation_study(
             f"the ablation {list(ABLATION_VARIANTS)}"
         )
     zoo = {"train_size": p["train_size"], "train_epochs": p["train_epochs"], "seed": p["seed"]}
-    adv = {
-        k: p[k]
-        for k in (
-            "eps",
-            "finetune_size",
-            "finetune_epochs",
-            "finetune_lr",
-            "pgd_train_steps",
-            "pgd_train_step",
-            "consistent_steps",
-        )
-    }
+    adv = {k: p[k] for k in ADV_TRAINING["quick"]}  # the fine-tune's parameters (the same keys in every profile)
     advset_config = {
         "archs": list(p["ensemble_archs"]),
         "n": p["n_images"],
