@@ -250,23 +250,19 @@ def blackbox_attack(
         ValueError / TypeError: bad images or labels, non-positive counts, a step
             outside (0, 1], a surrogate whose class count differs from the oracle's.
     """
-    check_images(seed_images, "seed_images")
-    check_images(eval_images, "eval_images")
-    for name, value in (("rounds", rounds), ("epochs", epochs), ("batch_size", batch_size)):
-        check_count(value, name)
-    step = check_budget(step, "step")
-    if step == 0:
-        raise ValueError("step must be > 0, got 0")
-    if flip_every is not None:
-        check_count(flip_every, "flip_every")
-    if max_new_per_round is not None:
-        check_count(max_new_per_round, "max_new_per_round")
-    if not callable(make_surrogate):
-        raise TypeError(f"make_surrogate must be a callable returning a model, got {type(make_surrogate).__name__}")
+    step = _check_arguments(
+        seed_images,
+        eval_images,
+        make_surrogate,
+        rounds=rounds,
+        step=step,
+        flip_every=flip_every,
+        max_new_per_round=max_new_per_round,
+        epochs=epochs,
+        batch_size=batch_size,
+    )
     if attack is None:
-
-        def attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            return fgsm(model, x, y, eps=0.3)
+        attack = _default_attack
 
     device = model_device(oracle_model, eval_images.device)
     with attack_mode(oracle_model):
@@ -274,16 +270,7 @@ def blackbox_attack(
     check_labels(eval_labels, eval_images.shape[0], num_classes, name="eval_labels")
     eval_images = eval_images.detach().cpu()
     eval_labels = eval_labels.detach().cpu().to(torch.int64)
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        surrogate = make_surrogate()
-    if not isinstance(surrogate, nn.Module):
-        raise TypeError(f"make_surrogate must return a torch.nn.Module, got {type(surrogate).__name__}")
-    surrogate = surrogate.to(device)
-    with attack_mode(surrogate):
-        if num_classes_of(surrogate, eval_images[:1].to(device)) != num_classes:
-            raise ValueError(f"the surrogate must score the oracle's {num_classes} classes")
+    surrogate = _build_surrogate(make_surrogate, seed, device, eval_images[:1], num_classes)
 
     oracle = LabelOracle(oracle_model)
     oracle_clean = predicted_labels(oracle_model, eval_images)  # experimenter's view: not counted
@@ -297,27 +284,11 @@ def blackbox_attack(
         new = images[labels.shape[0] :]
         before = oracle.queries
         labels = torch.cat([labels, oracle(new)])
-        train(
-            surrogate,
-            images,
-            labels,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            seed=seed + r,
-            device=device,
-            checkpoint_dir=None,
-            progress=False,
+        _train_surrogate(
+            surrogate, images, labels, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed + r, device=device
         )
-        surrogate.eval()
-
-        surrogate_clean = predicted_labels(surrogate, eval_images)
-        x_adv = attack(surrogate, eval_images.to(device), eval_labels.to(device)).detach().cpu()
-        surrogate_adv = predicted_labels(surrogate, x_adv)
-        oracle_adv = predicted_labels(oracle_model, x_adv)
-        right_s = surrogate_clean == eval_labels
-        right_o = oracle_clean == eval_labels
-        lam = step * (-1) ** (r // flip_every) if flip_every is not None else step
+        rates, x_adv = _evaluate_round(surrogate, oracle_model, attack, eval_images, eval_labels, oracle_clean, device)
+        lam = _round_step(step, r, flip_every)
         history.append(
             BlackBoxRound(
                 round=r,
@@ -325,20 +296,12 @@ def blackbox_attack(
                 new_queries=oracle.queries - before,
                 queries=oracle.queries,
                 step=float(lam),
-                agreement=_rate(surrogate_clean == oracle_clean),
-                surrogate_accuracy=_rate(right_s),
-                oracle_accuracy=_rate(right_o),
-                oracle_adv_accuracy=_rate(oracle_adv == eval_labels),
-                surrogate_success=_rate(surrogate_adv[right_s] != eval_labels[right_s]),
-                transfer_success=_rate(oracle_adv[right_o] != eval_labels[right_o]),
+                **rates,
             )
         )
         if r < rounds - 1:  # grow the set for the next round
-            pick = torch.arange(images.shape[0])
-            if max_new_per_round is not None and images.shape[0] > max_new_per_round:
-                pick = torch.randperm(images.shape[0], generator=generator)[:max_new_per_round].sort().values
-            grown = jacobian_augmentation(surrogate, images[pick].to(device), labels[pick].to(device), lam)
-            images = torch.cat([images, grown.cpu()])
+            grown = _grow_set(surrogate, images, labels, lam, max_new_per_round, generator, device)
+            images = torch.cat([images, grown])
 
     return BlackBoxResult(
         rounds=tuple(history),
@@ -350,7 +313,135 @@ def blackbox_attack(
     )
 
 
+def _check_arguments(
+    seed_images: torch.Tensor,
+    eval_images: torch.Tensor,
+    make_surrogate: object,
+    *,
+    rounds: int,
+    step: float,
+    flip_every: int | None,
+    max_new_per_round: int | None,
+    epochs: int,
+    batch_size: int,
+) -> float:
+    """Refuse :func:`blackbox_attack`'s bad images, counts, step or surrogate factory; return the checked step."""
+    check_images(seed_images, "seed_images")
+    check_images(eval_images, "eval_images")
+    for name, value in (("rounds", rounds), ("epochs", epochs), ("batch_size", batch_size)):
+        check_count(value, name)
+    step = check_budget(step, "step")
+    if step == 0:
+        raise ValueError("step must be > 0, got 0")
+    if flip_every is not None:
+        check_count(flip_every, "flip_every")
+    if max_new_per_round is not None:
+        check_count(max_new_per_round, "max_new_per_round")
+    if not callable(make_surrogate):
+        raise TypeError(f"make_surrogate must be a callable returning a model, got {type(make_surrogate).__name__}")
+    return step
+
+
+def _default_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The default white-box attack on the surrogate: FGSM with eps = 0.3 (the paper's MNIST budget)."""
+    return fgsm(model, x, y, eps=0.3)
+
+
+def _build_surrogate(
+    make_surrogate: Callable[[], nn.Module], seed: int, device: torch.device, probe: torch.Tensor, num_classes: int
+) -> nn.Module:
+    """The untrained surrogate, built under ``manual_seed(seed)``, on ``device``, checked to score ``num_classes``."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        surrogate = make_surrogate()
+    if not isinstance(surrogate, nn.Module):
+        raise TypeError(f"make_surrogate must return a torch.nn.Module, got {type(surrogate).__name__}")
+    surrogate = surrogate.to(device)
+    with attack_mode(surrogate):
+        if num_classes_of(surrogate, probe.to(device)) != num_classes:
+            raise ValueError(f"the surrogate must score the oracle's {num_classes} classes")
+    return surrogate
+
+
+def _train_surrogate(
+    surrogate: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    device: torch.device,
+) -> None:
+    """One round's training of the (warm-started) surrogate on the labelled set; leaves it in eval mode."""
+    train(
+        surrogate,
+        images,
+        labels,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        device=device,
+        checkpoint_dir=None,
+        progress=False,
+    )
+    surrogate.eval()
+
+
+def _evaluate_round(
+    surrogate: nn.Module,
+    oracle_model: nn.Module,
+    attack: SurrogateAttack,
+    eval_images: torch.Tensor,
+    eval_labels: torch.Tensor,
+    oracle_clean: torch.Tensor,
+    device: torch.device,
+) -> tuple[dict[str, float], torch.Tensor]:
+    """Attack the surrogate on the evaluation images: (the round's rates by field name, the adversarial images)."""
+    surrogate_clean = predicted_labels(surrogate, eval_images)
+    x_adv = attack(surrogate, eval_images.to(device), eval_labels.to(device)).detach().cpu()
+    surrogate_adv = predicted_labels(surrogate, x_adv)
+    oracle_adv = predicted_labels(oracle_model, x_adv)
+    right_s = surrogate_clean == eval_labels
+    right_o = oracle_clean == eval_labels
+    rates = {
+        "agreement": _rate(surrogate_clean == oracle_clean),
+        "surrogate_accuracy": _rate(right_s),
+        "oracle_accuracy": _rate(right_o),
+        "oracle_adv_accuracy": _rate(oracle_adv == eval_labels),
+        "surrogate_success": _rate(surrogate_adv[right_s] != eval_labels[right_s]),
+        "transfer_success": _rate(oracle_adv[right_o] != eval_labels[right_o]),
+    }
+    return rates, x_adv
+
+
+def _round_step(step: float, r: int, flip_every: int | None) -> float:
+    """The augmentation step of round ``r``: ``step``, its sign flipped every ``flip_every`` rounds."""
+    return step * (-1) ** (r // flip_every) if flip_every is not None else step
+
+
+def _grow_set(
+    surrogate: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    lam: float,
+    max_new_per_round: int | None,
+    generator: torch.Generator,
+    device: torch.device,
+) -> torch.Tensor:
+    """The new images of one augmentation round (CPU): all of ``images``, or a random subset of at most
+    ``max_new_per_round``, moved by :func:`jacobian_augmentation`."""
+    pick = torch.arange(images.shape[0])
+    if max_new_per_round is not None and images.shape[0] > max_new_per_round:
+        pick = torch.randperm(images.shape[0], generator=generator)[:max_new_per_round].sort().values
+    grown = jacobian_augmentation(surrogate, images[pick].to(device), labels[pick].to(device), lam)
+    return grown.cpu()
+
+
 def _rate(flags: torch.Tensor) -> float:
+    """The share of true flags; 0 for no flags."""
     return flags.float().mean().item() if flags.numel() else 0.0
 
 
