@@ -236,12 +236,7 @@ def neuron_influence(
     with eval_mode(model), torch.no_grad():
         device = model_device(model, x.device)
         num_classes = model(x[:1].to(device)).shape[1]
-        tgt = None if target is None else _check_classes(target, "target", n, num_classes, device)
-        con = None if contrast is None else _check_classes(contrast, "contrast", n, num_classes, device)
-        if con is not None and tgt is not None and bool((con == tgt).any()):
-            raise ValueError(
-                f"contrast must differ from target for every image (equal at {int((con == tgt).sum())} images)"
-            )
+        tgt, con = _traced_classes(target, contrast, n, num_classes, device)
         starts = range(0, n, batch_size)
         if progress:
             from tqdm.auto import tqdm
@@ -251,56 +246,103 @@ def neuron_influence(
             xb = x[start : start + batch_size].to(device)
             tb_given = None if tgt is None else tgt[start : start + batch_size]
             cb = None if con is None else con[start : start + batch_size]
-            pd, pdp, flip = [], [], []
-            c0, channels = 0, None
-            while channels is None or c0 < channels:
-
-                def masks(act: torch.Tensor, c0: int = c0) -> torch.Tensor:
-                    # copy 0 is the unmasked original; copy 1 + j zeroes neuron c0 + j
-                    width = act.shape[1] - c0
-                    width = width if neurons_per_pass is None else min(neurons_per_pass, width)
-                    m = torch.ones(1 + width, act.shape[1], device=act.device)
-                    m[
-                        torch.arange(1, 1 + width, device=act.device), torch.arange(c0, c0 + width, device=act.device)
-                    ] = 0.0
-                    return m.expand(act.shape[0], -1, -1)
-
-                with torch.set_grad_enabled(c0 == 0):  # the first pass also gives gradient x activation
-                    logits, act = _masked_logits(model, module, layer, xb, masks)  # [B, 1 + M, K]
-                    if c0 == 0:
-                        channels = act.shape[1]
-                        pred = logits[:, 0].argmax(1)
-                        tb = pred if tb_given is None else tb_given
-                        if cb is not None and bool((cb == tb).any()):
-                            raise ValueError(
-                                "contrast must differ from the traced class (the prediction, as target is None) "
-                                f"for every image; equal at images {(cb == tb).nonzero().flatten().add(start).tolist()}"
-                            )
-                        score = _score(logits[:, 0], tb, cb)
-                        (grad,) = torch.autograd.grad(score.sum(), act)
-                        gxa = (grad * act).detach()
-                        gxa = gxa.flatten(2).sum(2) if gxa.dim() > 2 else gxa
-                        score = score.detach()
-                        prob = logits[:, 0].detach().softmax(1).gather(1, tb[:, None]).squeeze(1)
-                ablated = logits.detach()[:, 1:]
-                m = ablated.shape[1]
-                pd.append(
-                    score[:, None]
-                    - _score(ablated, tb[:, None].expand(-1, m), None if cb is None else cb[:, None].expand(-1, m))
-                )
-                pdp.append(prob[:, None] - ablated.softmax(2).gather(2, tb[:, None, None].expand(-1, m, 1)).squeeze(2))
-                flip.append(ablated.argmax(2) != pred[:, None])
-                c0 += m
-            for key, value in (
-                ("target", tb),
-                ("pred", pred),
-                ("score", score),
-                ("pd", torch.cat(pd, 1)),
-                ("prob", torch.cat(pdp, 1)),
-                ("gxa", gxa),
-                ("flip", torch.cat(flip, 1)),
-            ):
+            batch = _batch_influence(model, module, layer, xb, tb_given, cb, start, neurons_per_pass)
+            for key, value in batch.items():
                 parts[key].append(value.cpu())
+    return _assemble_influence(layer, parts, con)
+
+
+def _traced_classes(
+    target: torch.Tensor | int | None,
+    contrast: torch.Tensor | int | None,
+    n: int,
+    num_classes: int,
+    device: torch.device,
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The checked target and contrast of :func:`neuron_influence`: int64 [n] on ``device``, or None."""
+    tgt = None if target is None else _check_classes(target, "target", n, num_classes, device)
+    con = None if contrast is None else _check_classes(contrast, "contrast", n, num_classes, device)
+    if con is not None and tgt is not None and bool((con == tgt).any()):
+        raise ValueError(
+            f"contrast must differ from target for every image (equal at {int((con == tgt).sum())} images)"
+        )
+    return tgt, con
+
+
+def _single_ablation_masks(act: torch.Tensor, c0: int, neurons_per_pass: int | None) -> torch.Tensor:
+    """Masks [B, 1 + M, C]: copy 0 is the unmasked original; copy 1 + j zeroes neuron c0 + j."""
+    width = act.shape[1] - c0
+    width = width if neurons_per_pass is None else min(neurons_per_pass, width)
+    m = torch.ones(1 + width, act.shape[1], device=act.device)
+    m[torch.arange(1, 1 + width, device=act.device), torch.arange(c0, c0 + width, device=act.device)] = 0.0
+    return m.expand(act.shape[0], -1, -1)
+
+
+def _unablated(
+    clean: torch.Tensor, act: torch.Tensor, tb_given: torch.Tensor | None, cb: torch.Tensor | None, start: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(prediction, traced class, score, gradient x activation [B, C], traced probability) of unablated logits."""
+    pred = clean.argmax(1)
+    tb = pred if tb_given is None else tb_given
+    if cb is not None and bool((cb == tb).any()):
+        raise ValueError(
+            "contrast must differ from the traced class (the prediction, as target is None) "
+            f"for every image; equal at images {(cb == tb).nonzero().flatten().add(start).tolist()}"
+        )
+    score = _score(clean, tb, cb)
+    (grad,) = torch.autograd.grad(score.sum(), act)
+    gxa = (grad * act).detach()
+    gxa = gxa.flatten(2).sum(2) if gxa.dim() > 2 else gxa
+    score = score.detach()
+    prob = clean.detach().softmax(1).gather(1, tb[:, None]).squeeze(1)
+    return pred, tb, score, gxa, prob
+
+
+def _batch_influence(
+    model: nn.Module,
+    module: nn.Module,
+    layer: str,
+    xb: torch.Tensor,
+    tb_given: torch.Tensor | None,
+    cb: torch.Tensor | None,
+    start: int,
+    neurons_per_pass: int | None,
+) -> dict[str, torch.Tensor]:
+    """One batch of :func:`neuron_influence`: its columns by key, ablating ``neurons_per_pass`` neurons a pass."""
+    pd, pdp, flip = [], [], []
+    c0, channels = 0, None
+    while channels is None or c0 < channels:
+
+        def masks(act: torch.Tensor, c0: int = c0) -> torch.Tensor:
+            return _single_ablation_masks(act, c0, neurons_per_pass)
+
+        with torch.set_grad_enabled(c0 == 0):  # the first pass also gives gradient x activation
+            logits, act = _masked_logits(model, module, layer, xb, masks)  # [B, 1 + M, K]
+            if c0 == 0:
+                channels = act.shape[1]
+                pred, tb, score, gxa, prob = _unablated(logits[:, 0], act, tb_given, cb, start)
+        ablated = logits.detach()[:, 1:]
+        m = ablated.shape[1]
+        pd.append(
+            score[:, None]
+            - _score(ablated, tb[:, None].expand(-1, m), None if cb is None else cb[:, None].expand(-1, m))
+        )
+        pdp.append(prob[:, None] - ablated.softmax(2).gather(2, tb[:, None, None].expand(-1, m, 1)).squeeze(2))
+        flip.append(ablated.argmax(2) != pred[:, None])
+        c0 += m
+    return {
+        "target": tb,
+        "pred": pred,
+        "score": score,
+        "pd": torch.cat(pd, 1),
+        "prob": torch.cat(pdp, 1),
+        "gxa": gxa,
+        "flip": torch.cat(flip, 1),
+    }
+
+
+def _assemble_influence(layer: str, parts: dict[str, list[torch.Tensor]], con: torch.Tensor | None) -> NeuronInfluence:
+    """The :class:`NeuronInfluence` of the batches' columns, concatenated over images."""
     cat = {k: torch.cat(v) for k, v in parts.items()}
     return NeuronInfluence(
         layer=layer,
