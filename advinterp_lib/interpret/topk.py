@@ -192,6 +192,41 @@ def top_activating_images(
             ``k``/``fraction``; ``k < 1``; ``fraction`` outside (0, 1]; an unknown
             reduction; bad images; a non-4-D layer output; fewer images than ``k``.
     """
+    k, total = _check_arguments(model, images, layer, k, fraction, num_images, reduction, batch_size)
+    device = model_device(model)
+    batches = _batches(images, batch_size)
+    if progress:
+        from tqdm.auto import tqdm
+
+        n_batches = math.ceil(total / batch_size) if isinstance(images, torch.Tensor) else None
+        batches = tqdm(batches, total=n_batches, desc=f"top-{k} of {layer}")
+    running, feature_size = _stream(model, images, batches, layer, k, reduction, offset, device)
+    if running is None:
+        raise ValueError("images is empty: nothing was streamed")
+    if running.seen < k:
+        raise ValueError(f"k={k} exceeds the number of images streamed ({running.seen})")
+    return TopActivations(
+        values=running.values,
+        indices=running.indices,
+        locations=running.locations,
+        layer=layer,
+        reduction=reduction,
+        num_images=running.seen,
+        feature_size=feature_size,
+    )
+
+
+def _check_arguments(
+    model: nn.Module,
+    images: torch.Tensor | Iterable,
+    layer: str,
+    k: int | None,
+    fraction: float | None,
+    num_images: int | None,
+    reduction: str,
+    batch_size: int,
+) -> tuple[int, int | None]:
+    """Refuse :func:`top_activating_images`' bad arguments; return (k, the data set size or None when unknown)."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     if (k is None) == (fraction is None):
@@ -212,16 +247,22 @@ def top_activating_images(
         raise ValueError(f"k must be an int >= 1, got {k!r}")
     if total is not None and k > total:
         raise ValueError(f"k={k} exceeds the number of images ({total})")
+    return k, total
 
-    device = model_device(model)
+
+def _stream(
+    model: nn.Module,
+    images: torch.Tensor | Iterable,
+    batches: Iterable[torch.Tensor],
+    layer: str,
+    k: int,
+    reduction: str,
+    offset: int,
+    device: torch.device,
+) -> tuple[RunningTopK | None, tuple[int, int]]:
+    """Stream ``batches`` through ``model`` in eval mode: (``layer``'s running top-k or None, its feature size)."""
     running: RunningTopK | None = None
     feature_size: tuple[int, int] = (0, 0)
-    batches = _batches(images, batch_size)
-    if progress:
-        from tqdm.auto import tqdm
-
-        n_batches = math.ceil(total / batch_size) if isinstance(images, torch.Tensor) else None
-        batches = tqdm(batches, total=n_batches, desc=f"top-{k} of {layer}")
     with eval_mode(model), capture_activations(model, [layer]) as acts:
         for batch in batches:
             if not isinstance(images, torch.Tensor):
@@ -238,19 +279,7 @@ def top_activating_images(
                 feature_size = (fmap.shape[2], fmap.shape[3])
             start = offset + running.seen
             running.update(values.float().cpu(), locations.cpu(), torch.arange(start, start + len(batch)))
-    if running is None:
-        raise ValueError("images is empty: nothing was streamed")
-    if running.seen < k:
-        raise ValueError(f"k={k} exceeds the number of images streamed ({running.seen})")
-    return TopActivations(
-        values=running.values,
-        indices=running.indices,
-        locations=running.locations,
-        layer=layer,
-        reduction=reduction,
-        num_images=running.seen,
-        feature_size=feature_size,
-    )
+    return running, feature_size
 
 
 def _dataset_length(images: Iterable) -> int | None:
