@@ -431,8 +431,7 @@ def _grow_set(
     generator: torch.Generator,
     device: torch.device,
 ) -> torch.Tensor:
-    """The new images of one augmentation round (CPU): all of ``images``, or a random subset of at most
-    ``max_new_per_round``, moved by :func:`jacobian_augmentation`."""
+    """One augmentation round's new images (CPU): every image, or a random ``max_new_per_round`` of them, moved."""
     pick = torch.arange(images.shape[0])
     if max_new_per_round is not None and images.shape[0] > max_new_per_round:
         pick = torch.randperm(images.shape[0], generator=generator)[:max_new_per_round].sort().values
