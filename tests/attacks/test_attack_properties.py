@@ -4,18 +4,21 @@ input gets a clear error."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
 from advinterp_lib.attacks import deepfool, fgsm, least_likely, pgd, random_targets
 
 
-def tiny_model(seed: int = 0) -> nn.Module:
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Dropout(0.5), nn.Flatten(), nn.Linear(3 * 6 * 6, 5)).eval()
+@pytest.fixture
+def tiny_model(make_toy_cnn) -> Callable[[], nn.Module]:
+    """Builds the shared toy CNN (a BatchNorm, a Dropout) for 8x8 images and 5 classes, in eval mode."""
+    return lambda: make_toy_cnn(size=8, num_classes=5).eval()
 
 
 def draw_batch(seed: int, n: int, saturate: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -26,13 +29,17 @@ def draw_batch(seed: int, n: int, saturate: bool) -> tuple[torch.Tensor, torch.T
     return x, torch.randint(0, 5, (n,), generator=g)
 
 
-PROPS = settings(max_examples=25, deadline=None)
+# the fixture tiny_model only builds models, so sharing it between examples is safe
+FIXTURE_OK = [HealthCheck.function_scoped_fixture]
+PROPS = settings(max_examples=25, deadline=None, suppress_health_check=FIXTURE_OK)
 eps_st = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 
 
 @PROPS
 @given(seed=st.integers(0, 10**6), n=st.integers(1, 6), eps=eps_st, saturate=st.booleans(), targeted=st.booleans())
-def test_fgsm_stays_in_the_box_and_the_ball(seed: int, n: int, eps: float, saturate: bool, targeted: bool) -> None:
+def test_fgsm_stays_in_the_box_and_the_ball(
+    tiny_model, seed: int, n: int, eps: float, saturate: bool, targeted: bool
+) -> None:
     model, (x, y) = tiny_model(), draw_batch(seed, n, saturate)
     x0 = x.clone()
     x_adv = fgsm(model, x, y, eps=eps, targeted=targeted)
@@ -53,7 +60,9 @@ def test_fgsm_stays_in_the_box_and_the_ball(seed: int, n: int, eps: float, satur
     saturate=st.booleans(),
     targeted=st.booleans(),
 )
-def test_pgd_linf_stays_in_the_box_and_the_ball(seed, n, eps, frac, steps, random_start, saturate, targeted) -> None:
+def test_pgd_linf_stays_in_the_box_and_the_ball(
+    tiny_model, seed, n, eps, frac, steps, random_start, saturate, targeted
+) -> None:
     model, (x, y) = tiny_model(), draw_batch(seed, n, saturate)
     x0 = x.clone()
     x_adv = pgd(
@@ -82,7 +91,7 @@ def test_pgd_linf_stays_in_the_box_and_the_ball(seed, n, eps, frac, steps, rando
     random_start=st.booleans(),
     saturate=st.booleans(),
 )
-def test_pgd_l2_stays_in_the_box_and_the_ball(seed, n, eps, frac, steps, random_start, saturate) -> None:
+def test_pgd_l2_stays_in_the_box_and_the_ball(tiny_model, seed, n, eps, frac, steps, random_start, saturate) -> None:
     model, (x, y) = tiny_model(), draw_batch(seed, n, saturate)
     x0 = x.clone()
     x_adv = pgd(
@@ -101,9 +110,9 @@ def test_pgd_l2_stays_in_the_box_and_the_ball(seed, n, eps, frac, steps, random_
     assert ((x_adv - x).flatten(1).norm(dim=1) <= eps * (1 + 1e-5) + 1e-6).all()
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15, deadline=None, suppress_health_check=FIXTURE_OK)
 @given(seed=st.integers(0, 10**6), n=st.integers(1, 6), saturate=st.booleans(), overshoot=st.floats(0.0, 0.1))
-def test_deepfool_stays_in_the_box_and_reports_consistently(seed, n, saturate, overshoot) -> None:
+def test_deepfool_stays_in_the_box_and_reports_consistently(tiny_model, seed, n, saturate, overshoot) -> None:
     model, (x, _) = tiny_model(), draw_batch(seed, n, saturate)
     x0 = x.clone()
     res = deepfool(model, x, overshoot=overshoot, max_iter=20)
@@ -139,21 +148,21 @@ def test_least_likely_matches_a_brute_force_ranking(seed, n, num_classes, data) 
         assert row == sorted(range(num_classes), key=lambda c: (s[c], c))[:k]
 
 
-def test_train_mode_model_is_attacked_in_eval_mode_and_restored() -> None:
+def test_train_mode_model_is_attacked_in_eval_mode_and_restored(tiny_model) -> None:
     model, (x, y) = tiny_model(), draw_batch(0, 4, False)
     reference = fgsm(model, x, y, eps=0.1)  # eval mode: dropout off
     model.train()
-    model[2].eval()  # a mixed state must come back exactly as it was
+    model.classifier[1].eval()  # a mixed state must come back exactly as it was
     for attack in (lambda: fgsm(model, x, y, eps=0.1), lambda: pgd(model, x, y, eps=0.1, step_size=0.1, steps=1)):
         assert torch.equal(attack(), reference)  # dropout would make it random
-        assert model.training and not model[2].training and model[0].training
+        assert model.training and not model.classifier[1].training and model.features[0].training
     deepfool(model, x)
     least_likely(model, x=x)
-    assert model.training and not model[2].training
+    assert model.training and not model.classifier[1].training
     # restored after an exception too
     with pytest.raises(ValueError):
         fgsm(model, x, y + 10, eps=0.1)
-    assert model.training and not model[2].training
+    assert model.training and not model.classifier[1].training
 
 
 @pytest.mark.parametrize(
@@ -181,7 +190,7 @@ def test_train_mode_model_is_attacked_in_eval_mode_and_restored() -> None:
         (lambda m, x, y: random_targets(y + 5, 5), ValueError, "class indices"),
     ],
 )
-def test_bad_input_gets_a_clear_error(call, error, match) -> None:
+def test_bad_input_gets_a_clear_error(tiny_model, call, error, match) -> None:
     model, (x, y) = tiny_model(), draw_batch(0, 4, False)
     with pytest.raises(error, match=match):
         call(model, x, y)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from advinterp_lib.attacks.explanation import grad_cam_attack, grad_cam_distribution, map_shift
 from advinterp_lib.interpret import grad_cam
@@ -15,35 +14,25 @@ from advinterp_lib.interpret import grad_cam
 H = W = 12
 
 
-class SmallCNN(nn.Module):
-    """conv -> pool -> conv: a 6x6 Grad-CAM layer, as the zoo's last layers are coarse."""
+@pytest.fixture
+def setup(make_toy_cnn):
+    """``setup(n)``: the shared toy CNN (5 classes; its last conv layer gives a 6x6 Grad-CAM, as the
+    zoo's last layers are coarse), n images and the model's predictions."""
 
-    last_conv = "features.4"
+    def make(n: int = 16):
+        model = make_toy_cnn(num_classes=5).eval()
+        with torch.no_grad():  # logit margins of a trained net, not the near-ties of a random one
+            model.classifier[2].weight.mul_(20)
+        x = torch.rand(n, 1, H, W, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            pred = model(x).argmax(1)
+        return model, x, pred
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()
-        )
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(8 * 6 * 6, 5))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
-
-
-def _setup(n: int = 16):
-    torch.manual_seed(0)
-    model = SmallCNN().eval()
-    with torch.no_grad():  # logit margins of a trained net, not the near-ties of a random one
-        model.head[1].weight.mul_(20)
-    x = torch.rand(n, 1, H, W, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        pred = model(x).argmax(1)
-    return model, x, pred
+    return make
 
 
-def test_distribution_is_the_library_grad_cam_normalised():
-    model, x, pred = _setup(6)
+def test_distribution_is_the_library_grad_cam_normalised(setup):
+    model, x, pred = setup(6)
     cam = grad_cam(model, x, pred, upsample="nearest")  # [N, 1, 12, 12]: each 6x6 cell repeated 2x2
     cam = F.avg_pool2d(cam, 2)  # back to the layer's 6x6
     expected = cam.flatten(1) / cam.flatten(1).sum(1, keepdim=True)
@@ -58,8 +47,8 @@ def test_map_shift_is_total_variation():
     torch.testing.assert_close(map_shift(p, q), torch.tensor([1.0, 0.0]))
 
 
-def test_prediction_kept_budget_respected_and_map_moves_more_than_noise():
-    model, x, pred = _setup()
+def test_prediction_kept_budget_respected_and_map_moves_more_than_noise(setup):
+    model, x, pred = setup()
     eps = 0.1
     result = grad_cam_attack(model, x, pred, eps=eps, steps=15, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -88,23 +77,23 @@ def test_prediction_kept_budget_respected_and_map_moves_more_than_noise():
     assert (result.shift > noise_shift).float().mean() >= 0.9
 
 
-def test_without_random_start_the_ascent_cannot_leave_x():
+def test_without_random_start_the_ascent_cannot_leave_x(setup):
     # TV(m(x'), m(x)) has a zero (sub)gradient at x' = x: the random start is needed.
-    model, x, pred = _setup(4)
+    model, x, pred = setup(4)
     result = grad_cam_attack(model, x, pred, eps=0.1, steps=3, random_start=False)
     assert torch.equal(result.shift, torch.zeros(4))
 
 
-def test_zero_budget_returns_the_input_with_no_shift():
-    model, x, pred = _setup(4)
+def test_zero_budget_returns_the_input_with_no_shift(setup):
+    model, x, pred = setup(4)
     result = grad_cam_attack(model, x, pred, eps=0.0, steps=3)
     assert torch.equal(result.x_adv, x)
     assert torch.equal(result.shift, torch.zeros(4))
     assert not result.success.any()
 
 
-def test_input_model_mode_and_hooks_untouched():
-    model, x, pred = _setup(4)
+def test_input_model_mode_and_hooks_untouched(setup):
+    model, x, pred = setup(4)
     model.train()
     before = x.clone()
     grad_cam_attack(model, x, pred, eps=0.05, steps=2)
@@ -114,10 +103,10 @@ def test_input_model_mode_and_hooks_untouched():
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_hook_removed_when_the_layer_has_no_spatial_output():
-    model, x, pred = _setup(2)
+def test_hook_removed_when_the_layer_has_no_spatial_output(setup):
+    model, x, pred = setup(2)
     with pytest.raises(ValueError, match="spatial"):
-        grad_cam_attack(model, x, pred, eps=0.05, steps=1, layer="head.1")
+        grad_cam_attack(model, x, pred, eps=0.05, steps=1, layer="classifier.2")
     assert not any(m._forward_hooks for m in model.modules())
 
 
@@ -133,14 +122,14 @@ def test_hook_removed_when_the_layer_has_no_spatial_output():
         ({"eps": 0.1, "layer": "nope"}, ValueError),
     ],
 )
-def test_bad_parameters_are_refused(kwargs, error):
-    model, x, pred = _setup(2)
+def test_bad_parameters_are_refused(setup, kwargs, error):
+    model, x, pred = setup(2)
     with pytest.raises(error):
         grad_cam_attack(model, x, pred, **kwargs)
 
 
-def test_bad_images_and_labels_are_refused():
-    model, x, pred = _setup(2)
+def test_bad_images_and_labels_are_refused(setup):
+    model, x, pred = setup(2)
     with pytest.raises(ValueError):
         grad_cam_attack(model, x * 255, pred, eps=0.1)
     with pytest.raises(ValueError):

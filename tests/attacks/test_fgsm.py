@@ -12,9 +12,10 @@ from torch import nn
 from advinterp_lib.attacks import fgsm, fgsm_sweep, least_likely, random_targets
 
 
-def small_cnn(seed: int = 0) -> nn.Module:
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 5 * 5, 10)).eval()
+@pytest.fixture
+def small_cnn(make_toy_cnn) -> nn.Module:
+    """The shared toy CNN with 10 classes on 12x12 images, in eval mode."""
+    return make_toy_cnn(num_classes=10).eval()
 
 
 def images(n: int, seed: int = 1) -> torch.Tensor:
@@ -27,8 +28,8 @@ def per_image_ce(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.parametrize("targeted", [False, True])
 @pytest.mark.parametrize("eps", [0.0, 0.03, 0.3])
-def test_matches_captum_fgsm_exactly(targeted: bool, eps: float) -> None:
-    model, x = small_cnn(), images(16)
+def test_matches_captum_fgsm_exactly(small_cnn: nn.Module, targeted: bool, eps: float) -> None:
+    model, x = small_cnn, images(16)
     y = torch.randint(0, 10, (16,), generator=torch.Generator().manual_seed(2))
     ours = fgsm(model, x, y, eps=eps, targeted=targeted)
     ref = CaptumFGSM(model, loss_func=per_image_ce, lower_bound=0.0, upper_bound=1.0).perturb(
@@ -56,8 +57,8 @@ def test_closed_form_on_a_linear_model() -> None:
     assert (after > before).all()
 
 
-def test_sweep_equals_single_calls_and_finds_the_minimal_eps() -> None:
-    model, x = small_cnn(), images(40)
+def test_sweep_equals_single_calls_and_finds_the_minimal_eps(small_cnn: nn.Module) -> None:
+    model, x = small_cnn, images(40)
     with torch.no_grad():
         y = model(x).argmax(1)
     eps_values = [0.0, 0.05, 0.1, 0.2, 0.4]
@@ -89,13 +90,13 @@ def test_least_likely_fgsm_raises_the_target_probability() -> None:
     assert (after > before).all()
 
 
-def test_least_likely_orders_classes_from_least_likely() -> None:
+def test_least_likely_orders_classes_from_least_likely(small_cnn: nn.Module) -> None:
     scores = torch.tensor([[0.1, 0.5, 0.05, 0.35], [0.2, 0.2, 0.3, 0.3]])
     assert least_likely(scores, k=3).tolist() == [[2, 0, 3], [0, 1, 2]]  # ties: lower index first
     with pytest.raises(ValueError, match="k must be <="):
         least_likely(scores, k=4)
     with pytest.raises(ValueError, match="needs the images"):
-        least_likely(small_cnn())
+        least_likely(small_cnn)
     with pytest.raises(TypeError, match="pass k by name"):
         least_likely(scores, 3)  # (source, x, k), as least_likely_targets(models, x, k)
 

@@ -11,9 +11,10 @@ from torch import nn
 from advinterp_lib.attacks import L2Ball, LinfBall, fgsm, pgd
 
 
-def small_cnn(seed: int = 0) -> nn.Module:
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(1, 6, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6 * 5 * 5, 10)).eval()
+@pytest.fixture
+def small_cnn(make_toy_cnn) -> nn.Module:
+    """The shared toy CNN with 10 classes on 12x12 images, in eval mode."""
+    return make_toy_cnn(num_classes=10).eval()
 
 
 def batch(n: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
@@ -22,8 +23,8 @@ def batch(n: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @pytest.mark.parametrize("targeted", [False, True])
-def test_linf_matches_torchattacks_pgd(targeted: bool) -> None:
-    model, (x, y) = small_cnn(), batch()
+def test_linf_matches_torchattacks_pgd(small_cnn: nn.Module, targeted: bool) -> None:
+    model, (x, y) = small_cnn, batch()
     ours = pgd(model, x, y, eps=0.1, step_size=0.02, steps=7, targeted=targeted)
     atk = torchattacks.PGD(model, eps=0.1, alpha=0.02, steps=7, random_start=False)
     if targeted:
@@ -32,8 +33,8 @@ def test_linf_matches_torchattacks_pgd(targeted: bool) -> None:
 
 
 @pytest.mark.parametrize("targeted", [False, True])
-def test_l2_matches_torchattacks_pgdl2(targeted: bool) -> None:
-    model, (x, y) = small_cnn(), batch()
+def test_l2_matches_torchattacks_pgdl2(small_cnn: nn.Module, targeted: bool) -> None:
+    model, (x, y) = small_cnn, batch()
     ours = pgd(model, x, y, eps=1.0, step_size=0.3, steps=6, norm="l2", targeted=targeted)
     atk = torchattacks.PGDL2(model, eps=1.0, alpha=0.3, steps=6, random_start=False)
     if targeted:
@@ -41,8 +42,8 @@ def test_l2_matches_torchattacks_pgdl2(targeted: bool) -> None:
     assert torch.allclose(ours, atk(x, y), atol=1e-5)
 
 
-def test_norm_given_as_a_ball_object_equals_the_string() -> None:
-    model, (x, y) = small_cnn(), batch()
+def test_norm_given_as_a_ball_object_equals_the_string(small_cnn: nn.Module) -> None:
+    model, (x, y) = small_cnn, batch()
     assert torch.equal(
         pgd(model, x, y, eps=0.1, step_size=0.03, steps=3, norm=LinfBall()),
         pgd(model, x, y, eps=0.1, step_size=0.03, steps=3, norm="linf"),
@@ -53,8 +54,8 @@ def test_norm_given_as_a_ball_object_equals_the_string() -> None:
     )
 
 
-def test_random_start_is_reproducible_and_inside_the_ball() -> None:
-    model, (x, y) = small_cnn(), batch()
+def test_random_start_is_reproducible_and_inside_the_ball(small_cnn: nn.Module) -> None:
+    model, (x, y) = small_cnn, batch()
     runs = [
         pgd(
             model,

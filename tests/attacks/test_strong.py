@@ -63,13 +63,8 @@ def test_each_stage_only_lowers_the_accuracy_and_the_targeted_stage_finds_more()
     assert acc["clean"] >= acc["pgd"] >= acc["apgd-ce"] > acc["apgd-t"]
 
 
-def cnn(seed: int = 0) -> nn.Module:
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 5 * 5, 10)).eval()
-
-
-def test_at_most_as_robust_as_fgsm_and_pgd_say() -> None:
-    model = cnn()
+def test_at_most_as_robust_as_fgsm_and_pgd_say(make_toy_cnn) -> None:
+    model = make_toy_cnn(num_classes=10).eval()
     g = torch.Generator().manual_seed(1)
     x = torch.rand(64, 1, 12, 12, generator=g)
     with torch.no_grad():
@@ -82,12 +77,10 @@ def test_at_most_as_robust_as_fgsm_and_pgd_say() -> None:
     assert result.accuracy()["apgd-t"] <= min(fgsm_ok.float().mean(), pgd_ok.float().mean())
 
 
-def test_restores_mode_leaves_inputs_and_global_rng() -> None:
-    model = nn.Sequential(
-        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Dropout(0.5), nn.Linear(4 * 10 * 10, 10)
-    )
+def test_restores_mode_leaves_inputs_and_global_rng(make_toy_cnn) -> None:
+    model = make_toy_cnn(num_classes=10)  # a BatchNorm and a Dropout
     model.train()
-    model[1].eval()  # a frozen batch-norm stays frozen
+    model.features[1].eval()  # a frozen batch-norm stays frozen
     x = torch.rand(8, 1, 12, 12)
     y = torch.randint(0, 10, (8,))
     x0, y0 = x.clone(), y.clone()
@@ -96,11 +89,11 @@ def test_restores_mode_leaves_inputs_and_global_rng() -> None:
     strong_attack(model, x, y, eps=0.05, pgd_steps=2, pgd_restarts=1, apgd_steps=3, n_targets=2)
     assert torch.equal(torch.random.get_rng_state(), state)
     assert torch.equal(x, x0) and torch.equal(y, y0)
-    assert model.training and not model[1].training and model[4].training
+    assert model.training and not model.features[1].training and model.classifier[1].training
 
 
-def test_same_seed_same_result() -> None:
-    model = cnn(2)
+def test_same_seed_same_result(make_toy_cnn) -> None:
+    model = make_toy_cnn(2, num_classes=10).eval()
     x = torch.rand(32, 1, 12, 12, generator=torch.Generator().manual_seed(0))
     y = torch.randint(0, 10, (32,), generator=torch.Generator().manual_seed(1))
     a, b = (strong_attack(model, x, y, eps=0.05, pgd_steps=3, pgd_restarts=2, apgd_steps=5, seed=7) for _ in range(2))
@@ -116,8 +109,8 @@ def test_same_seed_same_result() -> None:
         ({"eps": 0.1, "apgd_steps": 0}, ValueError),
     ],
 )
-def test_bad_arguments_are_refused(kwargs, error) -> None:
-    model = cnn()
+def test_bad_arguments_are_refused(make_toy_cnn, kwargs, error) -> None:
+    model = make_toy_cnn(num_classes=10).eval()
     x, y = torch.rand(4, 1, 12, 12), torch.zeros(4, dtype=torch.long)
     with pytest.raises(error):
         strong_attack(model, x, y, **kwargs)

@@ -16,9 +16,11 @@ from advinterp_lib import plotting  # noqa: E402
 from advinterp_lib.attacks import fgsm, loss_surface, orthogonal_direction, signed_gradient  # noqa: E402
 
 
-def model_pair() -> tuple[nn.Module, nn.Module]:
+@pytest.fixture
+def model_pair(make_toy_cnn) -> tuple[nn.Module, nn.Module]:
+    """Two different models of 10x10 images, 10 classes: the shared toy CNN and an MLP."""
+    a = make_toy_cnn(1, size=10, num_classes=10).eval()  # seed 1: every |input gradient| on data() is > 1e-6
     torch.manual_seed(0)
-    a = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 10)).eval()
     b = nn.Sequential(nn.Flatten(), nn.Linear(100, 16), nn.Tanh(), nn.Linear(16, 10)).eval()
     return a, b
 
@@ -29,8 +31,8 @@ def data(n: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @pytest.mark.parametrize("norm", ["linf", "l2"])
-def test_orthogonal_direction_is_orthogonal_and_the_same_size(norm: str) -> None:
-    (a, b), (x, y) = model_pair(), data()
+def test_orthogonal_direction_is_orthogonal_and_the_same_size(model_pair, norm: str) -> None:
+    (a, b), (x, y) = model_pair, data()
     g, d = signed_gradient(a, x, y), signed_gradient(b, x, y)
     perp = orthogonal_direction(d, g, norm=norm)
     dots = (perp.flatten(1).double() * g.flatten(1).double()).sum(1)
@@ -45,14 +47,14 @@ def test_orthogonal_direction_is_orthogonal_and_the_same_size(norm: str) -> None
         orthogonal_direction(2 * g, g)
 
 
-def test_signed_gradient_is_the_fgsm_direction() -> None:
-    (a, _), (x, y) = model_pair(), data()
+def test_signed_gradient_is_the_fgsm_direction(model_pair) -> None:
+    (a, _), (x, y) = model_pair, data()
     g = signed_gradient(a, x, y)
     assert torch.equal((x + 0.1 * g).clamp(0, 1), fgsm(a, x, y, eps=0.1))  # no |grad| <= 1e-6 here
 
 
-def test_surface_equals_a_brute_force_loop() -> None:
-    (a, b), (x, y) = model_pair(), data()
+def test_surface_equals_a_brute_force_loop(model_pair) -> None:
+    (a, b), (x, y) = model_pair, data()
     g = signed_gradient(a, x, y)
     perp = orthogonal_direction(signed_gradient(b, x, y), g)
     e1, e2 = torch.linspace(-0.2, 0.3, 5), torch.linspace(0.0, 0.25, 4)
