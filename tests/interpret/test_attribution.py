@@ -27,26 +27,6 @@ H = W = 16
 K = 5
 
 
-class SmallCNN(nn.Module):
-    """Two conv layers, pooling and a linear head; every ReLU its own module."""
-
-    last_conv = "features.3"
-
-    def __init__(self, channels: int = 1) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(channels, 4, 3, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(4, 6, 3, padding=1),
-            nn.ReLU(),
-        )
-        self.pool = nn.MaxPool2d(2)
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(6 * (H // 2) * (W // 2), 8), nn.ReLU(), nn.Linear(8, K))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.pool(self.features(x)))
-
-
 class LinearModel(nn.Module):
     """logits = W flatten(x) + b: every gradient has a closed form."""
 
@@ -74,9 +54,10 @@ def _images(n: int = 3, channels: int = 1, seed: int = 0) -> torch.Tensor:
 
 
 @pytest.fixture
-def cnn() -> SmallCNN:
-    torch.manual_seed(0)
-    return SmallCNN().eval()
+def cnn(make_toy_cnn) -> nn.Module:
+    """The shared toy CNN on H x W images with K classes, in eval mode: conv, BatchNorm, ReLU, pool,
+    conv (``features.4``, its last conv layer), ReLU, then flatten, dropout and a linear head."""
+    return make_toy_cnn(size=H, num_classes=K).eval()
 
 
 def _hooks_left(model: nn.Module) -> list[str]:
@@ -143,16 +124,15 @@ def test_guided_backprop_equals_captum_and_an_independent_twin(cnn):
             return g * (v > 0) * (g > 0)
 
     twin = copy.deepcopy(cnn)
-    twin.features[1].forward = GuidedReLU.apply
-    twin.features[3].forward = GuidedReLU.apply
-    twin.head[2].forward = GuidedReLU.apply
+    twin.features[2].forward = GuidedReLU.apply
+    twin.features[5].forward = GuidedReLU.apply
     xg = x.clone().requires_grad_()
     twin(xg)[torch.arange(3), target].sum().backward()
     assert xg.grad.abs().max() > 0
     torch.testing.assert_close(ours, xg.grad, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize("layer", [None, "features.1", "features.2"])
+@pytest.mark.parametrize("layer", [None, "features.2", "features.5"])
 @pytest.mark.parametrize("relu", [True, False])
 def test_grad_cam_equals_a_from_scratch_hook_implementation(cnn, layer, relu):
     x = _images()
@@ -171,7 +151,7 @@ def test_guided_grad_cam_is_guided_backprop_times_grad_cam(cnn):
     ours = guided_grad_cam(cnn, x, 2)
     product = guided_backprop(cnn, x, 2) * grad_cam(cnn, x, 2)
     torch.testing.assert_close(ours, product, rtol=1e-5, atol=1e-7)
-    captum = GuidedGradCam(cnn, cnn.features[3]).attribute(
+    captum = GuidedGradCam(cnn, cnn.features[4]).attribute(
         x.clone().requires_grad_(), target=2, interpolate_mode="bilinear"
     )
     torch.testing.assert_close(ours, captum.sum(1, keepdim=True).detach(), rtol=1e-5, atol=1e-7)
@@ -242,10 +222,8 @@ METHODS = {
 
 
 @pytest.mark.parametrize("method", list(METHODS))
-def test_input_unchanged_mode_restored_no_hooks_left(method):
-    torch.manual_seed(5)
-    model = SmallCNN()
-    model.head.insert(2, nn.Dropout(0.5))  # train mode would make the maps random
+def test_input_unchanged_mode_restored_no_hooks_left(make_toy_cnn, method):
+    model = make_toy_cnn(5, size=H, num_classes=K)  # its BatchNorm and Dropout would make train-mode maps differ
     x = _images()
     before = x.clone()
     model.train()
@@ -265,7 +243,7 @@ def test_mixed_submodule_modes_are_restored(cnn, method):
     cnn.train()
     cnn.features.eval()  # e.g. a frozen backbone inside a model being fine-tuned
     METHODS[method](cnn, _images(), 0)
-    assert cnn.training and cnn.head.training and cnn.head[1].training
+    assert cnn.training and cnn.classifier.training and cnn.classifier[1].training
     assert not cnn.features.training and not cnn.features[0].training
 
 
@@ -284,10 +262,9 @@ class _FailsOnSecondCall(nn.Module):
 
 
 @pytest.mark.parametrize("method", list(METHODS))
-def test_no_hooks_left_and_mode_restored_after_an_exception(method):
-    torch.manual_seed(6)
-    model = SmallCNN()
-    model.features.insert(4, _FailsOnSecondCall())
+def test_no_hooks_left_and_mode_restored_after_an_exception(make_toy_cnn, method):
+    model = make_toy_cnn(6, size=H, num_classes=K)
+    model.features.append(_FailsOnSecondCall())
     model.train()
     x = _images()
     before = x.clone()
@@ -310,7 +287,7 @@ def test_wrong_layer_name_lists_valid_names(cnn, fn):
 @pytest.mark.parametrize("fn", [grad_cam, guided_grad_cam])
 def test_layer_without_spatial_output_is_rejected(cnn, fn):
     with pytest.raises(ValueError, match="spatial output"):
-        fn(cnn, _images(), 0, layer="head.1")
+        fn(cnn, _images(), 0, layer="classifier.2")
 
 
 @pytest.mark.parametrize("method", list(METHODS))

@@ -170,13 +170,13 @@ def test_top_count() -> None:
             top_count(10, bad)
 
 
-def test_model_mode_restored_and_hooks_removed_after_error() -> None:
-    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
+def test_model_mode_restored_and_hooks_removed_after_error(toy_cnn) -> None:
+    model = toy_cnn
     model.train()
-    top_activating_images(model, torch.rand(5, 1, 6, 6), "0", k=2)
+    top_activating_images(model, torch.rand(5, 1, 12, 12), "features.0", k=2)
     assert model.training
     with pytest.raises(ValueError, match="not a feature map"):
-        top_activating_images(model, torch.rand(5, 1, 6, 6), "1", k=2)  # Flatten: 2-D output
+        top_activating_images(model, torch.rand(5, 1, 12, 12), "classifier.0", k=2)  # Flatten: 2-D output
     assert model.training
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
 
