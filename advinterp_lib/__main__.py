@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "report":
         import warnings
 
-        from .runs.report import build_report, report_json
+        from .report import build_report, report_json
 
         try:
             with warnings.catch_warnings():  # the report lists them itself

@@ -29,9 +29,9 @@ UNDER_1S = Target("under 1 s", 1.0)
 
 
 def _artifacts():
+    from advinterp_lib.artifacts import adversarial_set, adversarial_variant
     from advinterp_lib.consistency import class_synsets, correlation_matrix, distance_matrix
-    from advinterp_lib.runs.artifacts import adversarial_set, adversarial_variant
-    from advinterp_lib.runs.profiles import ADV_TRAINING, ZOO_TRAINING, chapter_parameters
+    from advinterp_lib.runs.profiles import ADV_TRAINING, ZOO_TRAINING, adversarial_set_recipe, chapter_parameters
 
     kw = {**ZOO_TRAINING["quick"], **ADV_TRAINING["quick"], "seed": 0, "progress": False, "device": "cpu"}
     models = {
@@ -41,11 +41,8 @@ def _artifacts():
     p = chapter_parameters("quick", "11")
     source, advset = adversarial_set(
         p["archs"],
+        adversarial_set_recipe(p, eps="eps"),
         n=p["n_images"],
-        k=p["k_targets"],
-        step_size=p["adam_step_255"] / 255,
-        steps=p["adam_steps"],
-        eps=p["eps"],
         train_size=p["train_size"],
         train_epochs=p["train_epochs"],
         seed=p["seed"],

@@ -31,10 +31,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from advinterp_lib.artifacts import adversarial_variant_spec, make_objective
 from advinterp_lib.attacks.base import attack_mode, loss_gradient
 from advinterp_lib.data import load
 from advinterp_lib.models import ZOO, build
-from advinterp_lib.runs.artifacts import adversarial_variant_spec, make_objective
 from advinterp_lib.runs.profiles import ADV_TRAINING, CHAPTERS, ZOO_TRAINING
 from advinterp_lib.training import train
 

@@ -236,9 +236,9 @@ def skipped(name: str, reason: str) -> dict[str, str]:
 def zoo_models(archs: Sequence[str] | None = None) -> tuple[dict[str, nn.Module], str]:
     """The zoo nets in eval mode: the quick profile's trained weights when the artifact
     cache holds them (never trains), else untrained. Returns (models, which weights)."""
+    from advinterp_lib.artifacts import trained_model, zoo_model_config
+    from advinterp_lib.artifacts.cache import ArtifactCache
     from advinterp_lib.models import ZOO, build
-    from advinterp_lib.runs.artifacts import trained_model, zoo_model_config
-    from advinterp_lib.runs.cache import ArtifactCache
     from advinterp_lib.runs.profiles import ZOO_TRAINING
 
     archs = list(archs or ZOO)

@@ -20,7 +20,10 @@ import torch
 from torch import nn
 
 from advinterp_lib import attacks, consistency, interpret, models, stats
-from advinterp_lib.attacks import advset, ensemble, targets
+from advinterp_lib.artifacts import adversarial_set, store, trained_model, zoo_model_config
+from advinterp_lib.artifacts import cache as run_cache
+from advinterp_lib.attacks import ensemble, targets
+from advinterp_lib.attacks.advset import AdversarialSetRecipe
 from advinterp_lib.attacks.deepfool import deepfool, deepfool_binary, rho_adv
 from advinterp_lib.attacks.surface import loss_surface, orthogonal_direction, plane_values, signed_gradient
 from advinterp_lib.consistency import concepts as cc
@@ -30,12 +33,10 @@ from advinterp_lib.interpret import attribution, faithfulness, receptive_field, 
 from advinterp_lib.interpret.neighbours import embed, nearest_neighbours, neighbour_label_agreement
 from advinterp_lib.models.layers import Normalize, capture_activations, last_conv_layer, layer
 from advinterp_lib.plotting import image_grid
-from advinterp_lib.runs import cache as run_cache
-from advinterp_lib.runs.artifacts import adversarial_set, trained_model, zoo_model_config
+from advinterp_lib.report.rules import lookup
 from advinterp_lib.runs.chapters import find_chapter
 from advinterp_lib.runs.profiles import chapter_parameters
 from advinterp_lib.runs.results import write_results
-from advinterp_lib.runs.rules import lookup
 from advinterp_lib.runs.runner import check_overrides, parse_override
 from advinterp_lib.training import evaluate, train
 from advinterp_lib.validation import check_images, check_int, check_labels, check_number
@@ -61,6 +62,9 @@ def X(n: int = 2, c: int = 1, hw: int = 28) -> torch.Tensor:
 
 def Y(n: int = 2) -> torch.Tensor:
     return torch.arange(n) % 10
+
+
+RECIPE = AdversarialSetRecipe(k=1, step_size=5 / 255, steps=1)  # an adversarial set's attack, for the calls below
 
 
 def nan_images() -> torch.Tensor:
@@ -125,7 +129,7 @@ IMAGE_FUNCTIONS: list[tuple[str, str, Callable[[object], object]]] = [
     (
         "generate_adversarial_set",
         "images",
-        lambda x: advset.generate_adversarial_set(net(), x, Y(), "/nonexistent/never", k=1, progress=False),
+        lambda x: store.generate_adversarial_set(net(), x, Y(), "/nonexistent/never", RECIPE, progress=False),
     ),
     ("check_images", "x", lambda x: check_images(x, model=net())),
 ]
@@ -197,8 +201,8 @@ CASES = [
     C("random_targets-y-float", lambda: targets.random_targets(torch.tensor([0.0, 1.0]), 10), TypeError, "y"),
     C(
         "advset-labels-range",
-        lambda: advset.generate_adversarial_set(
-            net(), X(), torch.tensor([0, 10]), "/nonexistent/never", k=1, progress=False
+        lambda: store.generate_adversarial_set(
+            net(), X(), torch.tensor([0, 10]), "/nonexistent/never", RECIPE, progress=False
         ),
         ValueError,
         "labels",
@@ -300,27 +304,25 @@ CASES = [
     C("random_targets-k-too-big", lambda: targets.random_targets(Y(), 10, 10), ValueError, "k"),
     C(
         "advset-k-0",
-        lambda: advset.generate_adversarial_set(net(), X(), Y(), "/nonexistent/never", k=0, progress=False),
+        lambda: AdversarialSetRecipe(k=0, step_size=0.02, steps=1),
         ValueError,
         "k",
     ),
     C(
         "advset-shard_size-0",
-        lambda: advset.generate_adversarial_set(net(), X(), Y(), "/nonexistent/never", shard_size=0, progress=False),
+        lambda: store.generate_adversarial_set(net(), X(), Y(), "/nonexistent/never", RECIPE, shard_size=0),
         ValueError,
         "shard_size",
     ),
     C(
         "advset-steps-0",
-        lambda: advset.generate_adversarial_set(net(), X(), Y(), "/nonexistent/never", k=1, steps=0, progress=False),
+        lambda: AdversarialSetRecipe(k=1, step_size=0.02, steps=0),
         ValueError,
         "steps",
     ),
     C(
         "advset-step_size-negative",
-        lambda: advset.generate_adversarial_set(
-            net(), X(), Y(), "/nonexistent/never", k=1, step_size=-1.0, progress=False
-        ),
+        lambda: AdversarialSetRecipe(k=1, step_size=-1.0, steps=1),
         ValueError,
         "step_size",
     ),
@@ -674,26 +676,26 @@ CASES = [
     ),
     C(
         "adversarial_set-step_size-str",
-        lambda: adversarial_set(n=10, k=2, step_size="a", steps=1, train_size=100, train_epochs=1),
+        lambda: AdversarialSetRecipe(k=2, step_size="a", steps=1),
         TypeError,
         "step_size",
     ),
     C(
         "adversarial_set-n-0",
-        lambda: adversarial_set(n=0, k=2, step_size=0.02, steps=1, train_size=100, train_epochs=1),
+        lambda: adversarial_set(["vgg"], RECIPE, n=0, train_size=100, train_epochs=1),
         ValueError,
         "n",
     ),
     C(
         "adversarial_set-archs",
-        lambda: adversarial_set(["lenet"], n=10, k=2, step_size=0.02, steps=1, train_size=100, train_epochs=1),
+        lambda: adversarial_set(["lenet"], RECIPE, n=10, train_size=100, train_epochs=1),
         ValueError,
         "archs",
         "lenet",
     ),
     C(
         "generate_adversarial_set-steps-str",
-        lambda: advset.generate_adversarial_set(net(), X(), Y(), "/nonexistent/never", k=1, steps="4", progress=False),
+        lambda: AdversarialSetRecipe(k=1, step_size=0.02, steps="4"),
         TypeError,
         "steps",
     ),

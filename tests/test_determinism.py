@@ -27,8 +27,8 @@ PIPELINE = textwrap.dedent(
     from advinterp_lib.consistency import (class_synsets, concept_top_activations, correlation_matrix,
                                            distance_matrix, summarize_consistency)
     from advinterp_lib.data import load
-    from advinterp_lib.runs.artifacts import trained_model
-    from advinterp_lib.runs.cache import ArtifactCache
+    from advinterp_lib.artifacts import trained_model
+    from advinterp_lib.artifacts.cache import ArtifactCache
 
 
     def sha(t):

@@ -3,7 +3,7 @@
 A number that a run measured (a percentage, a decimal, "from X to Y", a speed-up "N×",
 a wall time) goes stale the moment the code or the data change, and nothing tells the
 prose. So markdown cells may state only *constants*: the chapter's parameters (any
-profile), the paper's published values (:mod:`advinterp_lib.runs.paper`), library
+profile), the paper's published values (:mod:`advinterp_lib.report.paper`), library
 defaults, and an explicit per-chapter allowlist below, each entry with its reason.
 Everything measured is rendered by a code cell from the run's numbers (for a committed
 profile: :func:`advinterp_lib.runs.prose.committed_results`, with
@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 from advinterp_lib.consistency.metric import bootstrap_consistency
-from advinterp_lib.runs import paper
+from advinterp_lib.report import paper
 from advinterp_lib.runs.chapters import list_chapters
 from advinterp_lib.runs.profiles import CHAPTERS
 
@@ -74,8 +74,8 @@ ALLOWED: dict[str, dict[str, str]] = {
         "0.71": "sqrt(0.5^2 + 0.5^2): the largest radial frequency of a 2-D DFT in cycles per pixel (closed form)",
     },
     "15": {
-        "10": "a rule's tolerance (runs.claims: rel_tol 0.10 for consistency values), not a measurement",
-        "5": "a rule's bound (runs.claims.CONSIS_BOUND), not a measurement",
+        "10": "a rule's tolerance (report.claims: rel_tol 0.10 for consistency values), not a measurement",
+        "5": "a rule's bound (report.claims.CONSIS_BOUND), not a measurement",
         "0.1": "chapter 12's training budget eps, a parameter of that chapter",
     },
     "appendix": {

@@ -7,7 +7,7 @@ The black-box attack (:mod:`advinterp_lib.attacks.blackbox`) trains its surrogat
 package does not import it: ``from advinterp_lib.attacks.blackbox import blackbox_attack``.
 """
 
-from .advset import AdversarialSet, generate_adversarial_set
+from .advset import AdversarialSetRecipe, least_likely_rows
 from .base import L2Ball, LinfBall, attack_mode
 from .deepfool import DeepFoolBinaryResult, DeepFoolResult, deepfool, deepfool_binary, rho_adv
 from .ensemble import EnsembleAttackResult, ensemble_attack, ensemble_attack_result, least_likely_targets
@@ -19,13 +19,13 @@ from .surface import loss_surface, orthogonal_direction, plane_values, signed_gr
 from .targets import least_likely, random_targets
 
 __all__ = [
-    "AdversarialSet",
+    "AdversarialSetRecipe",
     "EnsembleAttackResult",
     "ExplanationAttackResult",
     "grad_cam_attack",
     "ensemble_attack",
     "ensemble_attack_result",
-    "generate_adversarial_set",
+    "least_likely_rows",
     "least_likely_targets",
     "DeepFoolBinaryResult",
     "DeepFoolResult",

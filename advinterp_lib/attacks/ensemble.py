@@ -103,7 +103,9 @@ def _attack_mode_all(models: Sequence[nn.Module]) -> Iterator[None]:
         yield
 
 
-def _check_models(models: object) -> list[nn.Module]:
+def check_models(models: object) -> list[nn.Module]:
+    """``models`` as a non-empty list of ``nn.Module`` (one module is a list of one).
+    Raises TypeError or ValueError naming what is wrong."""
     if isinstance(models, nn.Module):
         return [models]
     if not isinstance(models, Sequence) or isinstance(models, (str, bytes)):
@@ -138,7 +140,7 @@ def ensemble_probabilities(models: Sequence[nn.Module], x: torch.Tensor, *, batc
         TypeError / ValueError: bad ``models`` (empty, not modules) or ``x`` (see
             :func:`advinterp_lib.validation.check_images`).
     """
-    models = _check_models(models)
+    models = check_models(models)
     check_images(x, model=models[0])
     check_count(batch_size, "batch_size")
     device = model_device(models[0], x.device)
@@ -234,7 +236,7 @@ def ensemble_attack_result(
             ``random_start`` without ``eps``.
         TypeError: wrong argument types.
     """
-    models = _check_models(models)
+    models = check_models(models)
     check_images(x, model=models[0])
     check_count(steps, "steps")
     step_size = check_budget(step_size, "step_size")

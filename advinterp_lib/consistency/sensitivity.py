@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..attacks.advset import AdversarialSet
+from ..data import AdversarialSet
 from ..interpret.topk import top_count
 from ..models.layers import capture_activations, last_conv_layer
 from ..models.state import eval_mode, model_device
@@ -279,7 +279,7 @@ def channel_responses(
 ) -> ChannelResponses:
     """Stream ``images`` through ``model`` once; keep every channel's spatial max and
     mean of ``layer`` and the model's logits, for every image (batches of
-    ``batch_size``, as :func:`~advinterp_lib.runs.imagenet_artifacts.batched_probabilities`:
+    ``batch_size``, as :func:`~advinterp_lib.artifacts.imagenet.batched_probabilities`:
     ``logits.softmax(1)`` equals its probabilities).
 
     Args:

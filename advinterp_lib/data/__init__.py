@@ -8,6 +8,8 @@
     test = load("fashion-mnist", "test", root=path)
 
 ``wordnet()``, ``synset()`` and ``synset_from_wnid()`` give WordNet 3.0 through nltk.
+``AdversarialSet`` holds an adversarial set in memory (written and loaded by
+:mod:`advinterp_lib.artifacts.store`).
 
 ``DataNotFoundError`` and ``ImageSet`` are defined here, before the loader modules
 are imported, because every loader module uses them.
@@ -203,6 +205,7 @@ def _describe(value: object) -> str:
 
 
 # The loader modules import DataNotFoundError and ImageSet from here.
+from advinterp_lib.data.adversarial import AdversarialSet  # noqa: E402
 from advinterp_lib.data.broden import load_broden  # noqa: E402
 from advinterp_lib.data.fashion_mnist import load_fashion_mnist  # noqa: E402
 from advinterp_lib.data.imagenet import load_imagenet_val  # noqa: E402
@@ -243,6 +246,7 @@ def load(name: str, split: str, *, root: str | os.PathLike[str] | None = None, *
 
 
 __all__ = [
+    "AdversarialSet",
     "DATASETS",
     "DataNotFoundError",
     "ImageSet",

@@ -10,10 +10,9 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from ..attacks.advset import AdversarialSet
 from ..consistency.activations import ConceptActivations, concept_top_activations
 from ..consistency.metric import concept_distribution, consistency_scores
-from ..data import ImageSet
+from ..data import AdversarialSet, ImageSet
 from ..interpret.receptive_field import calibrate_discrepancy, discrepancy_maps
 from ..models.layers import last_conv_layer
 from ..models.state import eval_mode

@@ -2,7 +2,7 @@
 and the spectra of adversarial perturbations (matplotlib only; no computation).
 
 Each function draws a new figure from numbers the caller computed (with
-:mod:`advinterp_lib.runs.explanations_under_attack`) and returns it.
+:mod:`advinterp_lib.studies.explanations_under_attack`) and returns it.
 """
 
 from __future__ import annotations

@@ -1,16 +1,16 @@
-"""Running the book: the artifact cache, profiles, results JSON and the papermill runner.
+"""Running the book: profiles, results JSON, the papermill runner, and the runs that
+are not a chapter (chapter 12's ablation over seeds, training under torchrun, chapter
+11's ImageNet adversarial set on several GPUs).
 
-This is the "effects at the edge" layer: files, caching and progress live here,
-while the subpackages below compute and return.
+The artifacts every run shares (models, adversarial sets) come from
+:mod:`advinterp_lib.artifacts`; the report that reads the results is
+:mod:`advinterp_lib.report`.
 """
 
-from .cache import ArtifactCache, config_key
 from .profiles import PROFILES, chapter_parameters, profile_names
 from .results import ChapterRun, read_results, write_results
 
 __all__ = [
-    "ArtifactCache",
-    "config_key",
     "PROFILES",
     "chapter_parameters",
     "profile_names",

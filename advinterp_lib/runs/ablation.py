@@ -24,6 +24,8 @@ the effect of the term (consistent-AT minus targeted-AT).
 
 from __future__ import annotations
 
+import datetime as _dt
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,22 +34,32 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..artifacts import (
+    ArtifactCache,
+    adversarial_set,
+    adversarial_variant,
+    adversarial_variant_spec,
+    whitebox_adversarial_set,
+)
+from ..atomic import atomic_write_text
+from ..attacks.advset import AdversarialSetRecipe
 from ..attacks.fgsm import fgsm
 from ..attacks.pgd import pgd
 from ..attacks.strong import STAGES, strong_attack
+from ..consistency import class_synsets, correlation_matrix, distance_matrix
 from ..consistency.activations import concept_top_activations
 from ..consistency.evaluation import ModelConsistency, consistency_row, interval_difference, measure_consistency
 from ..consistency.hierarchical import SeedTopConcepts, hierarchical_bootstrap, hierarchical_mean
 from ..consistency.metric import concept_distribution, consistency_scores
+from ..data import load
+from ..models import ZOO
 from ..models.state import predicted_labels
 from ..stats import BootstrapInterval
 from ..tables import markdown_table
 from ..training import evaluate, predict
-from .artifacts import adversarial_variant, adversarial_variant_spec
-from .cache import ArtifactCache
-from .profiles import ADV_TRAINING
+from .profiles import ADV_TRAINING, adversarial_set_recipe
 from .prose import change_verdict, format_change
-from .whitebox import whitebox_adversarial_set
+from .results import device_description, results_path, write_results
 
 __all__ = [
     "ABLATION_VARIANTS",
@@ -116,7 +128,7 @@ def measure_model(
     Args:
         model: the classifier (eval mode is used and its state restored by every call).
         real_images, real_concepts: the real images whose top 1% give consis(n).
-        advset: an :class:`~advinterp_lib.attacks.advset.AdversarialSet` (its
+        advset: an :class:`~advinterp_lib.data.AdversarialSet` (its
             ``labels`` are the sources' concepts, ``source_index`` the clusters).
         num_concepts: K; fraction: the top share (paper: 0.01).
         eval_images, eval_labels: test images for the accuracies.
@@ -175,7 +187,7 @@ def ablation_measurements(
         archs, variants, seeds: what to fine-tune; seed 0 is the model every chapter
             shares (``finetune_seed=None``), others repeat its fine-tune.
         zoo, adv: the profile's ``ZOO_TRAINING`` / ``ADV_TRAINING`` entries
-            (:func:`~advinterp_lib.runs.artifacts.adversarial_variant`'s keywords).
+            (:func:`~advinterp_lib.artifacts.adversarial_variant`'s keywords).
         data_config: identifies the data in the cache key, as JSON: the adversarial
             set (its ``n``, ``k``, step, steps, eps, archs) and the evaluation images
             (their number and subset seed).
@@ -380,11 +392,6 @@ def ablation_study(
         ValueError: a parameter missing from ``params``; an architecture or variant
             unknown to the zoo or to :data:`ABLATION_VARIANTS`.
     """
-    from ..consistency import class_synsets, correlation_matrix, distance_matrix
-    from ..data import load
-    from ..models import ZOO
-    from .artifacts import adversarial_set
-
     missing = [k for k in STUDY_PARAMETERS if k not in params]
     if missing:
         raise ValueError(f"params: missing {missing} (chapter 12's parameters; see runs.profiles.ABLATION)")
@@ -398,25 +405,18 @@ def ablation_study(
         )
     zoo = {"train_size": p["train_size"], "train_epochs": p["train_epochs"], "seed": p["seed"]}
     adv = {k: p[k] for k in ADV_TRAINING["quick"]}  # the fine-tune's parameters (the same keys in every profile)
+    recipe = adversarial_set_recipe(p)
     advset_config = {
         "archs": list(p["ensemble_archs"]),
         "n": p["n_images"],
-        "k": p["k_targets"],
-        "step_size": p["adam_step_255"] / 255,
-        "steps": p["adam_steps"],
-        "eps": p["advset_eps"],
+        "k": recipe.k,
+        "step_size": recipe.step_size,
+        "steps": recipe.steps,
+        "eps": recipe.eps,
     }
     if source is None or advset is None:
         source, advset = adversarial_set(
-            p["ensemble_archs"],
-            n=p["n_images"],
-            k=p["k_targets"],
-            step_size=p["adam_step_255"] / 255,
-            steps=p["adam_steps"],
-            eps=p["advset_eps"],
-            **zoo,
-            cache=cache,
-            progress=progress,
+            p["ensemble_archs"], recipe, n=p["n_images"], **zoo, cache=cache, progress=progress
         )
     if correlation is None:
         correlation = correlation_matrix(distance_matrix(class_synsets(source.synsets)), p["sigma"])
@@ -488,12 +488,6 @@ def record_ablation(
     Raises:
         ValueError: unknown profile; an existing file that is not a results record.
     """
-    import datetime as _dt
-    import json
-
-    from ..atomic import atomic_write_text
-    from .results import device_description, results_path, write_results
-
     path = results_path(profile, CHAPTER_12, root)
     run = {
         "device": device_description(),
@@ -692,7 +686,7 @@ def variant_spec_table(
     variants: Sequence[str], *, eps: float, pgd_train_steps: int, pgd_train_step: float, consistent_steps: int
 ) -> str:
     """The training variants as markdown: each one's objective, its parameters
-    (:func:`~advinterp_lib.runs.artifacts.adversarial_variant_spec`) and the forward +
+    (:func:`~advinterp_lib.artifacts.adversarial_variant_spec`) and the forward +
     backward passes a training batch costs (feature-consistent-AT: 3 PGD steps on the
     feature distance, the library's default).
 
@@ -727,25 +721,22 @@ def whitebox_consistency(
     correlation: torch.Tensor,
     *,
     n_sources: int,
-    k: int,
-    step_size: float,
-    steps: int,
-    eps: float | None,
+    recipe: AdversarialSetRecipe,
     fraction: float = 0.01,
     num_samples: int = 1000,
     seed: int = 0,
     cache: ArtifactCache | None = None,
 ) -> tuple[dict[str, ModelConsistency], dict[str, float]]:
     """consis and consis_adv of each model on its own white-box set: the paper's attack
-    (:func:`~advinterp_lib.runs.whitebox.whitebox_adversarial_set`, cached) aimed at the
+    (:func:`~advinterp_lib.artifacts.advsets.whitebox_adversarial_set`, cached) aimed at the
     model itself from the first ``n_sources`` source images; consis on all of them.
 
     Args:
         models: ``{row: model}``.
         source_images: float [N, C, H, W] in [0, 1]; source_labels: int [N] (the concepts).
         correlation: A, [K, K].
-        n_sources: sources attacked; k, step_size, steps, eps: the attack (targets per
-            image, Adam's step, iterations, L-inf bound).
+        n_sources: sources attacked; recipe: the attack
+            (:class:`~advinterp_lib.attacks.advset.AdversarialSetRecipe`).
         fraction, num_samples, seed: as :func:`~advinterp_lib.consistency.evaluation.measure_consistency`
             (``seed`` also seeds the attack).
         cache: where the white-box sets are kept (default: under ``roots.cache_root()``).
@@ -764,10 +755,7 @@ def whitebox_consistency(
             m,
             source_images[:n_sources],
             source_labels[:n_sources],
-            k=k,
-            step_size=step_size,
-            steps=steps,
-            eps=eps,
+            recipe,
             seed=seed,
             cache=cache,
             progress=False,

@@ -1,10 +1,10 @@
 """The command line that trains a zoo model on several processes (GPUs or machines)
 under ``torchrun``, with one of the book's objectives and a profile's recipe.
 
-It sits in ``runs`` because it reads what ``runs`` owns: the profiles' recipes
+It sits in ``runs`` because it reads the profiles' recipes
 (:data:`~advinterp_lib.runs.profiles.ADV_TRAINING`, ``ZOO_TRAINING``), the objectives
-by name (:func:`~advinterp_lib.runs.artifacts.make_objective`) and the cached standard
-model to fine-tune (:func:`~advinterp_lib.runs.artifacts.trained_model`). The
+by name (:func:`~advinterp_lib.artifacts.zoo.make_objective`) and the cached standard
+model to fine-tune (:func:`~advinterp_lib.artifacts.trained_model`). The
 distributed training itself -- the process group, DDP around the objective, the sharded
 evaluation -- is :mod:`advinterp_lib.training.distributed`, driven by the one training
 loop :func:`~advinterp_lib.training.train`.
@@ -28,6 +28,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ..artifacts.zoo import ADVERSARIAL_OBJECTIVES, adversarial_variant_spec, make_objective, trained_model
 from ..atomic import atomic_torch_save, atomic_write_text
 from ..data import load
 from ..models import ZOO, build
@@ -40,7 +41,6 @@ from ..training.distributed import (
 )
 from ..training.loop import train
 from ..training.robustness import evaluate_robustness_distributed
-from .artifacts import ADVERSARIAL_OBJECTIVES, adversarial_variant_spec, make_objective, trained_model
 from .profiles import ADV_TRAINING, ZOO_TRAINING
 
 __all__ = ["main"]

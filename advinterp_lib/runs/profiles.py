@@ -14,9 +14,12 @@ A test checks that each notebook's ``parameters`` cell equals its ``quick`` entr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-# How the three zoo models are trained, per profile (see advinterp_lib.runs.artifacts).
+from ..attacks.advset import AdversarialSetRecipe
+
+# How the three zoo models are trained, per profile (see advinterp_lib.artifacts).
 ZOO_TRAINING: dict[str, dict[str, Any]] = {
     "quick": {"train_size": 60000, "train_epochs": 1},
     "full": {"train_size": 60000, "train_epochs": 15},
@@ -24,7 +27,7 @@ ZOO_TRAINING: dict[str, dict[str, Any]] = {
 
 # How the adversarially trained zoo models (FGSM-AT, PGD-AT, ensemble-AT, the paper's
 # consistent "-Adv" models, ...) are fine-tuned from the standard ones, per profile
-# (see advinterp_lib.runs.artifacts.adversarial_variant). Chapters 9 and 12-14 and the
+# (see advinterp_lib.artifacts.adversarial_variant). Chapters 9 and 12-14 and the
 # explorers spread the same entry, so they all find the same cached models. The full
 # recipe fine-tunes for one epoch over all 60,000 training images (469 steps from the
 # converged standard model), so that the committed full run fits on 2 CPU cores: the
@@ -546,6 +549,30 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     profile: {ch: by_profile[profile] for ch, by_profile in sorted(CHAPTERS.items()) if profile in by_profile}
     for profile in PROFILE_NAMES
 }
+
+
+def adversarial_set_recipe(params: Mapping[str, Any], *, eps: str | None = "advset_eps") -> AdversarialSetRecipe:
+    """The adversarial set a chapter's parameters describe: ``k_targets`` least-likely
+    targets, ``adam_steps`` Adam steps of ``adam_step_255 / 255``, and the L-inf bound
+    ``params[eps]`` (chapter 11 calls it ``eps``, chapters 12-14 ``advset_eps``; None:
+    unbounded, as chapter 7's set).
+
+    The chapters state Adam's step on the paper's 0..255 scale (its "step 5"); this is
+    the one place where it becomes the library's [0, 1] pixel units.
+
+    Raises:
+        KeyError: a parameter is missing (its name given).
+    """
+    needed = ["k_targets", "adam_step_255", "adam_steps"] + ([] if eps is None else [eps])
+    missing = [k for k in needed if k not in params]
+    if missing:
+        raise KeyError(f"the chapter's parameters lack {', '.join(missing)} (needed for its adversarial set)")
+    return AdversarialSetRecipe(
+        k=params["k_targets"],
+        step_size=params["adam_step_255"] / 255,
+        steps=params["adam_steps"],
+        eps=None if eps is None else params[eps],
+    )
 
 
 def profile_names() -> list[str]:

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
+from advinterp_lib.artifacts import adversarial_set, adversarial_variant
 from advinterp_lib.consistency import class_synsets, correlation_matrix, distance_matrix
 from advinterp_lib.explore import (
     ATTACKS,
@@ -18,8 +19,7 @@ from advinterp_lib.explore import (
     neuron_explorer,
     neuron_view,
 )
-from advinterp_lib.runs.artifacts import adversarial_set, adversarial_variant
-from advinterp_lib.runs.profiles import ADV_TRAINING, ZOO_TRAINING, chapter_parameters
+from advinterp_lib.runs.profiles import ADV_TRAINING, ZOO_TRAINING, adversarial_set_recipe, chapter_parameters
 
 pytestmark = pytest.mark.slow  # first run on a cold cache trains the quick models
 
@@ -44,11 +44,8 @@ def sets():
     p = chapter_parameters("quick", "11")
     return adversarial_set(
         p["archs"],
+        adversarial_set_recipe(p, eps="eps"),
         n=p["n_images"],
-        k=p["k_targets"],
-        step_size=p["adam_step_255"] / 255,
-        steps=p["adam_steps"],
-        eps=p["eps"],
         train_size=p["train_size"],
         train_epochs=p["train_epochs"],
         seed=p["seed"],

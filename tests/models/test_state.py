@@ -18,6 +18,8 @@ import torch
 from torch import nn
 
 import advinterp_lib
+from advinterp_lib.artifacts import advsets, imagenet, store
+from advinterp_lib.artifacts.cache import ArtifactCache
 from advinterp_lib.attacks import (
     advset,
     base,
@@ -33,7 +35,7 @@ from advinterp_lib.attacks import (
     two_class,
 )
 from advinterp_lib.consistency import activations, evaluation, sensitivity, tracing
-from advinterp_lib.data import ImageSet
+from advinterp_lib.data import AdversarialSet, ImageSet
 from advinterp_lib.explore import attack as explore_attack
 from advinterp_lib.explore import explanation as explore_explanation
 from advinterp_lib.explore import neuron as explore_neuron
@@ -48,6 +50,8 @@ from advinterp_lib.interpret import (
 )
 from advinterp_lib.models import hook_safe, layers
 from advinterp_lib.models.state import eval_mode, model_device, predicted_labels
+from advinterp_lib.runs import ablation
+from advinterp_lib.studies import explanations_under_attack as study
 from advinterp_lib.training import distributed, gradient_masking, loop, objectives, robustness
 
 # The attacks package exports these functions under their modules' names.
@@ -136,7 +140,7 @@ def data(tmp_path):
         "label": y.flip(0),
         "target": (y.flip(0) + 1) % K,
     }
-    adversarial = advset.AdversarialSet([shard], k=1, num_sources=N)
+    adversarial = AdversarialSet([shard], k=1, num_sources=N)
     return SimpleNamespace(
         x=x,
         y=y,
@@ -184,12 +188,79 @@ def _explaining(m, d):
         pass
 
 
+RECIPE = advset.AdversarialSetRecipe(k=1, step_size=0.02, steps=1)
+STRONG = {"pgd_steps": 1, "pgd_restarts": 1, "apgd_steps": 1, "n_targets": 1}
+
+
+def _attacked(model, d):
+    """Chapter 14's attacked images of ``d.x`` (the ensemble's images: ``d.x`` flipped)."""
+    return study.attack_images(model, d.x, d.y, eps=0.1, pgd_step=0.05, pgd_steps=2, deepfool_overshoot=0.02,
+                               deepfool_candidates=3, ensemble=d.x.flip(0), noise=(d.x + 0.05).clamp(0, 1))  # fmt: skip
+
+
 #: Library function (module.name) -> a call on the mixed-mode models ``ms`` (two toy
 #: CNNs; most functions take the first) and the toy data ``d``; ``make`` builds a CNN.
 CASES: dict[str, Callable] = {
     # attacks
-    "attacks.advset.generate_adversarial_set": lambda ms, d, make: advset.generate_adversarial_set(
-        ms, d.x, d.y, d.folder, k=1, shard_size=4, steps=1, progress=False
+    "attacks.advset.least_likely_rows": lambda ms, d, make: advset.least_likely_rows(ms, d.x, d.y, RECIPE),
+    # artifacts
+    "artifacts.advsets.model_fingerprint": lambda ms, d, make: advsets.model_fingerprint(ms[0]),
+    "artifacts.advsets.whitebox_adversarial_set": lambda ms, d, make: advsets.whitebox_adversarial_set(
+        ms[0], d.x, d.y, RECIPE, cache=ArtifactCache(d.folder), progress=False
+    ),
+    "artifacts.imagenet.batched_probabilities": lambda ms, d, make: imagenet.batched_probabilities(ms[0], d.x),
+    "artifacts.store.generate_adversarial_set": lambda ms, d, make: store.generate_adversarial_set(
+        ms, d.x, d.y, d.folder, RECIPE, shard_size=4, progress=False
+    ),
+    # runs
+    "runs.ablation.measure_model": lambda ms, d, make: ablation.measure_model(
+        ms[0],
+        real_images=d.x,
+        real_concepts=d.y,
+        advset=d.advset,
+        num_concepts=K,
+        fraction=0.5,
+        eval_images=d.x,
+        eval_labels=d.y,
+        eps=0.1,
+        paper_eps=1 / 255,
+        pgd_steps=1,
+        strong_images=2,
+        strong=STRONG,
+    ),  # fmt: skip
+    "runs.ablation.table3_accuracies": lambda ms, d, make: ablation.table3_accuracies(
+        {"a": ms[0], "b": ms[1]}, d.x, d.y, eps=0.1, paper_eps=1 / 255, strong_images=2, strong=STRONG
+    ),
+    "runs.ablation.whitebox_consistency": lambda ms, d, make: ablation.whitebox_consistency(
+        {"a": ms[0]},
+        d.x,
+        d.y,
+        d.correlation,
+        n_sources=N,
+        recipe=RECIPE,
+        fraction=0.5,
+        num_samples=5,
+        cache=ArtifactCache(d.folder),
+    ),  # fmt: skip
+    # studies
+    "studies.explanations_under_attack.attack_images": lambda ms, d, make: _attacked(ms[0], d),
+    "studies.explanations_under_attack.attacked_maps": lambda ms, d, make: study.attacked_maps(
+        ms[0], _attacked(ms[0], d), window=4, stride=4
+    ),
+    "studies.explanations_under_attack.explanation_attack_study": lambda ms, d, make: study.explanation_attack_study(
+        ms[0], d.x, d.t, (d.x + 0.05).clamp(0, 1), eps=0.1, steps=2, fraction=0.25, num_samples=5, seed=0
+    ),
+    "studies.explanations_under_attack.explanation_maps": lambda ms, d, make: study.explanation_maps(
+        ms[0], d.x, d.y, window=4, stride=4
+    ),
+    "studies.explanations_under_attack.filtered_accuracy": lambda ms, d, make: study.filtered_accuracy(
+        ms[0], _attacked(ms[0], d), [0.1, 0.5]
+    ),
+    "studies.explanations_under_attack.perturbation_parts": lambda ms, d, make: study.perturbation_parts(
+        ms[0], _attacked(ms[0], d), seed=0, min_fooled=1
+    ),
+    "studies.explanations_under_attack.phase_swap": lambda ms, d, make: study.phase_swap(
+        ms[0], _attacked(ms[0], d), min_fooled=1
     ),
     "attacks.base.check_attack_inputs": lambda ms, d, make: base.check_attack_inputs(ms[0], d.x, d.y),
     "attacks.base.loss_gradient": lambda ms, d, make: base.loss_gradient(ms[0], d.x, d.y),
@@ -375,6 +446,9 @@ if hasattr(sensitivity, "channel_responses"):
 
 #: Functions that take a model and are not called above, with the reason.
 EXEMPT = {
+    "artifacts.imagenet.ConsistencyInputs": "a record that holds chapter 11's models, never runs them",
+    "artifacts.zoo.make_objective": "builds an objective around static models, never runs them (tests/artifacts)",
+    "attacks.ensemble.check_models": "checks the types of its argument, never runs a model",
     "consistency.sensitivity.eps_sweep": "runs each model only through channel_responses (its case is above)",
     "consistency.sensitivity.sweep_table": "takes the models' names, not models",
     "attacks.blackbox.BlackBoxResult": "a result record that holds the attack's own surrogate",
@@ -390,7 +464,7 @@ EXEMPT = {
 #: Cases that fail today, with the reason (strict: a fix makes the test say so).
 KNOWN_FAILURES: dict[str, str] = {}
 
-PACKAGES = ("attacks", "interpret", "consistency", "training", "explore", "models")
+PACKAGES = ("attacks", "interpret", "consistency", "studies", "training", "artifacts", "runs", "explore", "models")
 MODEL_ARGUMENTS = {"model", "models", "oracle_model", "surrogate", "static_models", "net"}
 
 

@@ -10,7 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from advinterp_lib.attacks.advset import AdversarialSet
+from advinterp_lib.attacks.advset import AdversarialSetRecipe
+from advinterp_lib.data import AdversarialSet
 from advinterp_lib.runs.ablation import (
     ACCURACY_KINDS,
     CHAPTER_12,
@@ -292,22 +293,22 @@ def test_table3_accuracies_are_the_notebooks_calls() -> None:
 
 
 def test_whitebox_consistency_attacks_each_model_itself(tmp_path) -> None:
+    from advinterp_lib.artifacts.advsets import whitebox_adversarial_set
+    from advinterp_lib.artifacts.cache import ArtifactCache
     from advinterp_lib.consistency.evaluation import measure_consistency
     from advinterp_lib.runs.ablation import whitebox_consistency
-    from advinterp_lib.runs.cache import ArtifactCache
-    from advinterp_lib.runs.whitebox import whitebox_adversarial_set
     from advinterp_lib.training import predict
 
     g = torch.Generator().manual_seed(2)
     x, y = torch.rand(30, 1, 8, 8, generator=g), torch.randint(0, 3, (30,), generator=g)
     cache = ArtifactCache(tmp_path)
     a = torch.eye(3, dtype=torch.float64)
-    attack = {"k": 2, "step_size": 0.02, "steps": 3, "eps": 0.1}
-    got, fooled = whitebox_consistency({"m": _Tiny().eval()}, x, y, a, n_sources=10, fraction=0.1, num_samples=20,
-                                       cache=cache, **attack)  # fmt: skip
-    wb = whitebox_adversarial_set(_Tiny().eval(), x[:10], y[:10], seed=0, cache=cache, progress=False, **attack)
+    recipe = AdversarialSetRecipe(k=2, step_size=0.02, steps=3, eps=0.1)
+    got, fooled = whitebox_consistency({"m": _Tiny().eval()}, x, y, a, n_sources=10, recipe=recipe, fraction=0.1,
+                                       num_samples=20, cache=cache)  # fmt: skip
+    wb = whitebox_adversarial_set(_Tiny().eval(), x[:10], y[:10], recipe, seed=0, cache=cache, progress=False)
     want = measure_consistency(_Tiny().eval(), x, y, wb.images, wb.labels, a, fraction=0.1, num_samples=20)
     assert torch.equal(got["m"].summary.consis_adv, want.summary.consis_adv)
     assert fooled["m"] == float((predict(_Tiny().eval(), wb.images).argmax(1) != wb.labels).float().mean())
     with pytest.raises(ValueError, match="n_sources"):
-        whitebox_consistency({"m": _Tiny()}, x, y, a, n_sources=31, cache=cache, **attack)
+        whitebox_consistency({"m": _Tiny()}, x, y, a, n_sources=31, recipe=recipe, cache=cache)

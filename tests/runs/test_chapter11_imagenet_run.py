@@ -17,7 +17,7 @@ import pytest
 import torch
 import torchvision
 
-from advinterp_lib.attacks.advset import AdversarialSet
+from advinterp_lib.artifacts.store import load_adversarial_set
 
 WNIDS4 = ["n01440764", "n01443537", "n02123045", "n02123159"]  # tench, goldfish, tabby, tiger cat
 
@@ -50,5 +50,5 @@ def test_chapter_11_runs_under_the_imagenet_profile(tmp_path, miniature_val):
     assert numbers["adam_step"] == pytest.approx(5 / 255)
     # the adversarial set is in the cache, one part of sharded images with a manifest, and loads again
     (folder,) = (tmp_path / "cache" / "imagenet_adversarial_set").iterdir()
-    advset = AdversarialSet.load(folder / "part_0000000-0000004")
+    advset = load_adversarial_set(folder / "part_0000000-0000004")
     assert advset.images_uint8.shape == (8, 3, 224, 224) and advset.k == 2

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from advinterp_lib.report import build_report, load_results
 from advinterp_lib.runs.profiles import chapter_parameters
-from advinterp_lib.runs.report import build_report, load_results
 
 FULL = Path(__file__).resolve().parents[2] / "results" / "full"
 FILES = sorted(FULL.glob("[0-9][0-9]_*.json"))

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from advinterp_lib.artifacts import MODEL_PARAMETERS
+from advinterp_lib.attacks.advset import AdversarialSetRecipe
 from advinterp_lib.runs import (
     ChapterRun,
     chapter_parameters,
@@ -11,7 +13,7 @@ from advinterp_lib.runs import (
     read_results,
     write_results,
 )
-from advinterp_lib.runs.profiles import PROFILES, ZOO_TRAINING
+from advinterp_lib.runs.profiles import ADV_TRAINING, PROFILES, ZOO_TRAINING, adversarial_set_recipe
 
 
 def test_write_then_read(tmp_path):
@@ -91,3 +93,18 @@ def test_profile_errors_list_what_exists():
         chapter_parameters("huge", "01")
     with pytest.raises(ValueError, match="covers"):
         chapter_parameters("quick", "99")
+
+
+def test_the_parameters_that_name_a_model_are_the_profiles_training_keys():
+    for profile in ("quick", "full"):
+        assert set(MODEL_PARAMETERS) == {"seed", *ZOO_TRAINING[profile], *ADV_TRAINING[profile]}
+
+
+def test_a_chapters_adversarial_set_recipe_is_in_pixel_units():
+    recipe = adversarial_set_recipe(chapter_parameters("full", "12"))
+    assert recipe == AdversarialSetRecipe(k=9, step_size=5 / 255, steps=20, eps=0.2)
+    assert adversarial_set_recipe(chapter_parameters("full", "11"), eps="eps").eps == 0.2
+    assert adversarial_set_recipe(chapter_parameters("quick", "07"), eps=None).eps is None
+    assert adversarial_set_recipe(chapter_parameters("quick", "07"), eps=None).step_size == 10 / 255
+    with pytest.raises(KeyError, match="advset_eps"):
+        adversarial_set_recipe(chapter_parameters("quick", "07"))

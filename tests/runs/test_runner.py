@@ -274,7 +274,7 @@ def test_an_output_dir_that_cannot_be_created_is_named(tmp_path, capsys):
     assert status == 1 and f"--output-dir {blocker / 'out'} cannot be created" in err
 
 
-# --- runs.imagenet_artifacts' -p, checked the same way -------------------------------------
+# --- runs.imagenet_advset's -p, checked the same way -------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -287,9 +287,9 @@ def test_an_output_dir_that_cannot_be_created_is_named(tmp_path, capsys):
         ("profile", "full", "not allowed"),
     ],
 )
-def test_imagenet_artifacts_refuses_unknown_or_mistyped_parameters(capsys, key, value, word):
-    from advinterp_lib.runs import imagenet_artifacts
+def test_imagenet_advset_refuses_unknown_or_mistyped_parameters(capsys, key, value, word):
+    from advinterp_lib.runs import imagenet_advset
 
     with pytest.raises(SystemExit) as exit_:
-        imagenet_artifacts.main(["-p", key, value])
+        imagenet_advset.main(["-p", key, value])
     assert exit_.value.code == 2 and word in capsys.readouterr().err

@@ -13,7 +13,7 @@ from advinterp_lib.runs.runner import ChapterFailed, run_chapter
 
 BUILD = """\
 import pathlib, torch
-from advinterp_lib.runs.cache import ArtifactCache
+from advinterp_lib.artifacts.cache import ArtifactCache
 log = pathlib.Path(build_log)
 
 def build(work):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from advinterp_lib.runs.rules import (
+from advinterp_lib.report.rules import (
     NO_RESULT,
     NOT_COMPARABLE,
     NOT_REPRODUCED,

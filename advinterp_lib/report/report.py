@@ -12,8 +12,8 @@ one of four verdicts:
 - ``no result yet``: the chapter has not run under this profile, or its results do
   not hold the claim's JSON path.
 
-The claims are specs in :mod:`advinterp_lib.runs.claims` (:data:`CLAIMS`); the rules
-that judge them, and the operands they read, in :mod:`advinterp_lib.runs.rules`.
+The claims are specs in :mod:`advinterp_lib.report.claims` (:data:`CLAIMS`); the rules
+that judge them, and the operands they read, in :mod:`advinterp_lib.report.rules`.
 This module loads the results, judges every claim on every profile present, and
 renders the comparison (markdown for chapter 15, text and JSON for
 ``python -m advinterp_lib report``).
@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, roots
+from ..runs.profiles import PROFILE_NAMES
+from ..runs.results import read_results
 from ..tables import markdown_table
 from . import paper
 from .claims import ADV_KEY, CH12_MODEL_PATHS, CLAIM_KINDS, CLAIMS, FINDING, REPRODUCTION, SANITY, Claim, build_claims
-from .profiles import PROFILE_NAMES
-from .results import read_results
 from .rules import (
     NO_RESULT,
     NOT_COMPARABLE,

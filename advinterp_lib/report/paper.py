@@ -6,7 +6,7 @@ ILSVRC-2012 val (+ Broden) with ImageNet-trained AlexNet, VGG-16 and ResNet-18.
 The values below are copied from the project's notes on the paper
 (``paper_notes.md``) and, for the anchors other chapters quote, from those chapters'
 cited text. Where neither gives a number, the value is ``None``: unknown, never
-guessed. The reproduction report (:mod:`advinterp_lib.runs.report`) sets our
+guessed. The reproduction report (:mod:`advinterp_lib.report.report`) sets our
 results beside these.
 """
 

@@ -1,4 +1,5 @@
-"""Trained zoo models, built once per configuration through the artifact cache.
+"""Trained zoo models and their adversarially trained variants, built once per
+configuration through the artifact cache.
 
 Every chapter that needs "the VGG of the quick profile" calls :func:`trained_model`
 with the same arguments and gets the same cached weights; only the first caller
@@ -17,10 +18,10 @@ from torch import nn
 from ..data import load
 from ..models import ZOO, build
 from ..models.zoo import ZOO_VERSION
+from ..training import objectives as o
 from ..training import train
-from ..validation import check_int, check_number
+from ..validation import check_int
 from .cache import ArtifactCache
-from .profiles import ADV_TRAINING
 
 # Optimiser settings per architecture (measured in tests/benchmarks; see the note in
 # advinterp_lib/models/zoo.py). Part of the cache key: changing one retrains.
@@ -118,87 +119,6 @@ def trained_model(
     return model.to(device).eval()
 
 
-def adversarial_set(
-    archs: tuple[str, ...] | list[str] = ("alexnet", "vgg", "resnet"),
-    *,
-    n: int,
-    k: int,
-    step_size: float,
-    steps: int,
-    train_size: int,
-    train_epochs: int,
-    eps: float | None = None,
-    seed: int = 0,
-    device: torch.device | str | None = None,
-    cache: ArtifactCache | None = None,
-    progress: bool = True,
-):
-    """The paper's adversarial set on Fashion-MNIST, generated once and cached.
-
-    ``n`` test images (a class-balanced subset drawn with ``seed + 1``, as chapter 7
-    does) are each attacked toward their ``k`` least-likely classes by the ensemble of
-    the trained zoo models ``archs`` (Adam, ``step_size`` in [0, 1] pixel units,
-    ``steps`` iterations, the perturbation clipped to ``[-eps, eps]`` when ``eps`` is
-    given; :func:`~advinterp_lib.attacks.advset.generate_adversarial_set`).
-    Without ``eps`` the cache key is the configuration chapter 7 builds, so chapters
-    asking for the same set share it; a killed generation resumes from its last shard.
-
-    Returns:
-        ``(source, advset)``: the source :class:`~advinterp_lib.data.ImageSet` and the
-        :class:`~advinterp_lib.attacks.advset.AdversarialSet` (``advset.source_index``
-        indexes ``source``; ``advset.labels`` are the source labels).
-
-    Raises:
-        ValueError: unknown architecture; ``n`` outside [1, 10000]; bad attack parameters.
-        TypeError: an argument of the wrong type.
-
-    Every argument is checked before a model is trained or a file written.
-    """
-    if isinstance(archs, str) or not isinstance(archs, (list, tuple)) or not archs or any(a not in ZOO for a in archs):
-        raise ValueError(f"archs must be a non-empty list of zoo architectures ({', '.join(ZOO)}), got {archs!r}")
-    for name, value, low in (
-        ("train_size", train_size, 10),
-        ("train_epochs", train_epochs, 1),
-        ("seed", seed, 0),
-        ("steps", steps, 1),
-    ):
-        check_int(value, name, minimum=low)
-    check_int(n, "n", minimum=1, maximum=10000)
-    check_int(k, "k", minimum=1, maximum=9)
-    check_number(step_size, "step_size", minimum=0.0, strict_minimum=True, maximum=1.0)
-    if eps is not None:
-        check_number(eps, "eps", minimum=0.0, strict_minimum=True, maximum=1.0)
-    from ..attacks.advset import generate_adversarial_set
-    from ..attacks.ensemble import average_cross_entropy_loss
-
-    cache = cache or ArtifactCache()
-    archs = list(archs)
-    models = [
-        trained_model(
-            a,
-            train_size=train_size,
-            train_epochs=train_epochs,
-            seed=seed,
-            device=device,
-            cache=cache,
-            progress=progress,
-        )
-        for a in archs
-    ]
-    config = {
-        **{a: zoo_model_config(a, train_size=train_size, train_epochs=train_epochs, seed=seed) for a in archs},
-        "n": int(n), "k": int(k), "step_size": float(step_size), "steps": int(steps), "seed": int(seed),
-        "loss": average_cross_entropy_loss.__name__,
-        **({} if eps is None else {"eps": float(eps)}),
-    }  # fmt: skip
-    source = load("fashion-mnist", "test").subset(n, seed=seed + 1)
-    advset = generate_adversarial_set(
-        models, source.images, source.labels, cache.folder("adversarial_set", config), k=k,
-        shard_size=max(50, n // 10), step_size=step_size, steps=steps, eps=eps, seed=seed, progress=progress,
-    )  # fmt: skip
-    return source, advset
-
-
 # ------------------------------------------------------ adversarially trained models
 
 #: Objective names :func:`adversarially_trained_model` knows, with the parameters each takes.
@@ -216,8 +136,6 @@ def make_objective(name: str, params: dict[str, Any], static: dict[str, nn.Modul
     """The training objective named ``name`` (a key of :data:`ADVERSARIAL_OBJECTIVES`)
     built with ``params``; ``static`` holds the ensemble objective's static models by
     name (ignored by the others). ``"standard"`` is the plain cross-entropy."""
-    from ..training import objectives as o
-
     if name == "standard":
         return o.cross_entropy
     if name == "fgsm":
@@ -389,9 +307,21 @@ ADV_VARIANTS: tuple[str, ...] = (
 )
 
 
-#: The chapter parameters that name a zoo model and its fine-tuned variants: a chapter's
-#: share of ``ZOO_TRAINING`` and ``ADV_TRAINING`` plus its seed.
-MODEL_PARAMETERS = ("train_size", "train_epochs", "seed", *ADV_TRAINING["quick"])
+#: The chapter parameters that name a zoo model and its fine-tuned variants: the keyword
+#: arguments of :func:`adversarial_variant`, i.e. a profile's ``ZOO_TRAINING`` and
+#: ``ADV_TRAINING`` keys (``advinterp_lib.runs.profiles``; a test keeps them equal) plus its seed.
+MODEL_PARAMETERS = (
+    "train_size",
+    "train_epochs",
+    "seed",
+    "eps",
+    "finetune_size",
+    "finetune_epochs",
+    "finetune_lr",
+    "pgd_train_steps",
+    "pgd_train_step",
+    "consistent_steps",
+)
 
 
 def model_parameters(params: Mapping[str, Any]) -> dict[str, Any]:

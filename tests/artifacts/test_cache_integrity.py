@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from advinterp_lib.runs.cache import ArtifactCache, CorruptArtifactError
+from advinterp_lib.artifacts.cache import ArtifactCache, CorruptArtifactError
 
 
 def _build_counter():

@@ -7,8 +7,8 @@ import stat
 import pytest
 import torch
 
+from advinterp_lib.artifacts.cache import ArtifactCache, atomic_torch_save, config_key
 from advinterp_lib.atomic import atomic_write_text, file_sha256
-from advinterp_lib.runs.cache import ArtifactCache, atomic_torch_save, config_key
 
 
 def test_key_is_stable_and_order_independent():
@@ -101,7 +101,7 @@ def test_atomic_save_leaves_no_temp_files(tmp_path):
 def _build_in_another_process(root, log, delay):  # module level: picklable for spawn
     import time
 
-    from advinterp_lib.runs.cache import ArtifactCache
+    from advinterp_lib.artifacts.cache import ArtifactCache
 
     def build(work_dir):
         with open(log, "a") as f:
@@ -157,14 +157,17 @@ def test_a_cache_entry_gets_the_mode_open_would_give(tmp_path, umask):
         os.umask(old)
 
 
-@pytest.mark.parametrize("bad", [dict(step_size="a"), dict(steps="3"), dict(k=0), dict(eps=-0.1), dict(n=10.5)])
+@pytest.mark.parametrize("bad", [dict(k=10), dict(n=10.5), dict(n=0), dict(train_size=5), dict(archs=["lenet"])])
 def test_a_bad_adversarial_set_call_writes_nothing_in_the_cache(tmp_path, bad):
     """Validate first, write after: a bad argument is refused before a model is trained
     or a manifest written, so the corrected call is not refused as a different
-    configuration of the same folder."""
-    from advinterp_lib.runs.artifacts import adversarial_set
+    configuration of the same folder. (A bad attack parameter never gets this far: the
+    recipe refuses it when it is made, tests/attacks/test_advset.py.)"""
+    from advinterp_lib.artifacts import adversarial_set
+    from advinterp_lib.attacks.advset import AdversarialSetRecipe
 
-    args = dict(n=10, k=2, step_size=0.02, steps=1, train_size=100, train_epochs=1, cache=ArtifactCache(tmp_path))
-    with pytest.raises((TypeError, ValueError), match=next(iter(bad))):
-        adversarial_set(**{**args, **bad})
+    recipe = AdversarialSetRecipe(k=bad.pop("k", 2), step_size=0.02, steps=1)
+    args = dict(archs=["vgg"], n=10, train_size=100, train_epochs=1, cache=ArtifactCache(tmp_path)) | bad
+    with pytest.raises((TypeError, ValueError), match=next(iter(bad), "k")):
+        adversarial_set(args.pop("archs"), recipe, **args)
     assert list(tmp_path.iterdir()) == []

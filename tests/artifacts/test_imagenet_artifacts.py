@@ -1,5 +1,6 @@
-"""runs.imagenet_artifacts: the ImageNet adversarial set in parts and shards, split over
-workers, resumed after a kill; the concept correlation over the classes present."""
+"""artifacts.imagenet (and runs.imagenet_advset, its torchrun entry point): the ImageNet
+adversarial set in parts and shards, split over workers, resumed after a kill; the
+concept correlation over the classes present."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import pytest
 import torch
 import torchvision
 
+from advinterp_lib.artifacts import imagenet as ia
+from advinterp_lib.artifacts.cache import ArtifactCache
+from advinterp_lib.attacks.advset import AdversarialSetRecipe
 from advinterp_lib.consistency import class_synsets, distance_matrix
-from advinterp_lib.runs import imagenet_artifacts as ia
-from advinterp_lib.runs.cache import ArtifactCache
+from advinterp_lib.runs.imagenet_advset import main
 
 WNIDS3 = ["n01440764", "n01443537", "n02123045"]  # class indices 0, 1, 281
-ATTACK = dict(n_images=6, k_targets=1, adam_step_255=5, adam_steps=1, eps=0.2, seed=0, image_size=32)
+RECIPE = AdversarialSetRecipe(k=1, step_size=5 / 255, steps=1, eps=0.2)
+ATTACK = dict(n_images=6, seed=0, image_size=32)
 
 
 @pytest.fixture()
@@ -30,14 +34,14 @@ def imagenet_env(tmp_path, monkeypatch, miniature_val):
 
 
 def _inputs(weights, cache):
-    return ia.consistency_inputs("imagenet-val", ["resnet18"], weights=weights, cache=cache, progress=False,
+    return ia.consistency_inputs("imagenet-val", ["resnet18"], RECIPE, weights=weights, cache=cache, progress=False,
                                  device="cpu", **ATTACK)  # fmt: skip
 
 
 def test_split_over_workers_and_resumed_equals_one_run(imagenet_env, tmp_path):
     weights = imagenet_env
     split = ArtifactCache(tmp_path / "split")
-    done = ia.generate_imagenet_adversarial_parts(["resnet18"], weights=weights, rank=1, world_size=2,
+    done = ia.generate_imagenet_adversarial_parts(["resnet18"], RECIPE, weights=weights, rank=1, world_size=2,
                                                   cache=split, progress=False, device="cpu", **ATTACK)  # fmt: skip
     assert done == ["part_0000002-0000004"]
     # a kill in the middle of worker 0: one shard of its first part is lost
@@ -77,13 +81,13 @@ def test_correlation_over_present_classes(imagenet_env, tmp_path):
 
 def test_unknown_dataset_and_bad_rank():
     with pytest.raises(ValueError, match="dataset"):
-        ia.consistency_inputs("cifar", ["resnet18"], **ATTACK)
+        ia.consistency_inputs("cifar", ["resnet18"], RECIPE, **ATTACK)
     with pytest.raises(ValueError, match="rank"):
-        ia.generate_imagenet_adversarial_parts(["resnet18"], rank=2, world_size=2, **ATTACK)
+        ia.generate_imagenet_adversarial_parts(["resnet18"], RECIPE, rank=2, world_size=2, **ATTACK)
 
 
 def test_worker_entry_point_without_torchrun(imagenet_env, tmp_path, monkeypatch):
-    """`python -m advinterp_lib.runs.imagenet_artifacts` (what torchrun starts per GPU) runs
+    """`python -m advinterp_lib.runs.imagenet_advset` (what torchrun starts per GPU) runs
     as one worker with the imagenet profile's parameters and -p overrides."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setenv("ADVINTERP_CACHE", str(tmp_path / "cache"))
@@ -91,6 +95,6 @@ def test_worker_entry_point_without_torchrun(imagenet_env, tmp_path, monkeypatch
     hub.mkdir(parents=True)
     (hub / "resnet18-f37072fd.pth").symlink_to(imagenet_env)
     argv = ["-p", "archs", "[resnet18]", "-p", "n_images", "2", "-p", "k_targets", "1", "-p", "adam_steps", "1"]
-    assert ia.main(argv) == 0
+    assert main(argv) == 0
     (folder,) = (tmp_path / "cache" / "imagenet_adversarial_set").iterdir()
     assert (folder / "part_0000000-0000002" / "manifest.json").is_file()

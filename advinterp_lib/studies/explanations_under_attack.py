@@ -34,11 +34,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..attacks.advset import AdversarialSet
 from ..attacks.deepfool import deepfool
 from ..attacks.explanation import ExplanationAttackResult, grad_cam_attack, grad_cam_distribution, map_shift
 from ..attacks.fgsm import fgsm
 from ..attacks.pgd import pgd
+from ..data import AdversarialSet
 from ..interpret.agreement import map_agreement
 from ..interpret.attribution import grad_cam, guided_backprop, occlusion
 from ..interpret.fourier import (

@@ -11,8 +11,7 @@ import torch
 from advinterp_lib import __version__
 from advinterp_lib.__main__ import main
 from advinterp_lib.consistency import consistency_histogram, summarize_consistency
-from advinterp_lib.runs import paper, write_results
-from advinterp_lib.runs.report import (
+from advinterp_lib.report import (
     ADV_KEY,
     CH12_MODEL_PATHS,
     CLAIMS,
@@ -34,7 +33,9 @@ from advinterp_lib.runs.report import (
     canonical_keys,
     judge,
     load_results,
+    paper,
 )
+from advinterp_lib.runs import write_results
 
 PROJECT = Path(__file__).resolve().parents[2]
 ARCHS = list(paper.ZOO_TO_PAPER)
@@ -329,7 +330,7 @@ def test_the_papers_own_numbers_reproduce_every_claim_about_them(tmp_path):
 
 
 def test_a_nested_chapter_12_layout_is_one_template_away(tmp_path, monkeypatch):
-    import advinterp_lib.runs.report as report_module
+    import advinterp_lib.report.report as report_module
 
     monkeypatch.setitem(report_module.CH12_MODEL_PATHS, "standard", "{arch}.standard")
     monkeypatch.setitem(report_module.CH12_MODEL_PATHS, "adv", "{arch}.consistent-AT")
@@ -438,7 +439,7 @@ def test_the_report_command_names_a_file_that_is_not_utf8(tmp_path, monkeypatch,
 
 
 def test_chapter15_parts_on_a_quick_profile(tmp_path):
-    from advinterp_lib.runs.report import (
+    from advinterp_lib.report import (
         CLAIM_KINDS,
         TABLE1_MODELS,
         describe_profile,

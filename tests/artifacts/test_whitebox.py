@@ -1,14 +1,17 @@
-"""advinterp_lib.runs.whitebox: fingerprints, and white-box sets cached per model."""
+"""advinterp_lib.artifacts.advsets: fingerprints, and white-box sets cached per model."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 import torch
 from torch import nn
 
-from advinterp_lib.attacks.advset import generate_adversarial_set
-from advinterp_lib.runs.cache import ArtifactCache
-from advinterp_lib.runs.whitebox import model_fingerprint, tensor_fingerprint, whitebox_adversarial_set
+from advinterp_lib.artifacts.advsets import model_fingerprint, tensor_fingerprint, whitebox_adversarial_set
+from advinterp_lib.artifacts.cache import ArtifactCache
+from advinterp_lib.artifacts.store import generate_adversarial_set
+from advinterp_lib.attacks.advset import AdversarialSetRecipe
 
 
 def tiny_model(seed: int) -> nn.Module:
@@ -52,9 +55,9 @@ def test_whitebox_set_is_the_single_model_attack_and_is_cached(tmp_path):
     cache = ArtifactCache(tmp_path)
     model = tiny_model(0)
     x, y = data()
-    params = {"k": 2, "step_size": 0.05, "steps": 3, "eps": 0.2, "seed": 0}
-    got = whitebox_adversarial_set(model, x, y, cache=cache, progress=False, **params)
-    want = generate_adversarial_set(model, x, y, tmp_path / "reference", shard_size=50, progress=False, **params)
+    recipe = AdversarialSetRecipe(k=2, step_size=0.05, steps=3, eps=0.2)
+    got = whitebox_adversarial_set(model, x, y, recipe, seed=0, cache=cache, progress=False)
+    want = generate_adversarial_set(model, x, y, tmp_path / "reference", recipe, shard_size=50, seed=0, progress=False)
     assert torch.equal(got.images_uint8, want.images_uint8) and torch.equal(got.targets, want.targets)
     assert torch.equal(got.labels, y.repeat_interleave(2)) and len(got) == 24
 
@@ -64,22 +67,28 @@ def test_whitebox_set_is_the_single_model_attack_and_is_cached(tmp_path):
     folders = sets()
     assert len(folders) == 1
     # asked again: the same folder, the same set
-    again = whitebox_adversarial_set(model, x, y, cache=cache, progress=False, **params)
+    again = whitebox_adversarial_set(model, x, y, recipe, cache=cache, progress=False)
     assert torch.equal(again.images_uint8, got.images_uint8)
     assert sets() == folders
     # another model, other images or other attack parameters: another set
-    whitebox_adversarial_set(tiny_model(1), x, y, cache=cache, progress=False, **params)
-    whitebox_adversarial_set(model, x[:6], y[:6], cache=cache, progress=False, **params)
-    whitebox_adversarial_set(model, x, y, cache=cache, progress=False, **{**params, "steps": 4})
-    assert len(sets()) == 4
+    whitebox_adversarial_set(tiny_model(1), x, y, recipe, cache=cache, progress=False)
+    whitebox_adversarial_set(model, x[:6], y[:6], recipe, cache=cache, progress=False)
+    whitebox_adversarial_set(model, x, y, dataclasses.replace(recipe, steps=4), cache=cache, progress=False)
+    whitebox_adversarial_set(model, x, y, dataclasses.replace(recipe, random_start=True), cache=cache, progress=False)
+    assert len(sets()) == 5
     assert not model.training  # the model's mode is left as it was
+
+
+RECIPE = AdversarialSetRecipe(k=1, step_size=0.1, steps=1)
 
 
 def test_whitebox_set_validates(tmp_path):
     x, y = data()
     with pytest.raises(ValueError, match="labels"):
-        whitebox_adversarial_set(tiny_model(0), x, y[:5], k=1, step_size=0.1, steps=1, cache=ArtifactCache(tmp_path))
+        whitebox_adversarial_set(tiny_model(0), x, y[:5], RECIPE, cache=ArtifactCache(tmp_path))
     with pytest.raises(ValueError, match="images"):
-        whitebox_adversarial_set(tiny_model(0), x * 255, y, k=1, step_size=0.1, steps=1, cache=ArtifactCache(tmp_path))
+        whitebox_adversarial_set(tiny_model(0), x * 255, y, RECIPE, cache=ArtifactCache(tmp_path))
     with pytest.raises(TypeError, match="nn.Module"):
-        whitebox_adversarial_set(None, x, y, k=1, step_size=0.1, steps=1, cache=ArtifactCache(tmp_path))
+        whitebox_adversarial_set(None, x, y, RECIPE, cache=ArtifactCache(tmp_path))
+    with pytest.raises(TypeError, match="recipe must be an AdversarialSetRecipe"):
+        whitebox_adversarial_set(tiny_model(0), x, y, {"k": 1}, cache=ArtifactCache(tmp_path))

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from advinterp_lib.runs.artifacts import (
+from advinterp_lib.artifacts import (
     ADV_VARIANTS,
     ADVERSARIAL_OBJECTIVES,
     adversarial_variant,

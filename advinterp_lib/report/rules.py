@@ -23,10 +23,10 @@ the mean of a stored histogram), and a rule turns operands into a verdict:
 - :class:`RatioAbove` (e.g. FGSM's rho over DeepFool's > 1): reproduced when our
   ratio exceeds the threshold.
 
-Every rule can fail; ``tests/runs/test_rules.py`` shows a failing case for each.
+Every rule can fail; ``tests/report/test_rules.py`` shows a failing case for each.
 
-The claims themselves are in :mod:`advinterp_lib.runs.claims`; the report that applies
-them to every profile's results in :mod:`advinterp_lib.runs.report`.
+The claims themselves are in :mod:`advinterp_lib.report.claims`; the report that applies
+them to every profile's results in :mod:`advinterp_lib.report.report`.
 """
 
 from __future__ import annotations

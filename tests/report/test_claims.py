@@ -2,10 +2,10 @@
 
 import pytest
 
+from advinterp_lib.report import build_report
+from advinterp_lib.report.claims import CLAIMS, Claim, build_claims
+from advinterp_lib.report.rules import NO_RESULT, NOT_REPRODUCED, REPRODUCED, At, Ordered, lookup
 from advinterp_lib.runs import write_results
-from advinterp_lib.runs.claims import CLAIMS, Claim, build_claims
-from advinterp_lib.runs.report import build_report
-from advinterp_lib.runs.rules import NO_RESULT, NOT_REPRODUCED, REPRODUCED, At, Ordered, lookup
 
 
 def _report(tmp_path, chapter, numbers):

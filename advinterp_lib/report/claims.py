@@ -1,8 +1,8 @@
 """The claims the reproduction report checks: one small spec per claim.
 
 Each :class:`Claim` names the chapter whose results hold our numbers, the paper's
-statement and value (from :mod:`advinterp_lib.runs.paper`), and the rule
-(:mod:`advinterp_lib.runs.rules`) that reaches a verdict. :func:`build_claims` builds
+statement and value (from :mod:`advinterp_lib.report.paper`), and the rule
+(:mod:`advinterp_lib.report.rules`) that reaches a verdict. :func:`build_claims` builds
 them all; adding a chapter's claims is a few lines there.
 """
 
@@ -577,7 +577,7 @@ def _grad_cam_claims() -> list[Claim]:
 
 
 def build_claims() -> tuple[Claim, ...]:
-    """The claim specs, built from :mod:`~advinterp_lib.runs.paper` and the path templates above,
+    """The claim specs, built from :mod:`~advinterp_lib.report.paper` and the path templates above,
     in the order of the report's groups."""
     claims = [
         *_table1_claims(),

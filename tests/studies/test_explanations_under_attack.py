@@ -1,4 +1,4 @@
-"""Chapter 14's pipeline (runs.explanations_under_attack) on a tiny real CNN.
+"""Chapter 14's pipeline (studies.explanations_under_attack) on a tiny real CNN.
 
 Each step is checked against a twin: the chapter's notebook code as it was before it
 moved into the library, run on the same inputs, must give the same tensors and numbers
@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from advinterp_lib.attacks import deepfool, fgsm, pgd
-from advinterp_lib.attacks.advset import AdversarialSet
 from advinterp_lib.attacks.explanation import grad_cam_attack, grad_cam_distribution, map_shift
+from advinterp_lib.data import AdversarialSet
 from advinterp_lib.interpret import grad_cam, guided_backprop, occlusion
 from advinterp_lib.interpret.agreement import map_agreement
 from advinterp_lib.interpret.fourier import (
@@ -29,8 +29,8 @@ from advinterp_lib.interpret.fourier import (
     scramble_phase,
     swap_amplitude_phase,
 )
-from advinterp_lib.runs import explanations_under_attack as study
 from advinterp_lib.stats import bootstrap_mean
+from advinterp_lib.studies import explanations_under_attack as study
 
 N, EPS, SEED = 16, 0.3, 0
 ATTACK = dict(eps=EPS, pgd_step=0.1, pgd_steps=4, deepfool_overshoot=0.02, deepfool_candidates=4)

@@ -3,15 +3,15 @@
 :func:`consistency_inputs` is the one place where the chapter's two scales differ:
 
 - ``"fashion-mnist"`` (profiles ``quick`` and ``full``): the trained zoo models and
-  :func:`~advinterp_lib.runs.artifacts.adversarial_set`, exactly as before;
+  :func:`~advinterp_lib.artifacts.advsets.adversarial_set`, exactly as before;
 - ``"imagenet-val"`` (profile ``imagenet``, the paper's setting): torchvision's
   AlexNet / VGG-16 / ResNet-18 (:func:`~advinterp_lib.models.imagenet.imagenet_model`),
   a class-balanced seeded subset of ILSVRC-2012 val, and the adversarial set generated
-  by :func:`~advinterp_lib.attacks.advset.generate_adversarial_set` into the artifact
+  by :func:`~advinterp_lib.artifacts.store.generate_adversarial_set` into the artifact
   cache, in parts of :data:`PART_IMAGES` and shards of :data:`SHARD_IMAGES` source
   images: a killed run resumes from its last finished shard, and
-  ``torchrun --nproc_per_node=G -m advinterp_lib.runs.imagenet_artifacts`` spreads the
-  parts over G GPUs beforehand (:func:`main`).
+  ``torchrun --nproc_per_node=G -m advinterp_lib.runs.imagenet_advset`` spreads the
+  parts over G GPUs beforehand (:func:`generate_imagenet_adversarial_parts`).
 
 :meth:`ConsistencyInputs.correlation` builds the concept correlation matrix ``A``
 over the classes present (WordNet distances of 1,000 ImageNet classes take about
@@ -27,9 +27,15 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..attacks.advset import AdversarialSet
-from ..data import ImageSet
+from ..attacks.advset import AdversarialSetRecipe
+from ..consistency import class_synsets, correlation_matrix, distance_matrix
+from ..data import AdversarialSet, ImageSet, load
+from ..data.imagenet import ImageNetVal, balanced_indices
+from ..models.imagenet import imagenet_model, weights_identity
+from .advsets import adversarial_set
 from .cache import ArtifactCache
+from .store import generate_adversarial_set, iter_shards
+from .zoo import trained_model
 
 __all__ = [
     "DATASETS",
@@ -39,7 +45,6 @@ __all__ = [
     "batched_probabilities",
     "consistency_inputs",
     "generate_imagenet_adversarial_parts",
-    "main",
 ]
 
 #: Data sets :func:`consistency_inputs` knows.
@@ -71,8 +76,6 @@ class ConsistencyInputs:
         present in ``source``: ``exp(-d^2 / (2 sigma^2))`` with WordNet distances ``d``
         among them; a class absent from ``source`` gets 1 on the diagonal and 0 elsewhere
         (it never enters ``p^T A p``). The distances are cached under ``wordnet_distances``."""
-        from ..consistency import class_synsets, correlation_matrix, distance_matrix
-
         present = sorted(set(self.source.labels.tolist()))
         wanted = [self.source.synsets[c] for c in present]
         cache = cache or ArtifactCache()
@@ -99,12 +102,9 @@ def batched_probabilities(model: nn.Module, images: torch.Tensor, *, batch_size:
 def consistency_inputs(
     dataset: str,
     archs: Sequence[str],
+    recipe: AdversarialSetRecipe,
     *,
     n_images: int,
-    k_targets: int,
-    adam_step_255: float,
-    adam_steps: int,
-    eps: float | None,
     seed: int = 0,
     train_size: int | None = None,
     train_epochs: int | None = None,
@@ -120,11 +120,10 @@ def consistency_inputs(
         dataset: ``"fashion-mnist"`` or ``"imagenet-val"`` (:data:`DATASETS`).
         archs: zoo names (``"alexnet"``, ``"vgg"``, ``"resnet"``) for Fashion-MNIST;
             ``"alexnet"``, ``"vgg16"``, ``"resnet18"`` for ImageNet.
+        recipe: how the adversarial set is made
+            (:class:`~advinterp_lib.attacks.advset.AdversarialSetRecipe`; the paper:
+            ``k`` = 10, Adam step 5/255, 10 to 20 steps).
         n_images: real images (a class-balanced subset drawn with ``seed + 1``).
-        k_targets: least-likely targets per image (paper: 10).
-        adam_step_255: the Adam step on the 0..255 scale (paper: 5).
-        adam_steps: Adam iterations (paper: 10 to 20).
-        eps: L-inf bound of the perturbation in [0, 1] units, or None.
         train_size, train_epochs: the zoo's training recipe (Fashion-MNIST only).
         weights: ImageNet weights, ``"DEFAULT"`` or a state_dict path (ImageNet only;
             one path is used for every arch, so pass one arch with it).
@@ -144,40 +143,39 @@ def consistency_inputs(
     if not archs:
         raise ValueError("archs: expected at least one architecture, got none")
     if dataset == "fashion-mnist":
-        from .artifacts import adversarial_set, trained_model
-
         if train_size is None or train_epochs is None:
             raise ValueError("train_size and train_epochs are required for fashion-mnist")
         models = {a: trained_model(a, train_size=train_size, train_epochs=train_epochs, seed=seed,
                                    device=device, cache=cache, progress=progress) for a in archs}  # fmt: skip
         source, advset = adversarial_set(
-            archs, n=n_images, k=k_targets, step_size=adam_step_255 / 255, steps=adam_steps, eps=eps,
-            train_size=train_size, train_epochs=train_epochs, seed=seed, device=device, cache=cache,
-            progress=progress,
+            archs, recipe, n=n_images, train_size=train_size, train_epochs=train_epochs, seed=seed, device=device,
+            cache=cache, progress=progress,
         )  # fmt: skip
         return ConsistencyInputs(models, source, advset, dataset)
-    return _imagenet_inputs(archs, n_images=n_images, k_targets=k_targets, adam_step_255=adam_step_255,
-                            adam_steps=adam_steps, eps=eps, seed=seed, weights=weights, image_size=image_size,
+    return _imagenet_inputs(archs, recipe, n_images=n_images, seed=seed, weights=weights, image_size=image_size,
                             device=device, cache=cache or ArtifactCache(), progress=progress)  # fmt: skip
 
 
 def _imagenet_plan(
-    archs: list[str], *, n_images: int, k_targets: int, adam_step_255: float, adam_steps: int,
-    eps: float | None, seed: int, weights: str | None, image_size: int,
-) -> tuple[dict, torch.Tensor, torch.Tensor]:  # fmt: skip
+    archs: list[str],
+    recipe: AdversarialSetRecipe,
+    *,
+    n_images: int,
+    seed: int,
+    weights: str | None,
+    image_size: int,
+) -> tuple[dict, torch.Tensor, torch.Tensor]:
     """The cache config, and the chosen positions and labels in ImageNetVal (no decoding)."""
-    from ..attacks.ensemble import average_cross_entropy_loss
-    from ..data.imagenet import ImageNetVal, balanced_indices
-    from ..models.imagenet import weights_identity
-
     data = ImageNetVal(image_size=image_size)
     chosen = balanced_indices(data.targets, n_images, seed + 1)
     config = {
         "dataset": "imagenet-val", "archs": archs, "weights": {a: weights_identity(a, weights) for a in archs},
-        "n": int(n_images), "image_size": int(image_size), "k": int(k_targets),
-        "step_size": float(adam_step_255) / 255, "steps": int(adam_steps), "seed": int(seed),
-        "eps": None if eps is None else float(eps), "loss": average_cross_entropy_loss.__name__,
+        "n": int(n_images), "image_size": int(image_size), "k": recipe.k,
+        "step_size": recipe.step_size, "steps": recipe.steps, "seed": int(seed),
+        "eps": recipe.eps, "loss": recipe.loss_name,
     }  # fmt: skip
+    if recipe.random_start:  # only then, so that the keys of every set before the recipe still hold
+        config["random_start"] = True
     return config, chosen, data.targets[chosen]
 
 
@@ -191,12 +189,9 @@ def _part_name(lo: int, hi: int) -> str:
 
 def generate_imagenet_adversarial_parts(
     archs: Sequence[str],
+    recipe: AdversarialSetRecipe,
     *,
     n_images: int,
-    k_targets: int,
-    adam_step_255: float,
-    adam_steps: int,
-    eps: float | None,
     seed: int = 0,
     weights: str | None = "DEFAULT",
     image_size: int = 224,
@@ -211,25 +206,22 @@ def generate_imagenet_adversarial_parts(
 
     The ``n_images`` source images are cut into parts of :data:`PART_IMAGES`; worker
     ``rank`` of ``world_size`` does parts ``rank, rank + world_size, ...``, each with
-    :func:`~advinterp_lib.attacks.advset.generate_adversarial_set` in its own folder
+    :func:`~advinterp_lib.artifacts.store.generate_adversarial_set` in its own folder
     (shards of :data:`SHARD_IMAGES`), decoding only its own images. Workers share
-    nothing but the cache folder, so they can run on different GPUs (``torchrun``, see
-    :func:`main`) or one after another; a killed worker resumes from its last shard.
+    nothing but the cache folder, so they can run on different GPUs (``torchrun
+    --nproc_per_node=G -m advinterp_lib.runs.imagenet_advset``) or one after another; a
+    killed worker resumes from its last shard.
     The attack is deterministic, so the split does not change the result.
 
     Raises:
         ValueError: ``rank`` not in ``[0, world_size)``; as :func:`consistency_inputs`.
     """
-    from ..data.imagenet import ImageNetVal
-    from ..models.imagenet import imagenet_model
-
     if not (isinstance(world_size, int) and world_size >= 1 and isinstance(rank, int) and 0 <= rank < world_size):
         raise ValueError(f"rank, world_size: expected 0 <= rank < world_size, got {rank!r}, {world_size!r}")
     archs = list(archs)
     cache = cache or ArtifactCache()
     device = _device(device)
-    config, chosen, labels = _imagenet_plan(archs, n_images=n_images, k_targets=k_targets, adam_step_255=adam_step_255,
-                                            adam_steps=adam_steps, eps=eps, seed=seed, weights=weights,
+    config, chosen, labels = _imagenet_plan(archs, recipe, n_images=n_images, seed=seed, weights=weights,
                                             image_size=image_size)  # fmt: skip
     mine = [part for i, part in enumerate(_parts(n_images)) if i % world_size == rank]
     if not mine:
@@ -238,8 +230,7 @@ def generate_imagenet_adversarial_parts(
     data = ImageNetVal(image_size=image_size)
     return _run_parts(
         models, lambda lo, hi: torch.stack([data[int(i)][0] for i in chosen[lo:hi]]), labels,
-        cache.folder("imagenet_adversarial_set", config), mine, k_targets=k_targets,
-        step_size=adam_step_255 / 255, steps=adam_steps, eps=eps, seed=seed, device=device, progress=progress,
+        cache.folder("imagenet_adversarial_set", config), mine, recipe, seed=seed, device=device, progress=progress,
     )  # fmt: skip
 
 
@@ -247,100 +238,34 @@ def _device(device: torch.device | str | None) -> torch.device:
     return torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _run_parts(models, images_of, labels, folder, parts, *, k_targets, step_size, steps, eps, seed, device,
-               progress) -> list[str]:  # fmt: skip
-    from ..attacks.advset import generate_adversarial_set
-
+def _run_parts(models, images_of, labels, folder, parts, recipe, *, seed, device, progress) -> list[str]:
     done = []
     for lo, hi in parts:
         # The manifest inside each part also fingerprints its images and the weights, so
         # a changed data copy is refused rather than mixed into finished shards.
         generate_adversarial_set(
-            models, images_of(lo, hi), labels[lo:hi], folder / _part_name(lo, hi), k=k_targets,
-            shard_size=min(SHARD_IMAGES, hi - lo), batch_size=64, step_size=step_size, steps=steps, eps=eps,
-            seed=seed, device=device, progress=progress,
+            models, images_of(lo, hi), labels[lo:hi], folder / _part_name(lo, hi), recipe,
+            shard_size=min(SHARD_IMAGES, hi - lo), batch_size=64, seed=seed, device=device, progress=progress,
         )  # fmt: skip
         done.append(_part_name(lo, hi))
     return done
 
 
 def _imagenet_inputs(
-    archs: list[str], *, n_images: int, k_targets: int, adam_step_255: float, adam_steps: int,
-    eps: float | None, seed: int, weights: str | None, image_size: int,
-    device: torch.device | str | None, cache: ArtifactCache, progress: bool,
+    archs: list[str], recipe: AdversarialSetRecipe, *, n_images: int, seed: int, weights: str | None,
+    image_size: int, device: torch.device | str | None, cache: ArtifactCache, progress: bool,
 ) -> ConsistencyInputs:  # fmt: skip
-    from ..attacks.advset import iter_shards
-    from ..data import load
-    from ..models.imagenet import imagenet_model
-
     device = _device(device)
-    config, _, _ = _imagenet_plan(archs, n_images=n_images, k_targets=k_targets, adam_step_255=adam_step_255,
-                                  adam_steps=adam_steps, eps=eps, seed=seed, weights=weights,
+    config, _, _ = _imagenet_plan(archs, recipe, n_images=n_images, seed=seed, weights=weights,
                                   image_size=image_size)  # fmt: skip
     models = {a: imagenet_model(a, weights, device=device) for a in archs}
     source = load("imagenet-val", "val", n=n_images, seed=seed + 1, image_size=image_size)
     folder = cache.folder("imagenet_adversarial_set", config)
     # every part not finished yet (by torchrun workers, or a killed earlier run) is done here
     _run_parts(list(models.values()), lambda lo, hi: source.images[lo:hi], source.labels, folder, _parts(n_images),
-               k_targets=k_targets, step_size=adam_step_255 / 255, steps=adam_steps, eps=eps, seed=seed,
-               device=device, progress=progress)  # fmt: skip
+               recipe, seed=seed, device=device, progress=progress)  # fmt: skip
     shards = []
     for lo, hi in _parts(n_images):
         for shard in iter_shards(folder / _part_name(lo, hi)):
             shards.append({**shard, "source_index": shard["source_index"] + lo})
-    return ConsistencyInputs(models, source, AdversarialSet(shards, k=k_targets, num_sources=n_images), "imagenet-val")
-
-
-#: The chapter-11 parameters :func:`main` uses (any other ``-p`` is refused, not ignored).
-_MAIN_PARAMETERS = ("archs", "n_images", "k_targets", "adam_step_255", "adam_steps", "eps", "seed")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``torchrun --nproc_per_node=G -m advinterp_lib.runs.imagenet_artifacts [-p NAME VALUE ...]``:
-    generate chapter 11's ImageNet adversarial set on G GPUs (one worker per GPU), with
-    the ``imagenet`` profile's parameters (overridden by ``-p``, read as YAML). Then run
-    the chapter (``python -m advinterp_lib run 11 --profile imagenet``): it finds every
-    part finished. Without torchrun it runs as a single worker."""
-    import argparse
-
-    import torch.distributed as dist
-
-    from .profiles import chapter_parameters
-    from .runner import check_overrides, parse_override
-
-    parser = argparse.ArgumentParser(prog="python -m advinterp_lib.runs.imagenet_artifacts",
-                                     description=main.__doc__)  # fmt: skip
-    parser.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help=f"override one of {', '.join(_MAIN_PARAMETERS)} (plain YAML, of its default's type)",
-    )
-    args = parser.parse_args(argv)
-    params = chapter_parameters("imagenet", "11")
-    try:  # checked as the runner checks -p, against the parameters this command uses
-        overrides = dict(parse_override(k, v) for k, v in args.parameter)
-        params.update(check_overrides("imagenet_artifacts", {k: params[k] for k in _MAIN_PARAMETERS}, overrides))
-    except (ValueError, TypeError) as err:
-        parser.error(str(err))
-    rank, world = 0, 1
-    if dist.is_torchelastic_launched():  # started by torchrun: it set up the rendezvous
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-        rank, world = dist.get_rank(), dist.get_world_size()
-    device = torch.device(f"cuda:{rank % torch.cuda.device_count()}") if torch.cuda.is_available() else None
-    done = generate_imagenet_adversarial_parts(
-        params["archs"], n_images=params["n_images"], k_targets=params["k_targets"],
-        adam_step_255=params["adam_step_255"], adam_steps=params["adam_steps"], eps=params["eps"],
-        seed=params["seed"], rank=rank, world_size=world, device=device, progress=rank == 0,
-    )  # fmt: skip
-    print(f"worker {rank}/{world}: finished {len(done)} parts")
-    if world > 1:
-        dist.destroy_process_group()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return ConsistencyInputs(models, source, AdversarialSet(shards, k=recipe.k, num_sources=n_images), "imagenet-val")
