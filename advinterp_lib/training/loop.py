@@ -404,38 +404,12 @@ def train(
         FloatingPointError: the loss became NaN or infinite (lower ``lr``).
         CheckpointError: the checkpoint in ``checkpoint_dir`` is truncated or corrupt.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    images = check_images(images, "images", model=model)
-    check_labels(labels, len(images), None, "labels")  # the range once the model's width is known
-    epochs = check_int(epochs, "epochs", minimum=1)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    seed = check_int(seed, "seed", minimum=0)
-    lr = check_number(lr, "lr", minimum=0, strict_minimum=True)
-    weight_decay = check_number(weight_decay, "weight_decay", minimum=0)
-    if stop_after_epochs is not None:
-        check_int(stop_after_epochs, "stop_after_epochs", minimum=1)
-        if stop_after_epochs > epochs:
-            raise ValueError(f"stop_after_epochs must be <= epochs = {epochs}, got {stop_after_epochs}")
-    if not callable(objective):
-        raise TypeError(f"objective must be a callable (model, x, y) -> loss, got {type(objective).__name__}")
+    images, epochs, batch_size, seed, lr, weight_decay = _check_train_arguments(
+        model, images, labels, epochs, batch_size, seed, lr, weight_decay, stop_after_epochs, objective
+    )
     make_optimizer, optimizer_name = _resolve(optimizer, OPTIMIZERS, "optimizer")
     make_schedule, schedule_name = _resolve(schedule, SCHEDULES, "schedule")
-    if distributed is None:
-        distributed = _dist.is_distributed()
-    elif not isinstance(distributed, bool):
-        raise TypeError(f"distributed must be a bool or None, got {type(distributed).__name__}")
-    elif distributed and not _dist.is_distributed():
-        raise ValueError(
-            "distributed=True needs an initialised torch.distributed process group "
-            "(start with torchrun and call training.distributed.init_distributed())"
-        )
-    rank, world = _dist.rank_and_world() if distributed else (0, 1)
-    if world > 1 and min(batch_size, len(images)) < 2 * world:
-        raise ValueError(
-            f"batch_size and the number of images must be >= 2 per process "
-            f"(2 x {world}), got batch_size {batch_size} and {len(images)} images"
-        )
+    rank, world = _rank_and_world(distributed, batch_size, len(images))
 
     device = resolve_device(device)
     model.to(device)
@@ -443,49 +417,21 @@ def train(
 
     sizes = [len(b) for b in _batches(torch.arange(len(images)), batch_size, 2 * world)]
     steps_per_epoch, n_used = len(sizes), sum(sizes)
-    config = {
-        "model": type(model).__qualname__,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
-        "optimizer": optimizer_name,
-        "schedule": schedule_name,
-        "weight_decay": weight_decay,
-        "objective": getattr(objective, "__qualname__", type(objective).__qualname__),
-        "seed": seed,
-        "data": _fingerprint(images, labels),
-    }
+    config = _run_config(
+        model, images, labels, epochs, batch_size, lr, optimizer_name, schedule_name, weight_decay, objective, seed
+    )
     opt = make_optimizer(model.parameters(), lr, weight_decay)
     sched = make_schedule(opt, epochs * steps_per_epoch)
-    history = TrainHistory()
-    start = 0
-
     checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
-    if world > 1:
-        _check_same_config(config)
-    state = _resume_state(checkpoint, config, rank, world)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        history = TrainHistory.from_dict(state["history"])
-        start = state["epoch"]
-        if start < epochs:
-            opt.load_state_dict(state["optimizer"])
-            sched.load_state_dict(state["scheduler"])
+    history, start = _resume(model, opt, sched, checkpoint, config, epochs, rank, world)
 
     end = epochs if stop_after_epochs is None else stop_after_epochs
     if start >= end:
         model.eval()
         return history
 
-    cuda_devices = (
-        [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
-    )
-    bar = tqdm(
-        total=(end - start) * steps_per_epoch,
-        disable=not progress or rank != 0,
-        unit="batch",
-        desc=f"{type(model).__name__}",
-    )
+    cuda_devices = _cuda_devices(device)
+    bar = _progress_bar(model, (end - start) * steps_per_epoch, progress, rank)
     clean = _CleanBatchLogits(model)
     # Under DDP the objective runs inside the wrapper's forward, on the unwrapped model.
     ddp = _dist.wrap_objective(model, objective, device, before=clean.arm) if world > 1 else None
@@ -493,9 +439,7 @@ def train(
         with torch.random.fork_rng(devices=cuda_devices):
             for epoch in range(start, end):
                 bar.set_description(f"{type(model).__name__} epoch {epoch + 1}/{epochs}")
-                torch.manual_seed(_derived_seed(seed, epoch, "global"))
-                order_rng = torch.Generator().manual_seed(_derived_seed(seed, epoch, "order"))
-                order = torch.randperm(len(images), generator=order_rng)
+                order = _epoch_order(seed, epoch, len(images))
                 model.train()
                 started = time.perf_counter()
                 loss_sum, correct, scored = _train_epoch(
@@ -514,50 +458,202 @@ def train(
                     bar=bar,
                     progress=progress,
                 )
-                if ddp is not None:
-                    loss_sum, correct, scored = _dist.all_reduce_sum(
-                        torch.stack(
-                            [
-                                loss_sum.double(),
-                                correct.double(),
-                                torch.tensor(float(scored), dtype=torch.float64, device=device),
-                            ]
-                        )
-                    ).tolist()
-                    correct, scored = round(correct), round(scored)
-                seconds = time.perf_counter() - started
-                mean_loss = float(loss_sum) / n_used
-                if not math.isfinite(mean_loss):
-                    raise FloatingPointError(
-                        f"the training loss became {mean_loss} in epoch {epoch + 1}; lower lr (now {lr:g})"
-                    )
-                history.records.append(
-                    EpochRecord(
-                        epoch=epoch + 1,
-                        loss=mean_loss,
-                        train_acc=int(correct) / scored if scored else math.nan,
-                        seconds=seconds,
-                        images_per_s=n_used / seconds,
-                    )
-                )
+                record = _epoch_record(loss_sum, correct, scored, ddp, device, started, epoch, n_used, lr)
+                history.records.append(record)
                 if checkpoint is not None and rank == 0:
-                    save_checkpoint(
-                        checkpoint,
-                        {
-                            "epoch": epoch + 1,
-                            "config": config,
-                            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                            "optimizer": _to_cpu(opt.state_dict()),
-                            "scheduler": sched.state_dict(),
-                            "history": history.to_dict(),
-                        },
-                    )
+                    _save_epoch(checkpoint, epoch, config, model, opt, sched, history)
     finally:
         del ddp  # its reducer's gradient hooks go with it
         clean.remove()
         bar.close()
         model.eval()
     return history
+
+
+def _check_train_arguments(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    lr: float,
+    weight_decay: float,
+    stop_after_epochs: int | None,
+    objective: Objective,
+) -> tuple[torch.Tensor, int, int, int, float, float]:
+    """Check :func:`train`'s arguments; returns the checked images, epochs, batch_size, seed, lr, weight_decay."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    images = check_images(images, "images", model=model)
+    check_labels(labels, len(images), None, "labels")  # the range once the model's width is known
+    epochs = check_int(epochs, "epochs", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    seed = check_int(seed, "seed", minimum=0)
+    lr = check_number(lr, "lr", minimum=0, strict_minimum=True)
+    weight_decay = check_number(weight_decay, "weight_decay", minimum=0)
+    if stop_after_epochs is not None:
+        check_int(stop_after_epochs, "stop_after_epochs", minimum=1)
+        if stop_after_epochs > epochs:
+            raise ValueError(f"stop_after_epochs must be <= epochs = {epochs}, got {stop_after_epochs}")
+    if not callable(objective):
+        raise TypeError(f"objective must be a callable (model, x, y) -> loss, got {type(objective).__name__}")
+    return images, epochs, batch_size, seed, lr, weight_decay
+
+
+def _rank_and_world(distributed: bool | None, batch_size: int, n_images: int) -> tuple[int, int]:
+    """This process's rank and the world size :func:`train` runs on (``(0, 1)`` without DDP), checked."""
+    if distributed is None:
+        distributed = _dist.is_distributed()
+    elif not isinstance(distributed, bool):
+        raise TypeError(f"distributed must be a bool or None, got {type(distributed).__name__}")
+    elif distributed and not _dist.is_distributed():
+        raise ValueError(
+            "distributed=True needs an initialised torch.distributed process group "
+            "(start with torchrun and call training.distributed.init_distributed())"
+        )
+    rank, world = _dist.rank_and_world() if distributed else (0, 1)
+    if world > 1 and min(batch_size, n_images) < 2 * world:
+        raise ValueError(
+            f"batch_size and the number of images must be >= 2 per process "
+            f"(2 x {world}), got batch_size {batch_size} and {n_images} images"
+        )
+    return rank, world
+
+
+def _run_config(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    optimizer_name: str,
+    schedule_name: str,
+    weight_decay: float,
+    objective: Objective,
+    seed: int,
+) -> dict[str, Any]:
+    """The run's identity kept in its checkpoint: a resumed run must match it."""
+    return {
+        "model": type(model).__qualname__,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "optimizer": optimizer_name,
+        "schedule": schedule_name,
+        "weight_decay": weight_decay,
+        "objective": getattr(objective, "__qualname__", type(objective).__qualname__),
+        "seed": seed,
+        "data": _fingerprint(images, labels),
+    }
+
+
+def _resume(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    sched: Any,
+    checkpoint: Path | None,
+    config: dict[str, Any],
+    epochs: int,
+    rank: int,
+    world: int,
+) -> tuple[TrainHistory, int]:
+    """Load an earlier run's checkpoint into model, optimiser and schedule; returns its history and epochs done."""
+    history = TrainHistory()
+    start = 0
+    if world > 1:
+        _check_same_config(config)
+    state = _resume_state(checkpoint, config, rank, world)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        history = TrainHistory.from_dict(state["history"])
+        start = state["epoch"]
+        if start < epochs:
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+    return history, start
+
+
+def _cuda_devices(device: torch.device) -> list[int]:
+    """The CUDA devices whose random state :func:`train` forks: ``device``'s, or none on the CPU."""
+    return [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+
+
+def _progress_bar(model: nn.Module, total: int, progress: bool, rank: int) -> Any:
+    """The tqdm bar over :func:`train`'s batches (shown by rank 0 alone, when ``progress``)."""
+    return tqdm(
+        total=total,
+        disable=not progress or rank != 0,
+        unit="batch",
+        desc=f"{type(model).__name__}",
+    )
+
+
+def _epoch_order(seed: int, epoch: int, n_images: int) -> torch.Tensor:
+    """Seed torch's global generator for ``epoch`` and return the epoch's data order."""
+    torch.manual_seed(_derived_seed(seed, epoch, "global"))
+    order_rng = torch.Generator().manual_seed(_derived_seed(seed, epoch, "order"))
+    return torch.randperm(n_images, generator=order_rng)
+
+
+def _epoch_record(
+    loss_sum: torch.Tensor,
+    correct: torch.Tensor,
+    scored: int,
+    ddp: Any,
+    device: torch.device,
+    started: float,
+    epoch: int,
+    n_used: int,
+    lr: float,
+) -> EpochRecord:
+    """A finished epoch's record (summed over the processes under DDP); FloatingPointError on a non-finite loss."""
+    if ddp is not None:
+        loss_sum, correct, scored = _dist.all_reduce_sum(
+            torch.stack(
+                [
+                    loss_sum.double(),
+                    correct.double(),
+                    torch.tensor(float(scored), dtype=torch.float64, device=device),
+                ]
+            )
+        ).tolist()
+        correct, scored = round(correct), round(scored)
+    seconds = time.perf_counter() - started
+    mean_loss = float(loss_sum) / n_used
+    if not math.isfinite(mean_loss):
+        raise FloatingPointError(f"the training loss became {mean_loss} in epoch {epoch + 1}; lower lr (now {lr:g})")
+    return EpochRecord(
+        epoch=epoch + 1,
+        loss=mean_loss,
+        train_acc=int(correct) / scored if scored else math.nan,
+        seconds=seconds,
+        images_per_s=n_used / seconds,
+    )
+
+
+def _save_epoch(
+    checkpoint: Path,
+    epoch: int,
+    config: dict[str, Any],
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    sched: Any,
+    history: TrainHistory,
+) -> None:
+    """Write the checkpoint after ``epoch`` (counted from 0): weights, optimiser, schedule, history."""
+    save_checkpoint(
+        checkpoint,
+        {
+            "epoch": epoch + 1,
+            "config": config,
+            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "optimizer": _to_cpu(opt.state_dict()),
+            "scheduler": sched.state_dict(),
+            "history": history.to_dict(),
+        },
+    )
 
 
 def _check_same_config(config: dict[str, Any]) -> None:
