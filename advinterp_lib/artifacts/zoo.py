@@ -9,7 +9,9 @@ run resumes where it stopped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,6 +24,8 @@ from ..training import objectives as o
 from ..training import train
 from ..validation import check_int
 from .cache import ArtifactCache
+
+_Objective = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 
 # Optimiser settings per architecture (measured in tests/benchmarks; see the note in
 # advinterp_lib/models/zoo.py). Part of the cache key: changing one retrains.
@@ -200,48 +204,23 @@ def adversarially_trained_model(
     Raises:
         ValueError: unknown arch or objective, or a parameter the objective does not take.
     """
-    if objective not in ADVERSARIAL_OBJECTIVES:
-        raise ValueError(f"unknown objective {objective!r}; known: {', '.join(ADVERSARIAL_OBJECTIVES)}")
-    unknown = set(objective_params) - set(ADVERSARIAL_OBJECTIVES[objective])
-    if unknown:
-        raise ValueError(
-            f"objective {objective!r} takes {ADVERSARIAL_OBJECTIVES[objective] or 'no parameters'}, "
-            f"got unknown {sorted(unknown)}"
-        )
+    _check_objective_params(objective, objective_params)
     base_config = zoo_model_config(arch, train_size=train_size, train_epochs=train_epochs, seed=seed)
-    if finetune_seed is not None and (isinstance(finetune_seed, bool) or not isinstance(finetune_seed, int)):
-        raise TypeError(f"finetune_seed must be an int or None, got {type(finetune_seed).__name__}")
-    run_seed = seed if finetune_seed is None else int(finetune_seed)
+    run_seed = _run_seed(seed, finetune_seed)
     cache = cache or ArtifactCache()
     device = (
         torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     )
-    params = dict(objective_params)
-    static: dict[str, nn.Module] = {}
-    if objective == "ensemble":
-        static_archs = list(params.pop("static_archs", [a for a in ZOO if a != arch]))
-        static = {
-            a: trained_model(
-                a,
-                train_size=train_size,
-                train_epochs=train_epochs,
-                seed=seed,
-                device=device,
-                cache=cache,
-                progress=progress,
-            )
-            for a in static_archs
-        }
-        for m in static.values():
-            m.requires_grad_(False)
-        params["static_archs"] = static_archs
-    obj_params = {k: v for k, v in params.items() if k != "static_archs"}
-    obj = make_objective(objective, obj_params, static)
-    obj_config = obj.config() if hasattr(obj, "config") else {"name": "standard"}
-    if objective == "ensemble":
-        obj_config["static_models"] = [
-            zoo_model_config(a, train_size=train_size, train_epochs=train_epochs, seed=seed) for a in static
-        ]
+    # trained_model's arguments for the standard models: the base one and the ensemble's static ones
+    standard = {
+        "train_size": train_size,
+        "train_epochs": train_epochs,
+        "seed": seed,
+        "device": device,
+        "cache": cache,
+        "progress": progress,
+    }
+    obj, obj_config = _adversarial_objective(arch, objective, objective_params, standard)
     config = {
         "base": None if from_scratch else base_config,
         "arch": arch,
@@ -254,43 +233,110 @@ def adversarially_trained_model(
         # only when it differs from seed, so that the keys of earlier models still hold
         **({} if run_seed == seed else {"finetune_seed": run_seed}),
     }
-
-    def build_state(work_dir):
-        data = load("fashion-mnist", "train")
-        if finetune_size < len(data):
-            data = data.subset(finetune_size, seed=run_seed + 1)
-        if from_scratch:
-            model = _seeded_build(arch, seed)
-        else:
-            model = trained_model(
-                arch,
-                train_size=train_size,
-                train_epochs=train_epochs,
-                seed=seed,
-                device=device,
-                cache=cache,
-                progress=progress,
-            )
-        history = train(
-            model,
-            data.images,
-            data.labels,
-            epochs=finetune_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            objective=obj,
-            seed=run_seed,
-            device=device,
-            checkpoint_dir=work_dir,
-            progress=progress,
-        )
-        return {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "history": history.to_dict()}
-
+    build_state = functools.partial(
+        _finetuned_state,
+        arch=arch,
+        objective=obj,
+        from_scratch=from_scratch,
+        finetune_size=finetune_size,
+        finetune_epochs=finetune_epochs,
+        lr=lr,
+        batch_size=batch_size,
+        run_seed=run_seed,
+        standard=standard,
+    )
     state = cache.get_or_build("adversarial_model", config, build_state)
     model = build(arch)
     model.load_state_dict(state["state_dict"])
     model.training_history = state["history"]["records"]
     return model.to(device).eval()
+
+
+def _check_objective_params(objective: str, objective_params: Mapping[str, Any]) -> None:
+    """Raise ValueError for an unknown objective or a parameter it does not take."""
+    if objective not in ADVERSARIAL_OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; known: {', '.join(ADVERSARIAL_OBJECTIVES)}")
+    unknown = set(objective_params) - set(ADVERSARIAL_OBJECTIVES[objective])
+    if unknown:
+        raise ValueError(
+            f"objective {objective!r} takes {ADVERSARIAL_OBJECTIVES[objective] or 'no parameters'}, "
+            f"got unknown {sorted(unknown)}"
+        )
+
+
+def _run_seed(seed: int, finetune_seed: int | None) -> int:
+    """The fine-tuning run's seed: ``finetune_seed`` when given (checked to be an int), else ``seed``."""
+    if finetune_seed is not None and (isinstance(finetune_seed, bool) or not isinstance(finetune_seed, int)):
+        raise TypeError(f"finetune_seed must be an int or None, got {type(finetune_seed).__name__}")
+    return seed if finetune_seed is None else int(finetune_seed)
+
+
+def _adversarial_objective(
+    arch: str, objective: str, objective_params: Mapping[str, Any], standard: dict[str, Any]
+) -> tuple[_Objective, dict[str, Any]]:
+    """The objective named ``objective`` (for the ensemble, with its static standard models) and its cache config."""
+    params = dict(objective_params)
+    static: dict[str, nn.Module] = {}
+    if objective == "ensemble":
+        static_archs = list(params.pop("static_archs", [a for a in ZOO if a != arch]))
+        static = _static_models(static_archs, standard)
+        params["static_archs"] = static_archs
+    obj_params = {k: v for k, v in params.items() if k != "static_archs"}
+    obj = make_objective(objective, obj_params, static)
+    obj_config = obj.config() if hasattr(obj, "config") else {"name": "standard"}
+    if objective == "ensemble":
+        obj_config["static_models"] = [
+            zoo_model_config(
+                a, train_size=standard["train_size"], train_epochs=standard["train_epochs"], seed=standard["seed"]
+            )
+            for a in static
+        ]
+    return obj, obj_config
+
+
+def _static_models(static_archs: list[str], standard: dict[str, Any]) -> dict[str, nn.Module]:
+    """The ensemble objective's static standard models by architecture, frozen."""
+    static = {a: trained_model(a, **standard) for a in static_archs}
+    for m in static.values():
+        m.requires_grad_(False)
+    return static
+
+
+def _finetuned_state(
+    work_dir: Path,
+    *,
+    arch: str,
+    objective: _Objective,
+    from_scratch: bool,
+    finetune_size: int,
+    finetune_epochs: int,
+    lr: float,
+    batch_size: int,
+    run_seed: int,
+    standard: dict[str, Any],
+) -> dict[str, Any]:
+    """Build the adversarially trained model's artifact (weights, history), checkpointing into ``work_dir``."""
+    data = load("fashion-mnist", "train")
+    if finetune_size < len(data):
+        data = data.subset(finetune_size, seed=run_seed + 1)
+    if from_scratch:
+        model = _seeded_build(arch, standard["seed"])
+    else:
+        model = trained_model(arch, **standard)
+    history = train(
+        model,
+        data.images,
+        data.labels,
+        epochs=finetune_epochs,
+        batch_size=batch_size,
+        lr=lr,
+        objective=objective,
+        seed=run_seed,
+        device=standard["device"],
+        checkpoint_dir=work_dir,
+        progress=standard["progress"],
+    )
+    return {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "history": history.to_dict()}
 
 
 # ----------------------------------------------- the book's adversarially trained rows
