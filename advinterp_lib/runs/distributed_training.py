@@ -30,7 +30,7 @@ from torch import nn
 
 from ..artifacts.zoo import ADVERSARIAL_OBJECTIVES, adversarial_variant_spec, make_objective, trained_model
 from ..atomic import atomic_torch_save, atomic_write_text
-from ..data import load
+from ..data import ImageSet, load
 from ..models import ZOO, build
 from ..training.distributed import (
     broadcast_from_rank0,
@@ -39,7 +39,7 @@ from ..training.distributed import (
     is_distributed,
     rank_and_world,
 )
-from ..training.loop import train
+from ..training.loop import TrainHistory, train
 from ..training.robustness import evaluate_robustness_distributed
 from .profiles import ADV_TRAINING, ZOO_TRAINING
 
@@ -161,44 +161,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         objective, objective_params = _objective_from_args(args, adv, zoo, device)
         train_size = args.train_size or adv["finetune_size"]
         lr = args.lr or adv["finetune_lr"]
-        data = load("fashion-mnist", "train")
-        if train_size < len(data):
-            data = data.subset(train_size, seed=args.seed + 1)
-        test = load("fashion-mnist", "test").subset(args.eval_size, seed=args.seed + 1)
-
-        model = build(args.arch)
-        if not args.from_scratch:
-            if rank == 0:
-                model = trained_model(args.arch, **zoo, seed=args.seed, device="cpu", progress=not args.no_progress)
-            broadcast_state(model)
-        if device.type == "cuda" and world > 1 and not args.no_sync_batchnorm:
-            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        model.to(device)
-
-        run = {
-            "arch": args.arch,
-            "objective": args.objective,
-            "params": objective_params,
-            "epochs": args.epochs,
-            "train_size": len(data),
-            "batch_size": args.batch_size,
-            "lr": lr,
-            "seed": args.seed,
-            "from_scratch": args.from_scratch,
-            "base": None if args.from_scratch else zoo,
-            "profile": args.profile,
-            "world_size": world,
-            "device": str(device),
-            "backend": dist.get_backend(),
-        }
+        data, test = _datasets(train_size, args.eval_size, args.seed)
+        model = _initial_model(args, zoo, rank, world, device)
+        run = _run_record(args, objective_params, len(data), lr, zoo, world, device)
         metrics_path = args.out / "metrics.json"
-        records: list[dict[str, Any]] = []
-        if rank == 0:
-            args.out.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(json.dumps(run, indent=2), args.out / "run.json")
-            if metrics_path.is_file():
-                records = json.loads(metrics_path.read_text())["epochs"]
-        records = broadcast_from_rank0(records)
+        records = _earlier_records(args.out, metrics_path, run, rank)
         done = {r["epoch"] for r in records}
         started = time.perf_counter()
         for epoch in range(1, args.epochs + 1):
@@ -219,27 +186,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             )
             if epoch in done:
                 continue
-            metrics = evaluate_robustness_distributed(
-                model,
-                test.images,
-                test.labels,
-                fgsm_eps=adv["eps"],
-                pgd_steps=args.eval_pgd_steps,
-                topk=(1, 3),
-                seed=args.seed,
-            )
-            last = history.records[-1]
-            records.append(
-                {"epoch": epoch, "loss": last.loss, "train_acc": last.train_acc, "seconds": last.seconds, **metrics}
-            )
+            records.append(_epoch_record(model, test, history, epoch, adv["eps"], args))
             if rank == 0:
-                atomic_write_text(json.dumps({"epochs": records}, indent=2), metrics_path)
-                print(
-                    f"epoch {epoch}/{args.epochs}: loss {last.loss:.4f}, clean {metrics['clean']['top1']:.3f}, "
-                    f"FGSM {metrics['fgsm']['top1']:.3f}, PGD {metrics['pgd']['top1']:.3f} "
-                    f"({last.seconds:.0f} s on {world} processes)",
-                    flush=True,
-                )
+                _report_epoch(records, metrics_path, args.epochs, world)
         if rank == 0:
             state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
             atomic_torch_save(state, args.out / "model.pt")
@@ -250,6 +199,98 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     finally:
         if started_here and dist.is_initialized():
             dist.destroy_process_group()
+
+
+def _datasets(train_size: int, eval_size: int, seed: int) -> tuple[ImageSet, ImageSet]:
+    """The training set (its first ``train_size`` images, class-balanced) and the evaluation subset of the test set."""
+    data = load("fashion-mnist", "train")
+    if train_size < len(data):
+        data = data.subset(train_size, seed=seed + 1)
+    test = load("fashion-mnist", "test").subset(eval_size, seed=seed + 1)
+    return data, test
+
+
+def _initial_model(
+    args: argparse.Namespace, zoo: Mapping[str, Any], rank: int, world: int, device: torch.device
+) -> nn.Module:
+    """The network to train, on ``device``: rank 0's cached standard model, or a new one with --from-scratch."""
+    model = build(args.arch)
+    if not args.from_scratch:
+        if rank == 0:
+            model = trained_model(args.arch, **zoo, seed=args.seed, device="cpu", progress=not args.no_progress)
+        broadcast_state(model)
+    if device.type == "cuda" and world > 1 and not args.no_sync_batchnorm:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    model.to(device)
+    return model
+
+
+def _run_record(
+    args: argparse.Namespace,
+    objective_params: dict[str, Any],
+    train_size: int,
+    lr: float,
+    zoo: Mapping[str, Any],
+    world: int,
+    device: torch.device,
+) -> dict[str, Any]:
+    """The run's arguments as written to ``run.json``."""
+    return {
+        "arch": args.arch,
+        "objective": args.objective,
+        "params": objective_params,
+        "epochs": args.epochs,
+        "train_size": train_size,
+        "batch_size": args.batch_size,
+        "lr": lr,
+        "seed": args.seed,
+        "from_scratch": args.from_scratch,
+        "base": None if args.from_scratch else zoo,
+        "profile": args.profile,
+        "world_size": world,
+        "device": str(device),
+        "backend": dist.get_backend(),
+    }
+
+
+def _earlier_records(out: Path, metrics_path: Path, run: dict[str, Any], rank: int) -> list[dict[str, Any]]:
+    """Write ``run.json`` (rank 0) and return the epoch records an earlier session left in ``metrics_path``."""
+    records: list[dict[str, Any]] = []
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(json.dumps(run, indent=2), out / "run.json")
+        if metrics_path.is_file():
+            records = json.loads(metrics_path.read_text())["epochs"]
+    return broadcast_from_rank0(records)
+
+
+def _epoch_record(
+    model: nn.Module, test: ImageSet, history: TrainHistory, epoch: int, eps: float, args: argparse.Namespace
+) -> dict[str, Any]:
+    """The finished epoch's record: its training loss and accuracy, and clean / FGSM / PGD test accuracy."""
+    metrics = evaluate_robustness_distributed(
+        model,
+        test.images,
+        test.labels,
+        fgsm_eps=eps,
+        pgd_steps=args.eval_pgd_steps,
+        topk=(1, 3),
+        seed=args.seed,
+    )
+    last = history.records[-1]
+    return {"epoch": epoch, "loss": last.loss, "train_acc": last.train_acc, "seconds": last.seconds, **metrics}
+
+
+def _report_epoch(records: list[dict[str, Any]], metrics_path: Path, epochs: int, world: int) -> None:
+    """Write ``metrics.json`` and print the last record's line (rank 0)."""
+    atomic_write_text(json.dumps({"epochs": records}, indent=2), metrics_path)
+    r = records[-1]
+    print(
+        f"epoch {r['epoch']}/{epochs}: loss {r['loss']:.4f}, clean {r['clean']['top1']:.3f}, "
+        f"FGSM {r['fgsm']['top1']:.3f}, PGD {r['pgd']['top1']:.3f} "
+        f"({r['seconds']:.0f} s on {world} processes)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
