@@ -55,7 +55,7 @@ def zoo_model_config(arch: str, *, train_size: int, train_epochs: int, seed: int
     }
 
 
-def _seeded_build(arch: str, seed: int) -> nn.Module:
+def seeded_build(arch: str, seed: int) -> nn.Module:
     """A fresh zoo model whose initial weights depend on ``seed`` only, not on how much
     of torch's global generator the caller used before (the cache key holds the seed, so
     the same key must always mean the same weights). The caller's RNG state is restored."""
@@ -99,7 +99,7 @@ def trained_model(
         data = load("fashion-mnist", "train")
         if train_size < len(data):
             data = data.subset(train_size, seed=seed)
-        model = _seeded_build(arch, seed)
+        model = seeded_build(arch, seed)
         history = train(
             model,
             data.images,
@@ -320,7 +320,7 @@ def _finetuned_state(
     if finetune_size < len(data):
         data = data.subset(finetune_size, seed=run_seed + 1)
     if from_scratch:
-        model = _seeded_build(arch, standard["seed"])
+        model = seeded_build(arch, standard["seed"])
     else:
         model = trained_model(arch, **standard)
     history = train(

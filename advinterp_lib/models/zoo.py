@@ -261,7 +261,7 @@ class ResNetSmall(nn.Module):
 
 # Bump when a zoo architecture or its initialisation changes: it is part of every cached
 # model's key, so weights trained for an older definition are never loaded into a newer one.
-# 2: initial weights drawn from the model's seed alone (artifacts.zoo._seeded_build).
+# 2: initial weights drawn from the model's seed alone (artifacts.zoo.seeded_build).
 ZOO_VERSION = 2
 
 ZOO: Mapping[str, Callable[..., nn.Module]] = MappingProxyType(

@@ -28,7 +28,13 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ..artifacts.zoo import ADVERSARIAL_OBJECTIVES, adversarial_variant_spec, make_objective, trained_model
+from ..artifacts.zoo import (
+    ADVERSARIAL_OBJECTIVES,
+    adversarial_variant_spec,
+    make_objective,
+    seeded_build,
+    trained_model,
+)
 from ..atomic import atomic_torch_save, atomic_write_text
 from ..data import ImageSet, load
 from ..models import ZOO, build
@@ -213,8 +219,9 @@ def _datasets(train_size: int, eval_size: int, seed: int) -> tuple[ImageSet, Ima
 def _initial_model(
     args: argparse.Namespace, zoo: Mapping[str, Any], rank: int, world: int, device: torch.device
 ) -> nn.Module:
-    """The network to train, on ``device``: rank 0's cached standard model, or a new one with --from-scratch."""
-    model = build(args.arch)
+    """The network to train, on ``device``: rank 0's cached standard model, or with --from-scratch a
+    new one whose weights depend on --seed alone (on every rank, so two runs start alike)."""
+    model = seeded_build(args.arch, args.seed)
     if not args.from_scratch:
         if rank == 0:
             model = trained_model(args.arch, **zoo, seed=args.seed, device="cpu", progress=not args.no_progress)

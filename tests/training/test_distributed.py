@@ -361,3 +361,22 @@ def test_the_command_line_trains_and_writes_its_files(tmp_path, fashion_mnist_re
     checkpoint = torch.load(out / "checkpoint.pt", weights_only=True)["state"]
     assert checkpoint["epoch"] == 1
     assert all(torch.equal(weights[k], checkpoint["model"][k]) for k in weights)
+
+
+def test_from_scratch_starts_from_the_seeds_weights_whatever_the_global_generator():
+    """--from-scratch used to build the network from torch's unseeded global generator, so
+    two identical runs started (and ended) with different weights."""
+    import argparse
+
+    from advinterp_lib.runs.distributed_training import _initial_model
+
+    def initial(seed: int, noise: int) -> dict[str, torch.Tensor]:
+        torch.manual_seed(noise)  # whatever the caller's generator holds
+        args = argparse.Namespace(
+            arch="resnet", seed=seed, from_scratch=True, no_sync_batchnorm=False, no_progress=True
+        )
+        return _initial_model(args, {}, 0, 1, torch.device("cpu")).state_dict()
+
+    a, b, c = initial(3, 0), initial(3, 1), initial(4, 0)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
