@@ -64,6 +64,13 @@ class AdversarialSetRecipe:
                 f"loss must be a callable (logits list, target) -> loss per image, got {type(self.loss).__name__}"
             )
 
+    def __repr__(self) -> str:
+        start = ", random_start=True" if self.random_start else ""
+        return (
+            f"AdversarialSetRecipe(k={self.k}, step_size={self.step_size:.4g} (= {255 * self.step_size:.3g}/255), "
+            f"steps={self.steps}, eps={self.eps}, loss={self.loss_name}{start})"
+        )
+
     @property
     def loss_name(self) -> str:
         """The loss's name, as cache keys and manifests record it."""

@@ -21,6 +21,9 @@ def test_the_recipe_is_in_pixel_units_and_checked_when_made():
     assert (recipe.k, recipe.steps, recipe.eps) == (2, 10, 0.2)
     assert recipe.step_size == pytest.approx(0.0196, abs=1e-4) and recipe.loss_name == "average_cross_entropy_loss"
     assert AdversarialSetRecipe(k=1, step_size=1, steps=1, eps=1).eps == 1.0  # numbers become floats
+    assert repr(recipe) == (
+        "AdversarialSetRecipe(k=2, step_size=0.01961 (= 5/255), steps=10, eps=0.2, loss=average_cross_entropy_loss)"
+    )
     for bad, error, match in (
         (dict(step_size=5), ValueError, "step_size must be <= 1.*8/255 is 0.031"),  # the 0..255 scale, refused
         (dict(step_size=0), ValueError, "step_size must be > 0"),
