@@ -35,6 +35,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..artifacts import (
+    MODEL_PARAMETERS,
     ArtifactCache,
     adversarial_set,
     adversarial_variant,
@@ -334,16 +335,7 @@ def term_verdict(effect: Mapping[str, float]) -> str:
 
 #: The chapter-12 parameters the study reads (see ``runs.profiles.ABLATION``).
 STUDY_PARAMETERS: tuple[str, ...] = (
-    "seed",
-    "train_size",
-    "train_epochs",
-    "eps",
-    "finetune_size",
-    "finetune_epochs",
-    "finetune_lr",
-    "pgd_train_steps",
-    "pgd_train_step",
-    "consistent_steps",
+    *MODEL_PARAMETERS,  # the models' share (artifacts.MODEL_PARAMETERS)
     "ensemble_archs",
     "n_images",
     "k_targets",
