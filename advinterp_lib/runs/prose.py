@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..attacks.strong import STAGES
 from ..consistency.sensitivity import describe_sensitivity
+from ..training.gradient_masking import catastrophic_overfitting
 from .results import read_results
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "change_verdict",
     "describe_table1_record",
     "describe_sensitivity_record",
+    "describe_fgsm_training",
 ]
 
 
@@ -150,3 +153,42 @@ def describe_sensitivity_record(record: Mapping[str, Any] | None, chapter: str) 
             "adds it."
         )
     return "**In the committed `full` run:** " + describe_sensitivity(record["numbers"]["sensitivity"])
+
+
+def describe_fgsm_training(numbers: Mapping[str, Any], row: str = "FGSM-AT") -> str:
+    """Chapter 9's verdict on catastrophic overfitting, one markdown line per architecture,
+    from a run's ``numbers`` (``accuracy``, ``pgd_eval_steps``, ``finetune_*`` and, when
+    measured, ``strong``).
+
+    The flag (:func:`~advinterp_lib.training.gradient_masking.catastrophic_overfitting`:
+    FGSM accuracy above 30 %, PGD's below 5 %) is judged twice: with PGD, an upper bound,
+    and with the strong cascade's last stage where it was run. A model PGD clears but the
+    strong attack breaks is said to be so.
+    """
+    lines = []
+    for arch, rows in numbers["accuracy"].items():
+        r = rows[row]
+        fgsm, pgd = r["fgsm"]["top1"], r["pgd"]["top1"]
+        line = (
+            f"- **{arch}** (full profile, {numbers['finetune_epochs']} epoch(s) on {numbers['finetune_size']:,} "
+            f"images): {row} keeps {fgsm:.0%} under FGSM and {pgd:.0%} under PGD-{numbers['pgd_eval_steps']}"
+        )
+        by_pgd = catastrophic_overfitting(r)
+        strong = numbers.get("strong", {}).get(arch, {}).get(row)
+        if strong is None:
+            line += " — catastrophic overfitting" if by_pgd else " — no catastrophic overfitting"
+        else:
+            last = STAGES[-1]  # the cascade's last stage: the lowest accuracy it found
+            by_strong = catastrophic_overfitting({"fgsm": r["fgsm"], "pgd": {"top1": strong[last]}})
+            line += f" and {strong[last]:.0%} under the strong attack"
+            if by_pgd == by_strong:
+                line += " — catastrophic overfitting" if by_pgd else " — no catastrophic overfitting"
+            else:
+                line += (
+                    f" — **catastrophic overfitting by the strong attack** (FGSM above 30 %, under 5 % left), "
+                    f"which PGD-{numbers['pgd_eval_steps']} alone did not show"
+                    if by_strong
+                    else " — flagged by PGD, not by the strong attack"
+                )
+        lines.append(line + ".")
+    return "\n".join(lines)

@@ -89,3 +89,31 @@ def test_describe_table1_record_and_sensitivity_record():
     assert "predates this section" in describe_sensitivity_record(record, chapter)
     with pytest.raises(ValueError, match="sensitivity record"):
         describe_sensitivity_record({"numbers": {"sensitivity": {}}}, chapter)
+
+
+def _fgsm_numbers(fgsm, pgd, strong=None):
+    row = {"clean": {"top1": 0.9}, "fgsm": {"top1": fgsm}, "pgd": {"top1": pgd}}
+    numbers = {"accuracy": {"vgg": {"FGSM-AT": row}}, "pgd_eval_steps": 20, "finetune_epochs": 1,
+               "finetune_size": 60000}  # fmt: skip
+    if strong is not None:
+        numbers["strong"] = {"vgg": {"FGSM-AT": {"clean": 0.9, "pgd": pgd, "apgd-ce": strong, "apgd-t": strong}}}
+    return numbers
+
+
+def test_describe_fgsm_training_judges_with_pgd_and_with_the_strong_attack():
+    from advinterp_lib.runs.prose import describe_fgsm_training
+
+    # PGD-20 leaves 7 %: not flagged by PGD; the strong attack leaves 0.5 %: flagged, and the line says so
+    line = describe_fgsm_training(_fgsm_numbers(0.70, 0.07, 0.005))
+    assert "**catastrophic overfitting by the strong attack**" in line and "PGD-20 alone did not show" in line
+    assert "70% under FGSM and 7% under PGD-20 and 0% under the strong attack" in line
+    # both agree: robust enough under both
+    assert line_ends(describe_fgsm_training(_fgsm_numbers(0.55, 0.14, 0.06)), "— no catastrophic overfitting.")
+    # both agree: broken under both
+    assert line_ends(describe_fgsm_training(_fgsm_numbers(0.80, 0.01, 0.0)), "— catastrophic overfitting.")
+    # no strong attack measured: PGD's verdict alone
+    assert line_ends(describe_fgsm_training(_fgsm_numbers(0.80, 0.01)), "under PGD-20 — catastrophic overfitting.")
+
+
+def line_ends(text: str, suffix: str) -> bool:
+    return text.endswith(suffix)
