@@ -444,3 +444,36 @@ def test_comparisons_cover_every_setting():
     assert len(study.COMPARISONS) == 2 + 2 * len(study.ATTACKS)
     assert study.COMPARISONS[0] == "noise, true class" and study.COMPARISONS[-1] == "another image"
     assert {c.split(", ")[0] for c in study.COMPARISONS[1:-1]} == set(study.ATTACKS)
+
+
+def _claims_numbers(fgsm_low: float) -> dict:
+    def interval(low, high):
+        return {"mean": (low + high) / 2, "low": low, "high": high}
+
+    grad_cam = {
+        "noise, true class": {"spearman": interval(0.8, 0.9)},
+        "PGD, true class": {"spearman": interval(0.3, 0.4)},
+        "DeepFool, true class": {"spearman": interval(0.7, 0.8)},
+    }
+    adv_grad_cam = {**grad_cam, "PGD, true class": {"spearman": interval(0.6, 0.7)}}
+    share = {"FGSM": interval(fgsm_low, fgsm_low + 0.01), "PGD": interval(0.3, 0.31),
+             "ensemble": interval(0.3, 0.31), "noise": interval(0.23, 0.24)}  # fmt: skip
+    explanation = {"prediction_kept_everywhere": True, "shift": interval(0.7, 0.8), "noise_shift": interval(0.2, 0.3)}
+    parts = {"FGSM": {"phase": 0.9, "amplitude": 0.2}, "PGD": {"phase": 0.95, "amplitude": 0.1}}
+    models = ("vgg", "vgg-Adv")
+    return {
+        "agreement": {"vgg": {"Grad-CAM": grad_cam}, "vgg-Adv": {"Grad-CAM": adv_grad_cam}},
+        "explanation_attack": dict.fromkeys(models, explanation),
+        "perturbation_phase_vs_amplitude": dict.fromkeys(models, parts),
+        "low_frequency_share": dict.fromkeys(models, share),
+    }
+
+
+def test_claim_checks_name_the_claims_a_run_does_not_bear_out():
+    holds = study.claim_checks(_claims_numbers(fgsm_low=0.30))
+    assert len(holds) == 2 * 7 + 2 and all(ok for _, _, ok in holds)
+    assert study.describe_claim_checks({"numbers": _claims_numbers(0.30)}).endswith("16 hold in this run.")
+    text = study.describe_claim_checks({"numbers": _claims_numbers(fgsm_low=0.20)})  # below white noise's 0.24
+    assert "14 hold in this run; these do **not**" in text
+    assert "- vgg: FGSM's perturbation is more low-frequency than white noise" in text
+    assert "- vgg-Adv: FGSM's perturbation is more low-frequency than white noise" in text
