@@ -79,6 +79,13 @@ class Claim:
 # stay as ADV_KEY names.
 CH12_MODEL_PATHS: dict[str, str] = {"standard": "{arch}.standard", "adv": "{arch}.consistent-AT"}
 ADV_KEY = "{arch}-Adv"
+# Chapter 14's models (its results' keys: the three standard zoo networks and their
+# consistent-AT versions) and how its claims name them.
+CH14_MODELS: dict[str, str] = {
+    f"{arch}{suffix}": f"{paper_values.ZOO_TO_PAPER[arch]}{suffix}"
+    for arch in ("alexnet", "vgg", "resnet")
+    for suffix in ("", "-Adv")
+}
 # Chapter 11's sensitivity variants of Table 1 (keys of numbers.sensitivity.variants) and how claims name them.
 SENSITIVITY_VARIANTS: dict[str, str] = {
     "sigma=0.5": "sigma = 0.5",
@@ -557,11 +564,39 @@ def _grad_cam_claims() -> list[Claim]:
                 "undefended model the map of the true class is no closer to the clean one than a random map",
             )
         )
-    claims.append(
+    for name, shown in CH14_MODELS.items():
+        explanation = f"explanation_attack.{name}"
+        claims.append(
+            Claim(
+                f"ch14.{name}.explanation_attack_twice_noise",
+                "14",
+                "Grad-CAM under attack",
+                f"{shown}: the attack on Grad-CAM (prediction kept) moves the map more than twice as far as random "
+                "sign noise of the same budget",
+                "Ghorbani et al. 2019; Dombrowski et al. 2019 (the factor 2 is ours)",
+                RatioAbove(
+                    At(f"{explanation}.shift.mean"),
+                    At(f"{explanation}.noise_shift.mean"),
+                    2.0,
+                    f"{explanation}.shift",
+                    f"{explanation}.noise_shift",
+                ),
+                "explanations can be moved without changing the prediction",
+                paper_data="any data",
+                kind=FINDING,
+            )
+        )
+    return claims
+
+
+def _spectrum_claims() -> list[Claim]:
+    """Chapter 14's Fourier view of the perturbations: which part carries the attack, and
+    whether a single FGSM step is as low-frequency as the iterative attacks."""
+    claims = [
         Claim(
             "ch14.resnet.phase_carries_pgd",
             "14",
-            "Grad-CAM under attack",
+            "Perturbation spectra",
             "ResNet: a PGD perturbation's Fourier phase alone keeps more of its effect than its amplitude alone",
             "the presentation (a question)",
             Ordered(
@@ -572,7 +607,25 @@ def _grad_cam_claims() -> list[Claim]:
             paper_data="any data",
             kind=FINDING,
         )
-    )
+    ]
+    for name, shown in CH14_MODELS.items():
+        share = f"low_frequency_share.{name}"
+        claims.append(
+            Claim(
+                f"ch14.{name}.fgsm_low_frequency",
+                "14",
+                "Perturbation spectra",
+                f"{shown}: FGSM's perturbation puts a larger share of its energy at low spatial frequencies than "
+                "random sign noise does",
+                "the presentation (a question)",
+                Ordered(At(f"{share}.noise.mean"), At(f"{share}.FGSM.mean"), f"{share}.noise", f"{share}.FGSM"),
+                "asked, not answered",
+                paper_data="any data",
+                kind=FINDING,
+                why="One signed-gradient step keeps the gradient's pixel-level sign pattern; PGD's and the ensemble "
+                "attack's many steps follow the garment's silhouette, FGSM's single step does so on some models only",
+            )
+        )
     return claims
 
 
@@ -586,6 +639,7 @@ def build_claims() -> tuple[Claim, ...]:
         *_deepfool_claims(),
         *_tracing_claims(),
         *_grad_cam_claims(),
+        *_spectrum_claims(),
     ]
     order = {
         "Table 1": 0,
@@ -599,6 +653,7 @@ def build_claims() -> tuple[Claim, ...]:
         "DeepFool rho": 8,
         "Tracing": 9,
         "Grad-CAM under attack": 10,
+        "Perturbation spectra": 11,
     }
     claims.sort(key=lambda c: (order.get(c.group, 99), c.chapter))
     keys = [c.key for c in claims]

@@ -350,11 +350,16 @@ class RelativeChangeWithin:
 
 @dataclass(frozen=True)
 class RatioAbove:
-    """``numerator / denominator > threshold``: reproduced when our ratio exceeds it."""
+    """``numerator / denominator > threshold``. Where both intervals are stored
+    (``numerator_ci``, ``denominator_ci``), reproduced only when the numerator's lower
+    bound exceeds ``threshold`` times the denominator's upper bound (the intervals are
+    separated by the factor); else when the point estimates' ratio exceeds it."""
 
     numerator: Operand
     denominator: Operand
     threshold: float = 1.0
+    numerator_ci: str | None = None
+    denominator_ci: str | None = None
     kind = "direction"
 
     def judge(self, numbers: Mapping[str, Any], *, paper_value: float | None, comparable: bool, where: str) -> Outcome:
@@ -364,13 +369,22 @@ class RatioAbove:
         if b == 0:
             raise ValueError(f"{where}: numbers.{self.denominator.label} is 0; the ratio is undefined")
         r = a / b
-        ok = r > self.threshold
-        how = f"ratio {_fmt(r)} {'>' if ok else '<='} {_fmt(self.threshold)}"
+        ca, cb = _interval(numbers, self.numerator_ci, where), _interval(numbers, self.denominator_ci, where)
+        intervals = {k: v for k, v in ((self.numerator.label, ca), (self.denominator.label, cb)) if v is not None}
+        if ca is not None and cb is not None:
+            ok = ca[0] > self.threshold * cb[1]
+            how = (
+                f"lower bound {_fmt(ca[0])} {'>' if ok else '<='} {_fmt(self.threshold)} × upper bound {_fmt(cb[1])}"
+                f" (ratio of the means {_fmt(r)})"
+            )
+        else:
+            ok = r > self.threshold
+            how = f"point estimates (no intervals stored): ratio {_fmt(r)} {'>' if ok else '<='} {_fmt(self.threshold)}"
         return Outcome(
             REPRODUCED if ok else NOT_REPRODUCED,
-            f"{_fmt(r)} ({_fmt(a)} / {_fmt(b)})",
+            f"{_fmt(r)} ({_fmt(a)}{_fmt_ci(ca)} / {_fmt(b)}{_fmt_ci(cb)})",
             {self.numerator.label: a, self.denominator.label: b},
-            {},
+            intervals,
             how,
         )
 

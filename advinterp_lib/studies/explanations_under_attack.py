@@ -744,7 +744,13 @@ def claim_checks(numbers: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
     """The chapter's asserted claims, checked on a run's ``numbers``: ``(model, claim,
     holds)`` for each model and claim, in the order the chapter asserts them (the quick
     run asserts them all; a committed run of another profile is described with
-    :func:`describe_claim_checks`, whatever it found)."""
+    :func:`describe_claim_checks`, whatever it found).
+
+    Two questions the full run answered differently per model are findings of the
+    report instead (``ch14.<model>.explanation_attack_twice_noise``: the map moves more
+    than twice as far as noise; ``ch14.<model>.fgsm_low_frequency``): asserted here are
+    the explanation attack moving the map further than noise and the iterative attacks'
+    low-frequency share."""
     agreement, explanation = numbers["agreement"], numbers["explanation_attack"]
     parts, low = numbers["perturbation_phase_vs_amplitude"], numbers["low_frequency_share"]
     checks = []
@@ -753,13 +759,15 @@ def claim_checks(numbers: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
         noise, pgd = g["noise, true class"]["spearman"], g["PGD, true class"]["spearman"]
         checks.append((name, "noise leaves Grad-CAM closer than PGD does", noise["low"] > pgd["high"]))
         e = explanation[name]
-        moved = e["prediction_kept_everywhere"] and e["shift"]["low"] > 2 * e["noise_shift"]["high"]
-        checks.append((name, "the attack on Grad-CAM keeps every prediction and moves the map > 2x noise", moved))
+        moved = e["prediction_kept_everywhere"] and e["shift"]["low"] > e["noise_shift"]["high"]
+        checks.append(
+            (name, "the attack on Grad-CAM keeps every prediction and moves the map further than noise", moved)
+        )
         for attack in ("FGSM", "PGD"):
             if attack in parts[name]:
                 p = parts[name][attack]
                 checks.append((name, f"{attack}: the phase carries the attack", p["phase"] > p["amplitude"] + 0.3))
-        for attack in ("FGSM", "PGD", "ensemble"):
+        for attack in ("PGD", "ensemble"):
             lower = low[name][attack]["low"] > low[name]["noise"]["high"]
             checks.append((name, f"{attack}'s perturbation is more low-frequency than white noise", lower))
     for name in agreement:

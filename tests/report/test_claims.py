@@ -103,6 +103,28 @@ def test_chapter_14_grad_cam_claims_need_separated_intervals(tmp_path):
     assert f.intervals["agreement.resnet.Grad-CAM.PGD, true class.spearman.mean"] == pytest.approx((0.29, 0.39))
 
 
+def _ch14_models(shift, noise_shift, fgsm, noise):
+    numbers = _ch14(0.33, 0.85, 0.80)
+    numbers["explanation_attack"] = {
+        "vgg": {"shift": _interval(shift, 0.01), "noise_shift": _interval(noise_shift, 0.01)}
+    }
+    numbers["low_frequency_share"] = {"vgg": {"FGSM": _interval(fgsm, 0.005), "noise": _interval(noise, 0.005)}}
+    return numbers
+
+
+def test_chapter_14_findings_on_the_explanation_attack_and_fgsm_spectrum(tmp_path):
+    report = _report(tmp_path / "a", "14_explanations_under_attack", _ch14_models(0.80, 0.37, 0.30, 0.235))
+    assert _verdict(report, "ch14.vgg.explanation_attack_twice_noise").verdict == REPRODUCED
+    assert _verdict(report, "ch14.vgg.fgsm_low_frequency").verdict == REPRODUCED
+    # chapter 14's full run: the ResNet's 2.0x (intervals not 2x apart), AlexNet's FGSM below noise
+    report = _report(tmp_path / "b", "14_explanations_under_attack", _ch14_models(0.62, 0.30, 0.227, 0.235))
+    f = _verdict(report, "ch14.vgg.explanation_attack_twice_noise")
+    assert f.verdict == NOT_REPRODUCED and "2 × upper bound" in f.detail
+    assert _verdict(report, "ch14.vgg.fgsm_low_frequency").verdict == NOT_REPRODUCED
+    # models the run did not include have no result
+    assert _verdict(report, "ch14.alexnet.fgsm_low_frequency").verdict == NO_RESULT
+
+
 def test_claims_of_a_chapter_without_results_wait_for_it(tmp_path):
     report = _report(tmp_path, "13_tracing_predictions_to_neurons", _ch13(2.0, 5.8, 0.2, 0.0))
     for key in ("ch14.resnet.grad_cam_survives_pgd", "ch14.resnet.phase_carries_pgd"):

@@ -82,6 +82,19 @@ def test_every_rule_says_when_a_number_is_missing(name):
     assert judge(rule, {}, paper_value).verdict == NO_RESULT
 
 
+def test_ratio_with_intervals_needs_them_separated_by_the_factor():
+    rule = RatioAbove(At("n"), At("d"), 2.0, "n_ci", "d_ci")
+    # chapter 14's full ResNet: the means' ratio is above 2, the intervals are not 2x apart
+    numbers = {"n": 0.62, "d": 0.30, "n_ci": ci(0.60, 0.64), "d_ci": ci(0.29, 0.31)}
+    out = judge(rule, numbers)
+    assert out.verdict == NOT_REPRODUCED and "0.6 <= 2 × upper bound 0.31" in out.detail
+    numbers = {"n": 0.80, "d": 0.30, "n_ci": ci(0.78, 0.82), "d_ci": ci(0.29, 0.31)}
+    assert judge(rule, numbers).verdict == REPRODUCED
+    # without intervals the means decide, and the detail says so
+    out = judge(RatioAbove(At("n"), At("d"), 2.0), {"n": 0.62, "d": 0.30})
+    assert out.verdict == REPRODUCED and "point estimates" in out.detail
+
+
 def test_relative_change_needs_the_whole_interval_within_the_bound():
     rule = RelativeChangeWithin(At("d"), At("c"), "d_ci", bound=0.05)
     # the point estimate +3% is within 5%, but the interval reaches +7.4% (the full ResNet's)

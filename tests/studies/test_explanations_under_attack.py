@@ -446,7 +446,7 @@ def test_comparisons_cover_every_setting():
     assert {c.split(", ")[0] for c in study.COMPARISONS[1:-1]} == set(study.ATTACKS)
 
 
-def _claims_numbers(fgsm_low: float) -> dict:
+def _claims_numbers(pgd_low: float, shift: tuple[float, float] = (0.7, 0.8)) -> dict:
     def interval(low, high):
         return {"mean": (low + high) / 2, "low": low, "high": high}
 
@@ -456,9 +456,10 @@ def _claims_numbers(fgsm_low: float) -> dict:
         "DeepFool, true class": {"spearman": interval(0.7, 0.8)},
     }
     adv_grad_cam = {**grad_cam, "PGD, true class": {"spearman": interval(0.6, 0.7)}}
-    share = {"FGSM": interval(fgsm_low, fgsm_low + 0.01), "PGD": interval(0.3, 0.31),
+    # FGSM below white noise: a finding of the report (ch14.<model>.fgsm_low_frequency), not asserted
+    share = {"FGSM": interval(0.20, 0.21), "PGD": interval(pgd_low, pgd_low + 0.01),
              "ensemble": interval(0.3, 0.31), "noise": interval(0.23, 0.24)}  # fmt: skip
-    explanation = {"prediction_kept_everywhere": True, "shift": interval(0.7, 0.8), "noise_shift": interval(0.2, 0.3)}
+    explanation = {"prediction_kept_everywhere": True, "shift": interval(*shift), "noise_shift": interval(0.2, 0.3)}
     parts = {"FGSM": {"phase": 0.9, "amplitude": 0.2}, "PGD": {"phase": 0.95, "amplitude": 0.1}}
     models = ("vgg", "vgg-Adv")
     return {
@@ -470,10 +471,18 @@ def _claims_numbers(fgsm_low: float) -> dict:
 
 
 def test_claim_checks_name_the_claims_a_run_does_not_bear_out():
-    holds = study.claim_checks(_claims_numbers(fgsm_low=0.30))
-    assert len(holds) == 2 * 7 + 2 and all(ok for _, _, ok in holds)
-    assert study.describe_claim_checks({"numbers": _claims_numbers(0.30)}).endswith("16 hold in this run.")
-    text = study.describe_claim_checks({"numbers": _claims_numbers(fgsm_low=0.20)})  # below white noise's 0.24
-    assert "14 hold in this run; these do **not**" in text
-    assert "- vgg: FGSM's perturbation is more low-frequency than white noise" in text
-    assert "- vgg-Adv: FGSM's perturbation is more low-frequency than white noise" in text
+    holds = study.claim_checks(_claims_numbers(pgd_low=0.30))
+    assert len(holds) == 2 * 6 + 2 and all(ok for _, _, ok in holds)
+    assert study.describe_claim_checks({"numbers": _claims_numbers(0.30)}).endswith("14 hold in this run.")
+    text = study.describe_claim_checks({"numbers": _claims_numbers(pgd_low=0.20)})  # below white noise's 0.24
+    assert "12 hold in this run; these do **not**" in text
+    assert "- vgg: PGD's perturbation is more low-frequency than white noise" in text
+    assert "- vgg-Adv: PGD's perturbation is more low-frequency than white noise" in text
+
+
+def test_the_explanation_attack_check_needs_the_shift_above_noise():
+    # 1.5x noise, intervals separated: the chapter's check holds (the 2x bar is the report's finding)
+    assert all(ok for _, _, ok in study.claim_checks(_claims_numbers(0.30, shift=(0.40, 0.50))))
+    failed = [(m, c) for m, c, ok in study.claim_checks(_claims_numbers(0.30, shift=(0.25, 0.35))) if not ok]
+    assert failed == [(m, "the attack on Grad-CAM keeps every prediction and moves the map further than noise")
+                      for m in ("vgg", "vgg-Adv")]  # fmt: skip
