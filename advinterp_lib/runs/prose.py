@@ -10,12 +10,13 @@ number typed into a markdown cell.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..attacks.strong import STAGES
 from ..consistency.sensitivity import describe_sensitivity
+from ..tables import markdown_table
 from ..training.gradient_masking import catastrophic_overfitting
 from .results import read_results
 
@@ -31,6 +32,8 @@ __all__ = [
     "describe_table1_record",
     "describe_sensitivity_record",
     "describe_fgsm_training",
+    "Row",
+    "profile_comparison",
 ]
 
 
@@ -192,3 +195,77 @@ def describe_fgsm_training(numbers: Mapping[str, Any], row: str = "FGSM-AT") -> 
                 )
         lines.append(line + ".")
     return "\n".join(lines)
+
+
+#: One row of :func:`profile_comparison`: a label, the path of keys into ``numbers``
+#: (a list index where the value is a list) and optionally a formatter.
+Row = tuple[str, Sequence[str | int]] | tuple[str, Sequence[str | int], Callable[[Any], str]]
+
+
+def _at(numbers: Mapping[str, Any], path: Sequence[str | int]) -> Any:
+    value: Any = numbers
+    for key in path:
+        try:
+            value = value[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, Mapping) and {"mean", "low", "high"} <= set(value):
+        return format_interval(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) >= 1000 or abs(value) < 0.001 else format_number(value)
+    raise TypeError(f"a row should name a number, a bool or an interval, got {type(value).__name__}")
+
+
+def profile_comparison(
+    numbers: Mapping[str, Any],
+    chapter: str,
+    rows: Sequence[Row],
+    *,
+    profile: str = "full",
+    root: str | Path | None = None,
+) -> str:
+    """Markdown: this run's numbers beside a committed run's (``profile``), one row each.
+
+    A chapter's quick run and its committed full-scale run measure the same things on
+    different amounts of data; this puts them side by side, read from both results,
+    under a title that names the committed run's device, date and wall time. Where the
+    profile has not been run, :func:`not_run_note`.
+
+    Args:
+        numbers: this run's numbers (what the chapter writes to its results).
+        chapter: the results name, ``NN_slug``.
+        rows: ``(label, path)`` or ``(label, path, format)``: ``path`` the keys into
+            ``numbers`` (e.g. ``("auc", "vgg", "Grad-CAM", "deletion")``); the value a
+            number, a bool or a stored interval (``mean``, ``low``, ``high``), shown
+            as ``–`` where a run lacks it.
+
+    Raises:
+        ValueError: no rows, or a path that neither run holds (a typo, not a gap).
+        TypeError: a path that leads to something other than a number or an interval.
+    """
+    if not rows:
+        raise ValueError("rows: give at least one (label, path) row")
+    record = committed_results(chapter, profile, root=root)
+    if record is None:
+        return not_run_note(chapter, profile)
+    table = []
+    for row in rows:
+        label, path = row[0], row[1]
+        show: Callable[[Any], str] = row[2] if len(row) == 3 else _shown
+        ours, theirs = _at(numbers, path), _at(record["numbers"], path)
+        if ours is None and theirs is None:
+            raise ValueError(f"row {label!r}: neither run holds numbers.{'.'.join(map(str, path))}")
+        table.append([label, "–" if ours is None else show(ours), "–" if theirs is None else show(theirs)])
+    title = (f"**This run beside the committed `{profile}` run** ({record['device']}, "
+             f"{str(record['date'])[:10]}, {format_duration(record['wall_time_s'])}):")  # fmt: skip
+    return title + "\n\n" + markdown_table(["", "this run", f"`{profile}` profile"], table, align="lrr")

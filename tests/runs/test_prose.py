@@ -10,6 +10,7 @@ from advinterp_lib.runs.prose import (
     format_number,
     format_percent,
     not_run_note,
+    profile_comparison,
 )
 from advinterp_lib.runs.results import write_results
 
@@ -117,3 +118,40 @@ def test_describe_fgsm_training_judges_with_pgd_and_with_the_strong_attack():
 
 def line_ends(text: str, suffix: str) -> bool:
     return text.endswith(suffix)
+
+
+def test_profile_comparison_sets_this_run_beside_the_committed_one(tmp_path):
+    full = {"auc": {"vgg": [0.1, 0.25]}, "n_images": 10000, "spearman": {"mean": 0.5, "low": 0.4, "high": 0.6}}
+    write_results("04_x", "full", full, seed=0, wall_time_s=1500.0, root=tmp_path)
+    quick = {"auc": {"vgg": [0.2, 0.3]}, "n_images": 32, "fooled": True}
+    rows = [
+        ("deletion AUC", ("auc", "vgg", 1)),
+        ("images", ("n_images",)),
+        ("Spearman", ("spearman",)),
+        ("fooled", ("fooled",)),
+        ("AUC in %", ("auc", "vgg", 0), format_percent),
+    ]
+    lines = profile_comparison(quick, "04_x", rows, root=tmp_path).split("\n")
+    assert lines[0].startswith("**This run beside the committed `full` run** (") and lines[0].endswith(", 25 min):")
+    assert lines[2:4] == ["|  | this run | `full` profile |", "|:---|---:|---:|"]
+    assert lines[4:] == [
+        "| deletion AUC | 0.300 | 0.250 |",
+        "| images | 32 | 10,000 |",
+        "| Spearman | – | 0.500 [0.400, 0.600] |",
+        "| fooled | yes | – |",
+        "| AUC in % | 20% | 10% |",
+    ]
+
+
+def test_profile_comparison_without_a_committed_run_says_how_to_make_one(tmp_path):
+    assert profile_comparison({"a": 1.0}, "04_x", [("a", ("a",))], root=tmp_path) == not_run_note("04_x")
+
+
+def test_profile_comparison_refuses_a_path_neither_run_holds(tmp_path):
+    write_results("04_x", "full", {"a": 1.0}, seed=0, wall_time_s=1.0, root=tmp_path)
+    with pytest.raises(ValueError, match="neither run holds numbers.auc.vgg"):
+        profile_comparison({"a": 1.0}, "04_x", [("typo", ("auc", "vgg"))], root=tmp_path)
+    with pytest.raises(ValueError, match="at least one"):
+        profile_comparison({"a": 1.0}, "04_x", [], root=tmp_path)
+    with pytest.raises(TypeError, match="a number, a bool or an interval"):
+        profile_comparison({"a": [1.0]}, "04_x", [("list", ("a",))], root=tmp_path)
