@@ -9,6 +9,7 @@ them all; adding a chapter's claims is a few lines there.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from . import paper as paper_values
 from .rules import (
@@ -480,6 +481,7 @@ def _deepfool_claims() -> list[Claim]:
     """Chapter 6: the DeepFool paper's robustness rho."""
     claims: list[Claim] = []
     rho = paper_values.DEEPFOOL_RHO
+    deepfool_rho, fgsm_rho = cast(float, rho["deepfool"]), cast(float, rho["fgsm"])
     for arch, name in paper_values.ZOO_TO_PAPER.items():
         m = f"models.{arch}"
         claims.append(
@@ -491,7 +493,7 @@ def _deepfool_claims() -> list[Claim]:
                 "Moosavi-Dezfooli et al. 2016, Table 1",
                 MatchesPaper(At(f"{m}.deepfool_rho")),
                 f"{rho['deepfool']}",
-                float(rho["deepfool"]),
+                float(deepfool_rho),
                 paper_data=str(rho["data"]),
                 why="A different data set and network: rho depends on both",
             )
@@ -504,7 +506,7 @@ def _deepfool_claims() -> list[Claim]:
                 f"{name}: FGSM's minimal perturbation exceeds DeepFool's (rho ratio > 1)",
                 "Moosavi-Dezfooli et al. 2016, Table 1",
                 RatioAbove(At(f"{m}.fgsm_rho"), At(f"{m}.deepfool_rho"), 1.0),
-                f"{rho['fgsm']} / {rho['deepfool']} = {float(rho['fgsm']) / float(rho['deepfool']):.3g}",
+                f"{rho['fgsm']} / {rho['deepfool']} = {fgsm_rho / deepfool_rho:.3g}",
                 paper_data=str(rho["data"]),
                 why="Fashion-MNIST's black background clips FGSM's negative steps, which shrinks its L2 norm",
             )

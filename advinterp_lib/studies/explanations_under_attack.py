@@ -231,10 +231,10 @@ def attack_images(
     """
     x = check_images(x, model=model)
     y = check_labels(y, x.shape[0], None)
-    for name, images in (("ensemble", ensemble), ("noise", noise)):
-        if not isinstance(images, torch.Tensor) or images.shape != x.shape:
+    for name, given in (("ensemble", ensemble), ("noise", noise)):
+        if not isinstance(given, torch.Tensor) or given.shape != x.shape:
             raise ValueError(
-                f"{name} must be a tensor of x's shape {tuple(x.shape)}, got {getattr(images, 'shape', images)}"
+                f"{name} must be a tensor of x's shape {tuple(x.shape)}, got {getattr(given, 'shape', given)}"
             )
     start = time.perf_counter()
     images = {
