@@ -1,0 +1,89 @@
+"""What each chapter sets beside its committed full-profile run.
+
+A chapter's quick run (the book's default) measures on a few hundred images and
+briefly trained models; the committed ``full`` run measures the same things at full
+scale (``results/full/<chapter>.json``). :func:`chapter_summary` renders the chapter's
+headline numbers from both, side by side (:func:`~advinterp_lib.runs.prose.profile_comparison`),
+so no figure of the full run is ever typed into a chapter. The rows each chapter shows
+are data, in :data:`SUMMARIES`; ``tests/runs/test_summaries.py`` checks every row
+against the committed runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .prose import Row, committed_results, format_percent, profile_comparison
+
+__all__ = ["Summary", "SUMMARIES", "chapter_summary"]
+
+
+def _ratio(numerator: str, denominator: str) -> Callable[[Any], str]:
+    return lambda d: f"{d[numerator] / d[denominator]:.1f}×"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A chapter's rows: ``rows(archs)`` builds them for the architectures found under
+    ``archs_at`` (the keys of that dict, or the items of that list, in either run;
+    empty ``archs_at``: the rows take no architectures)."""
+
+    rows: Callable[[Sequence[str]], list[Row]]
+    archs_at: tuple[str, ...] = ()
+
+
+def _deepfool(archs: Sequence[str]) -> list[Row]:
+    rows: list[Row] = [
+        ("test images attacked", ("n_images",)),
+        ("binary DeepFool: fooled", ("binary_success",), format_percent),
+        ("binary DeepFool: mean steps", ("binary_mean_iterations",), lambda v: f"{v:.1f}"),
+    ]
+    for a in archs:
+        m = ("models", a)
+        rows += [
+            (f"{a}: DeepFool fooled", (*m, "deepfool_success"), lambda v: format_percent(v, 1)),
+            (f"{a}: DeepFool mean steps", (*m, "deepfool_mean_iterations"), lambda v: f"{v:.1f}"),
+            (f"{a}: DeepFool ρ̂", (*m, "deepfool_rho")),
+            (f"{a}: FGSM's minimal ρ̂ / DeepFool's", m, _ratio("fgsm_rho", "deepfool_rho")),
+        ]
+    return rows
+
+
+#: The rows of each chapter, by results name.
+SUMMARIES: dict[str, Summary] = {
+    "06_deepfool": Summary(_deepfool, ("models",)),
+}
+
+
+def _archs(numbers: Mapping[str, Any], path: Sequence[str]) -> list[str]:
+    if not path:
+        return []
+    value: Any = numbers
+    for key in path:
+        if not isinstance(value, Mapping) or key not in value:
+            return []
+        value = value[key]
+    return [str(a) for a in value] if isinstance(value, Mapping | list) else []
+
+
+def chapter_summary(
+    chapter: str, numbers: Mapping[str, Any], *, profile: str = "full", root: str | Path | None = None
+) -> str:
+    """Markdown: the chapter's :data:`SUMMARIES` rows for this run's ``numbers`` beside the
+    committed ``profile`` run (or the note that it has not been run).
+
+    Raises:
+        KeyError: a chapter without a summary (naming the ones that have one).
+        ValueError / TypeError: from :func:`~advinterp_lib.runs.prose.profile_comparison`.
+    """
+    if chapter not in SUMMARIES:
+        raise KeyError(f"no summary for {chapter!r}; chapters with one: {sorted(SUMMARIES)}")
+    summary = SUMMARIES[chapter]
+    record = committed_results(chapter, profile, root=root)
+    archs = _archs(numbers, summary.archs_at)
+    if record is not None:
+        archs += [a for a in _archs(record["numbers"], summary.archs_at) if a not in archs]
+    return profile_comparison(numbers, chapter, summary.rows(archs), profile=profile, root=root)
