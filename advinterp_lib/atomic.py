@@ -33,7 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import torch
 
@@ -58,6 +58,8 @@ class WriteFailedError(OSError):
     ``errno`` is the operating system's (ENOSPC, EDQUOT, EFBIG); the message names the
     file, the free space on its disk, and says that the previous file is unchanged.
     """
+
+    errno: int  # always set: both raisers pass the OSError's errno, checked against _NO_SPACE
 
 
 def _umask() -> int:
@@ -90,8 +92,9 @@ class _RecordingFile:
     turns it into ``[enforce fail at inline_container.cc] unexpected pos``, which says
     nothing about a full disk."""
 
-    def __init__(self, f: BinaryIO) -> None:
-        self.f, self.error = f, None
+    def __init__(self, f: IO[Any]) -> None:
+        self.f = f
+        self.error: OSError | None = None
 
     def write(self, data: Any) -> int:
         try:
@@ -126,13 +129,14 @@ def _atomic_write(
                 os.fsync(f.fileno())
         except (OSError, RuntimeError) as err:
             cause = recorder.error or (err if isinstance(err, OSError) else None)
-            if cause is None or cause.errno not in _NO_SPACE:
+            code = None if cause is None else cause.errno
+            if code is None or code not in _NO_SPACE:
                 raise
             free = free_space(path.parent)
             previous = f"{path} is unchanged" if path.exists() else f"nothing was written at {path}"
             raise WriteFailedError(
-                cause.errno,
-                f"writing {path} failed: {os.strerror(cause.errno)} (free on its disk: "
+                code,
+                f"writing {path} failed: {os.strerror(code)} (free on its disk: "
                 f"{'unknown' if free is None else _megabytes(free)}); {previous}",
             ) from err
         if before_replace is not None:

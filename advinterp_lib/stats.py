@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 
@@ -110,6 +111,7 @@ def check_paired_scores(a: object, b: object) -> tuple[torch.Tensor, torch.Tenso
     for name, t in (("a", a), ("b", b)):
         if not isinstance(t, torch.Tensor) or not t.is_floating_point():
             raise TypeError(f"{name} must be a float tensor [N, C], got {getattr(t, 'dtype', type(t).__name__)}")
+    a, b = cast(torch.Tensor, a), cast(torch.Tensor, b)  # checked just above
     if a.dim() != 2 or a.shape != b.shape or a.shape[1] < 2:
         raise ValueError(
             f"a and b must have the same shape [N, C] with C >= 2, got {tuple(a.shape)} and {tuple(b.shape)}"

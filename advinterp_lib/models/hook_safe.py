@@ -19,6 +19,7 @@ inside a ``forward``) cannot be hooked at all and are not converted.
 from __future__ import annotations
 
 import copy
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -116,7 +117,7 @@ def make_hook_safe(model: nn.Module) -> nn.Module:
         seen.add(id(module))
     for module in safe.modules():
         if isinstance(getattr(module, "inplace", None), bool):
-            module.inplace = False
+            cast(Any, module).inplace = False  # an attribute nn.Module's stubs do not declare
     return safe
 
 

@@ -24,6 +24,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
+from typing import cast
 
 import torch
 from torch import nn
@@ -81,8 +82,8 @@ class ImageNetModel(nn.Module):
     @property
     def num_classes(self) -> int:
         """The width of the logits (1000), read from the network's last layer."""
-        head = self.net.fc if hasattr(self.net, "fc") else self.net.classifier[-1]
-        return head.out_features
+        head = self.net.fc if hasattr(self.net, "fc") else cast(nn.Sequential, self.net.classifier)[-1]
+        return cast(nn.Linear, head).out_features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3:

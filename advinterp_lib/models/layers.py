@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import nn
@@ -41,6 +42,9 @@ class Normalize(nn.Module):
         ValueError: a non-positive or non-finite ``std``, or ``mean``/``std`` of
             different lengths (when both are sequences).
     """
+
+    mean: torch.Tensor  # buffers, registered in __init__
+    std: torch.Tensor
 
     def __init__(self, mean: float | Sequence[float], std: float | Sequence[float]) -> None:
         super().__init__()
@@ -181,11 +185,11 @@ def capture_activations(
     acts: dict[str, torch.Tensor] = {}
     calls: dict[str, int] = {}
 
-    def new_forward_pass(module: nn.Module, args: object) -> None:
+    def new_forward_pass(module: nn.Module, args: tuple[Any, ...]) -> None:
         calls.clear()
 
     def make_hook(name: str):
-        def hook(module: nn.Module, args: object, output: object) -> None:
+        def hook(module: nn.Module, args: tuple[Any, ...], output: object) -> None:
             calls[name] = calls.get(name, 0) + 1
             if calls[name] > 1:
                 raise RuntimeError(

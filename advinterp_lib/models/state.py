@@ -48,8 +48,8 @@ def model_device(model: nn.Module, fallback: torch.device | str = "cpu") -> torc
     ``fallback`` (a model without tensors runs wherever its input is)."""
     for t in model.parameters():
         return t.device
-    for t in model.buffers():
-        return t.device
+    for b in model.buffers():
+        return b.device
     return torch.device(fallback)
 
 

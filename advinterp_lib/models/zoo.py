@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
+from typing import cast
 
 import torch
 from torch import nn
@@ -98,7 +99,7 @@ class AlexNetSmall(nn.Module):
     @property
     def num_classes(self) -> int:
         """The width of the logits, read from the last layer (never stale)."""
-        return self.classifier[-1].out_features
+        return cast(nn.Linear, self.classifier[-1]).out_features
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5) -> None:
         super().__init__()
@@ -150,7 +151,7 @@ class VGGSmall(nn.Module):
     @property
     def num_classes(self) -> int:
         """The width of the logits, read from the last layer (never stale)."""
-        return self.classifier[-1].out_features
+        return cast(nn.Linear, self.classifier[-1]).out_features
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1, dropout: float = 0.3) -> None:
         super().__init__()
@@ -229,6 +230,7 @@ class ResNetSmall(nn.Module):
 
     widths: tuple[int, ...] = (16, 32, 64)
     last_conv = "layer3.0.relu2"
+    _any_input_size: bool  # set only inside any_input_size(); absent (False) otherwise
 
     @property
     def num_classes(self) -> int:

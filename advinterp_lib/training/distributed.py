@@ -160,6 +160,10 @@ class _ObjectiveModule(nn.Module):
     objective runs on the unwrapped model (its own layer names and hooks) and DDP
     sees one forward per step."""
 
+    # declared for the type checker: set with object.__setattr__, so no nn.Module.__getattr__
+    _objective: Callable
+    _before: Callable[[torch.Tensor], None] | None
+
     def __init__(self, model: nn.Module, objective: Callable, before: Callable[[torch.Tensor], None] | None):
         super().__init__()
         self.model = model

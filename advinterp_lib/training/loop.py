@@ -609,8 +609,10 @@ def _epoch_record(
     lr: float,
 ) -> EpochRecord:
     """A finished epoch's record (summed over the processes under DDP); FloatingPointError on a non-finite loss."""
-    if ddp is not None:
-        loss_sum, correct, scored = _dist.all_reduce_sum(
+    loss: torch.Tensor | float = loss_sum
+    n_correct: torch.Tensor | int = correct
+    if ddp is not None:  # the sums over the processes, as Python numbers
+        loss, correct_total, scored_total = _dist.all_reduce_sum(
             torch.stack(
                 [
                     loss_sum.double(),
@@ -619,15 +621,15 @@ def _epoch_record(
                 ]
             )
         ).tolist()
-        correct, scored = round(correct), round(scored)
+        n_correct, scored = round(correct_total), round(scored_total)
     seconds = time.perf_counter() - started
-    mean_loss = float(loss_sum) / n_used
+    mean_loss = float(loss) / n_used
     if not math.isfinite(mean_loss):
         raise FloatingPointError(f"the training loss became {mean_loss} in epoch {epoch + 1}; lower lr (now {lr:g})")
     return EpochRecord(
         epoch=epoch + 1,
         loss=mean_loss,
-        train_acc=int(correct) / scored if scored else math.nan,
+        train_acc=int(n_correct) / scored if scored else math.nan,
         seconds=seconds,
         images_per_s=n_used / seconds,
     )

@@ -89,11 +89,10 @@ def evaluate_robustness(
                 generator=generator,
             )
         )
-    kwargs = {"batch_size": batch_size, "topk": topk}
     return {
-        "clean": evaluate(model, images, labels, **kwargs),
-        "fgsm": evaluate(model, torch.cat(adv_fgsm), labels, **kwargs),
-        "pgd": evaluate(model, torch.cat(adv_pgd), labels, **kwargs),
+        "clean": evaluate(model, images, labels, batch_size=batch_size, topk=topk),
+        "fgsm": evaluate(model, torch.cat(adv_fgsm), labels, batch_size=batch_size, topk=topk),
+        "pgd": evaluate(model, torch.cat(adv_pgd), labels, batch_size=batch_size, topk=topk),
     }
 
 
