@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -127,7 +128,7 @@ def deepfool_binary(
         x_adv=x_adv,
         perturbation=x_adv - x0,
         iterations=iterations,
-        success=scores[-1].sign() != s0,
+        success=scores[-1].sign() != cast(torch.Tensor, s0),  # s0: set in the first iteration
         iterates=torch.stack(iterates),
         scores=torch.stack(scores),
     )

@@ -128,7 +128,9 @@ def _num_classes(logits: Sequence[torch.Tensor]) -> int:
     return sizes.pop()
 
 
-def ensemble_probabilities(models: Sequence[nn.Module], x: torch.Tensor, *, batch_size: int = 512) -> torch.Tensor:
+def ensemble_probabilities(
+    models: Sequence[nn.Module] | nn.Module, x: torch.Tensor, *, batch_size: int = 512
+) -> torch.Tensor:
     """The ensemble's average softmax probability, float [N, K] (rows sum to 1).
 
     Args:

@@ -26,7 +26,7 @@ objective (``gradient``) and the rule (``update``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 import torch
 
@@ -108,7 +108,7 @@ class AdamStep:
         if random_start:
             where = generator.device if generator is not None else x0.device
             noise = torch.rand(x0.shape, generator=generator, dtype=x0.dtype, device=where).to(x0.device)
-            delta = (2 * noise - 1) * eps
+            delta = (2 * noise - 1) * cast(float, eps)  # not None: random_start needs eps (checked)
         else:
             delta = torch.zeros_like(x0)
         self.delta = self._project(delta).requires_grad_(True)

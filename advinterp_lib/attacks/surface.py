@@ -62,7 +62,7 @@ def orthogonal_direction(d: torch.Tensor, g: torch.Tensor, *, norm: str = "linf"
 
 
 def plane_values(
-    score: Callable[[torch.Tensor], torch.Tensor],
+    score: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     x: torch.Tensor,
     d1: torch.Tensor,
     d2: torch.Tensor,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -143,7 +144,8 @@ def target_rates(probabilities: Mapping[str, torch.Tensor], target: torch.Tensor
         raise ValueError(f"probabilities: expected one shape [N, K] for every model, got {shapes}")
     target = _labels_like(target, next(iter(shapes))[0], "target")
     hit = {name: (p.argmax(1) == target).float().mean().item() for name, p in probabilities.items()}
-    hit["ensemble"] = (sum(probabilities.values()).argmax(1) == target).float().mean().item()
+    total = cast(torch.Tensor, sum(probabilities.values()))  # not 0: at least one model (checked)
+    hit["ensemble"] = (total.argmax(1) == target).float().mean().item()
     return hit
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -124,8 +125,8 @@ def _geometry(module: nn.Module) -> tuple[tuple[int, int], tuple[int, int], tupl
             p = (0, 0)
         elif module.padding == "same":  # PyTorch pads total // 2 before, the rest after
             p = ((keff[0] - 1) // 2, (keff[1] - 1) // 2)
-        else:
-            p = _pair(module.padding)
+        else:  # a string padding is "valid" or "same" (PyTorch rejects others)
+            p = _pair(cast("tuple[int, ...]", module.padding))
         return keff, s, p
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         k = _pair(module.kernel_size)
@@ -180,7 +181,7 @@ def theoretical_receptive_field(model: nn.Module, layer: str) -> ReceptiveField:
             size[a] += (k[a] - 1) * jump[a]
             pad[a] += p[a] * jump[a]
             jump[a] *= s[a]
-    return ReceptiveField(size=tuple(size), stride=tuple(jump), padding=tuple(pad), layer=layer)
+    return ReceptiveField(size=(size[0], size[1]), stride=(jump[0], jump[1]), padding=(pad[0], pad[1]), layer=layer)
 
 
 def _check_unit(shape: torch.Size, layer: str, channel: int) -> None:
@@ -375,7 +376,7 @@ def discrepancy_maps(
         model(images)
         base_map = acts[layer]
         _check_unit(base_map.shape, layer, channel)
-        locs = _check_locations(locations, n, tuple(base_map.shape[2:]))
+        locs = _check_locations(locations, n, (base_map.shape[2], base_map.shape[3]))  # 4-D: checked above
 
         def unit(fmap: torch.Tensor, img: torch.Tensor) -> torch.Tensor:
             fm = fmap[:, channel]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -198,7 +199,8 @@ def top_activating_images(
     if progress:
         from tqdm.auto import tqdm
 
-        n_batches = math.ceil(total / batch_size) if isinstance(images, torch.Tensor) else None
+        # total is the tensor's length (an int) when images is a tensor
+        n_batches = math.ceil(cast(int, total) / batch_size) if isinstance(images, torch.Tensor) else None
         batches = tqdm(batches, total=n_batches, desc=f"top-{k} of {layer}")
     running, feature_size = _stream(model, images, batches, layer, k, reduction, offset, device)
     if running is None:
@@ -234,6 +236,7 @@ def _check_arguments(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     _layer(model, layer)  # a wrong name raises before any work, listing valid names
+    total: int | None
     if isinstance(images, torch.Tensor):
         check_images(images, "images", model=model)
         total = len(images)
