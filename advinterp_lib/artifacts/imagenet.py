@@ -258,7 +258,7 @@ def _imagenet_inputs(
     device = _device(device)
     config, _, _ = _imagenet_plan(archs, recipe, n_images=n_images, seed=seed, weights=weights,
                                   image_size=image_size)  # fmt: skip
-    models = {a: imagenet_model(a, weights, device=device) for a in archs}
+    models: dict[str, nn.Module] = {a: imagenet_model(a, weights, device=device) for a in archs}
     source = load("imagenet-val", "val", n=n_images, seed=seed + 1, image_size=image_size)
     folder = cache.folder("imagenet_adversarial_set", config)
     # every part not finished yet (by torchrun workers, or a killed earlier run) is done here

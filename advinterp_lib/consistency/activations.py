@@ -144,9 +144,27 @@ def concept_top_activations(
     adv_c = _check_concepts(adversarial_concepts, n_adv, num_concepts, "adversarial_concepts")
     layer = last_conv_layer(model) if layer is None else layer
     k_real, k_adv = top_count(n_real, fraction), top_count(n_adv, fraction)
-    common = {"reduction": reduction, "batch_size": batch_size, "progress": progress}
-    real = top_activating_images(model, real_images, layer, k=k_real, num_images=n_real, **common)
-    adv = top_activating_images(model, adversarial_images, layer, k=k_adv, num_images=n_adv, offset=n_real, **common)
+    real = top_activating_images(
+        model,
+        real_images,
+        layer,
+        k=k_real,
+        num_images=n_real,
+        reduction=reduction,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    adv = top_activating_images(
+        model,
+        adversarial_images,
+        layer,
+        k=k_adv,
+        num_images=n_adv,
+        offset=n_real,
+        reduction=reduction,
+        batch_size=batch_size,
+        progress=progress,
+    )
     if real.num_images != n_real or adv.num_images != n_adv:
         raise ValueError(
             f"streamed {real.num_images} real and {adv.num_images} adversarial images, "

@@ -195,7 +195,7 @@ def hypernym_tree(paths: Sequence[Sequence[Synset]]) -> HypernymTree:
             if child not in children[parent]:
                 children[parent].append(child)
             depth[parent], depth[child] = d, d + 1
-    return HypernymTree(root=min(depth, key=depth.get), children=children, depth=depth)
+    return HypernymTree(root=min(depth, key=depth.__getitem__), children=children, depth=depth)
 
 
 def _climb(s: Synset) -> dict[Synset, int]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -305,7 +305,8 @@ def attack_rates(
     probs = {m: v.softmax(1) for m, v in adversarial_logits.items()}
     real = {m: (v.argmax(1) == real_labels).float().mean().item() for m, v in real_logits.items()}
     hit = {m: (p.argmax(1) == targets).float().mean().item() for m, p in probs.items()}
-    hit["ensemble"] = (sum(probs.values()).argmax(1) == targets).float().mean().item()
+    total = cast(torch.Tensor, sum(probs.values()))  # not 0: at least one model (checked)
+    hit["ensemble"] = (total.argmax(1) == targets).float().mean().item()
     fooled = {m: (p.argmax(1) != adversarial_labels).float().mean().item() for m, p in probs.items()}
     return AttackRates(real_accuracy=real, targeted_success=hit, misclassified=fooled)
 

@@ -262,10 +262,13 @@ def summarize_consistency(
             f"real_concepts and adversarial_concepts must have the same neurons, got "
             f"{tuple(real_concepts.shape)} and {tuple(adversarial_concepts.shape)}"
         )
-    boot = {"num_samples": num_samples, "confidence": confidence}
     return ConsistencySummary(
         consis=consistency_scores(concept_distribution(real_concepts, k), a),
         consis_adv=consistency_scores(concept_distribution(adversarial_concepts, k), a),
-        real_interval=bootstrap_consistency(real_concepts, a, seed=seed, **boot),
-        adversarial_interval=bootstrap_consistency(adversarial_concepts, a, seed=seed + 1, **boot),
+        real_interval=bootstrap_consistency(
+            real_concepts, a, num_samples=num_samples, confidence=confidence, seed=seed
+        ),
+        adversarial_interval=bootstrap_consistency(
+            adversarial_concepts, a, num_samples=num_samples, confidence=confidence, seed=seed + 1
+        ),
     )

@@ -163,9 +163,10 @@ def direction_check(
             f"real_concepts and adversarial_concepts must have the same neurons, got "
             f"{tuple(real_concepts.shape)} and {tuple(adversarial_concepts.shape)}"
         )
-    boot = {"num_samples": num_samples, "confidence": confidence}
-    real = bootstrap_consistency(real_concepts, correlation, seed=seed, **boot)
-    adversarial = bootstrap_consistency(adversarial_concepts, correlation, seed=seed + 1, **boot)
+    real = bootstrap_consistency(real_concepts, correlation, num_samples=num_samples, confidence=confidence, seed=seed)
+    adversarial = bootstrap_consistency(
+        adversarial_concepts, correlation, num_samples=num_samples, confidence=confidence, seed=seed + 1
+    )
     return DirectionCheck.from_intervals(real, adversarial, neurons=int(real_concepts.shape[0]))
 
 
@@ -660,7 +661,9 @@ def eps_sweep(
     for e in sweep_eps:
         if e in built:  # a new set: one stream per model
             s_set = built[e][1]
-            responses = {m: channel_responses(model, s_set.images) for m, model in models.items()}
+            responses: Mapping[str, ChannelResponses] = {
+                m: channel_responses(model, s_set.images) for m, model in models.items()
+            }
             labels, rows = s_set.labels, None
             linf = linf_distances(s_set.images, source_images[positions[s_set.source_index]])
         else:  # the shared set, restricted to the same sources

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -145,7 +146,7 @@ def _masked_logits(
     The layers after ``layer`` run once on a batch of B * M copies. Under grad mode the
     returned output is a leaf that requires grad, so a gradient with respect to the
     layer's activation costs a backward pass through the later layers only."""
-    held: dict[str, object] = {}
+    held: dict[str, Any] = {}  # "act": the layer's output, "shape": (B, M)
 
     def hook(mod: nn.Module, args: object, output: object) -> torch.Tensor:
         if not isinstance(output, torch.Tensor) or output.dim() < 2:

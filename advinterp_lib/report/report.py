@@ -116,7 +116,7 @@ MEASURE_COMMANDS: dict[str, tuple[str, ...]] = {
 }
 
 _RESULT_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+$")
-_REQUIRED = {
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
     "chapter": str,
     "profile": str,
     "numbers": dict,
@@ -520,7 +520,7 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
+def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     out.insert(1, "  ".join("-" * w for w in widths))

@@ -269,7 +269,6 @@ def summarize_ablation(
         JSON-ready ``{arch: {"rows": {...}, "term_effect": {...}, "seeds": [...]}}``.
     """
     summary: dict[str, Any] = {}
-    boot = {"num_samples": num_samples, "confidence": confidence}
     for a_i, (arch, rows) in enumerate(measurements.items()):
         intervals: dict[str, dict[str, Any]] = {}
         table: dict[str, Any] = {}
@@ -280,18 +279,26 @@ def summarize_ablation(
             base = seed + 1000 * a_i
             iv = {
                 "consis": hierarchical_bootstrap(
-                    [SeedTopConcepts(m["real_concepts"]) for m in models], correlation, seed=base, **boot
+                    [SeedTopConcepts(m["real_concepts"]) for m in models],
+                    correlation,
+                    num_samples=num_samples,
+                    confidence=confidence,
+                    seed=base,
                 ),
                 "consis_adv": hierarchical_bootstrap(
                     [SeedTopConcepts(m["adversarial_concepts"], m["adversarial_clusters"]) for m in models],
                     correlation,
+                    num_samples=num_samples,
+                    confidence=confidence,
                     seed=base + 1,
-                    **boot,
                 ),
             }
             for j, kind in enumerate(ACCURACY_KINDS):
                 iv[kind] = hierarchical_mean(
-                    torch.stack([m["correct"][kind] for m in models]).float(), seed=base + 2 + j, **boot
+                    torch.stack([m["correct"][kind] for m in models]).float(),
+                    num_samples=num_samples,
+                    confidence=confidence,
+                    seed=base + 2 + j,
                 )
             intervals[row] = iv
             per_seed = [
