@@ -12,7 +12,7 @@ their most influential neurons (:func:`trace_figure`), and what removing neurons
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -128,7 +128,7 @@ def lay_out(
             return
         for kid in kids:
             place(kid)
-        position[node] = (np.mean([position[k][0] for k in kids]), -depth[node])
+        position[node] = (cast(float, np.mean([position[k][0] for k in kids])), -depth[node])  # np.float64
 
     place(root)
     return position
@@ -149,7 +149,7 @@ def hypernym_tree_plot(
         as :func:`lay_out`.
     """
     children, depth, root = tree.children, tree.depth, tree.root
-    position = lay_out(children, depth, root)
+    position: dict[Any, tuple[float, float]] = lay_out(children, depth, root)  # nodes: synsets
     for parent, kids in children.items():
         for kid in kids:
             (x0, y0), (x1, y1) = position[parent], position[kid]

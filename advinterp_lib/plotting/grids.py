@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, cast
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from mpl_toolkits.mplot3d import Axes3D
 
 
 def _as_hw(image: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -43,14 +47,16 @@ def image_grid(
         raise ValueError("image_grid needs at least one image")
     ncols = max(1, min(ncols, n))
     nrows = (n + ncols - 1) // ncols
+    cells: Iterable[plt.Axes]
     if axes is None:
         fig, ax = plt.subplots(
             nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)), squeeze=False
         )
-        axes = ax.ravel()
+        cells = ax.ravel()
     else:
-        fig = axes[0].figure
-    for i, a in enumerate(axes):
+        fig = cast(plt.Figure, axes[0].figure)  # axes of a figure, not of a subfigure
+        cells = axes
+    for i, a in enumerate(cells):
         a.set_axis_off()
         if i >= n:
             continue
@@ -139,8 +145,8 @@ def accuracy_curves(
 def loss_surface_plot(
     ax: plt.Axes,
     surface: torch.Tensor | np.ndarray,
-    eps1: torch.Tensor | Sequence[float],
-    eps2: torch.Tensor | Sequence[float],
+    eps1: torch.Tensor | np.ndarray | Sequence[float],
+    eps2: torch.Tensor | np.ndarray | Sequence[float],
     *,
     title: str | None = None,
     labels: tuple[str, str] = ("ε₁ (along g)", "ε₂ (along g⊥)"),
@@ -152,8 +158,9 @@ def loss_surface_plot(
     z = _np(surface)
     e1, e2 = np.meshgrid(_np(eps1), _np(eps2), indexing="ij")
     if getattr(ax, "name", "") == "3d":
-        ax.plot_surface(e1, e2, z, cmap="viridis", linewidth=0, antialiased=True)
-        ax.set_zlabel(zlabel)
+        ax3d = cast("Axes3D", ax)
+        ax3d.plot_surface(e1, e2, z, cmap="viridis", linewidth=0, antialiased=True)
+        ax3d.set_zlabel(zlabel)
     else:
         cs = ax.contourf(e1, e2, z, levels=20, cmap="viridis")
         ax.figure.colorbar(cs, ax=ax, label=zlabel)
@@ -168,8 +175,8 @@ def loss_surface_plot(
 def deepfool_path_plot(
     ax: plt.Axes,
     scores: torch.Tensor | np.ndarray,
-    eps1: torch.Tensor | Sequence[float],
-    eps2: torch.Tensor | Sequence[float],
+    eps1: torch.Tensor | np.ndarray | Sequence[float],
+    eps2: torch.Tensor | np.ndarray | Sequence[float],
     path: torch.Tensor | np.ndarray,
     *,
     title: str | None = None,

@@ -123,7 +123,13 @@ def purity_histograms(
     fig, ax = plt.subplots(figsize=(6, 2.6))
     edges = np.linspace(0, 1, bins + 1)
     for model, p in purity.items():
-        ax.hist(p.detach().cpu().numpy(), bins=edges, histtype="step", lw=1.5, label=f"{model} (mean {p.mean():.2f})")
+        ax.hist(
+            p.detach().cpu().numpy(),
+            bins=edges,  # type: ignore[arg-type]  # matplotlib's stubs take Sequence[float]; an array works
+            histtype="step",
+            lw=1.5,
+            label=f"{model} (mean {p.mean():.2f})",
+        )
     ax.axvline(chance, color="grey", ls=":", lw=1)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("neurons")
