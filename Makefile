@@ -15,7 +15,7 @@ help:
 	@echo "make book   - set up, execute every chapter (quick profile), render HTML into _build/html"
 	@echo "make test   - set up, then unit tests and nbval over every chapter"
 	@echo "make check-html - build the book, then open every page in headless Chromium (offline) and check it"
-	@echo "make lint   - ruff format --check, ruff check and the library's layer contract"
+	@echo "make lint   - ruff format --check, ruff check, mypy over the library and its layer contract"
 	@echo "make setup  - create $(VENV) and install the package with its dependencies"
 	@echo "make data   - prepare Fashion-MNIST and WordNet 3.0 under $(ADVINTERP_DATA)"
 	@echo "make run CHAPTER=01 PROFILE=full - run one chapter through papermill"
@@ -58,12 +58,13 @@ check-html: book browser
 	$(BIN)/python -m pytest -m browser -p no:cacheprovider tests/browser
 	$(BIN)/python -m tools.check_html _build/html
 
-# Style and structure: ruff's formatter and linter (rules in pyproject.toml), then the
-# library's one-way layer contract.
+# Style and structure: ruff's formatter and linter, mypy over advinterp_lib (settings for
+# both in pyproject.toml), then the library's one-way layer contract.
 lint: setup
-	@echo ">> ruff format --check, ruff check, the layer contract"
+	@echo ">> ruff format --check, ruff check, mypy, the layer contract"
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_architecture.py
 
 unit: data
