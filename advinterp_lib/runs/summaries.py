@@ -21,10 +21,6 @@ from .prose import Row, committed_results, format_percent, profile_comparison
 __all__ = ["Summary", "SUMMARIES", "chapter_summary"]
 
 
-def _ratio(numerator: str, denominator: str) -> Callable[[Any], str]:
-    return lambda d: f"{d[numerator] / d[denominator]:.1f}×"
-
-
 @dataclass(frozen=True)
 class Summary:
     """A chapter's rows: ``rows(archs)`` builds them for the architectures found under
@@ -35,17 +31,60 @@ class Summary:
     archs_at: tuple[str, ...] = ()
 
 
+def _one_decimal(v: float) -> str:
+    return f"{v:.1f}"
+
+
+def _percent_1(v: float) -> str:
+    return format_percent(v, 1)
+
+
+def _ratio(numerator: str, denominator: str) -> Callable[[Any], str]:
+    return lambda d: f"{d[numerator] / d[denominator]:.1f}×"
+
+
+def _inside_a_cnn(archs: Sequence[str]) -> list[Row]:
+    rows: list[Row] = [(f"{a}: test accuracy", ("test_accuracy", a), _percent_1) for a in archs]
+    rows.append(("nearest-neighbour queries", ("agreement_queries",)))
+    for space in ("pixels", *archs):
+        rows.append((f"neighbours of the query's class, {space}", ("neighbour_class_agreement", space), _percent_1))
+    return rows
+
+
+def _neuron_detects(archs: Sequence[str]) -> list[Row]:
+    rows: list[Row] = [("test images streamed", ("images_streamed",))]
+    for a in archs:
+        rows += [
+            (f"{a}: largest class frequency in a neuron's top 1%, mean", ("mean_max_consis", a)),
+            (f"{a}: dead neurons", ("dead_neurons", a)),
+            (f"{a}: theoretical receptive field (px)", ("theoretical_rf", a)),
+            (f"{a}: empirical receptive field width (px)", ("empirical_rf_width", a), _one_decimal),
+        ]
+    return rows
+
+
+GRADIENT_METHODS = ("saliency", "guided backprop", "Grad-CAM (no ReLU)", "guided Grad-CAM")
+
+
+def _gradient_explanations(archs: Sequence[str]) -> list[Row]:
+    rows: list[Row] = [("test images", ("n_discriminative",))]
+    for a in archs:
+        for m in GRADIENT_METHODS:
+            rows.append((f"{a}: {m}, top class vs runner-up (correlation)", ("class_map_correlation_mean", a, m)))
+    return rows
+
+
 def _deepfool(archs: Sequence[str]) -> list[Row]:
     rows: list[Row] = [
         ("test images attacked", ("n_images",)),
         ("binary DeepFool: fooled", ("binary_success",), format_percent),
-        ("binary DeepFool: mean steps", ("binary_mean_iterations",), lambda v: f"{v:.1f}"),
+        ("binary DeepFool: mean steps", ("binary_mean_iterations",), _one_decimal),
     ]
     for a in archs:
         m = ("models", a)
         rows += [
-            (f"{a}: DeepFool fooled", (*m, "deepfool_success"), lambda v: format_percent(v, 1)),
-            (f"{a}: DeepFool mean steps", (*m, "deepfool_mean_iterations"), lambda v: f"{v:.1f}"),
+            (f"{a}: DeepFool fooled", (*m, "deepfool_success"), _percent_1),
+            (f"{a}: DeepFool mean steps", (*m, "deepfool_mean_iterations"), _one_decimal),
             (f"{a}: DeepFool ρ̂", (*m, "deepfool_rho")),
             (f"{a}: FGSM's minimal ρ̂ / DeepFool's", m, _ratio("fgsm_rho", "deepfool_rho")),
         ]
@@ -54,6 +93,9 @@ def _deepfool(archs: Sequence[str]) -> list[Row]:
 
 #: The rows of each chapter, by results name.
 SUMMARIES: dict[str, Summary] = {
+    "01_looking_inside_a_cnn": Summary(_inside_a_cnn, ("test_accuracy",)),
+    "02_what_a_neuron_detects": Summary(_neuron_detects, ("mean_max_consis",)),
+    "03_gradient_explanations": Summary(_gradient_explanations, ("class_map_correlation_mean",)),
     "06_deepfool": Summary(_deepfool, ("models",)),
 }
 
