@@ -1,5 +1,9 @@
 """The claim specs of chapters 13 and 14, and the list-indexing paths they read."""
 
+import re
+from pathlib import Path
+
+import nbformat
 import pytest
 
 from advinterp_lib.report import build_report
@@ -153,3 +157,13 @@ def test_a_claim_on_a_path_the_results_lack_has_no_result(tmp_path):
     )
     (f,) = build_report(tmp_path, profiles=["quick"], claims=[claim]).findings
     assert f.verdict == NO_RESULT and "ablation_curve.random order.9" in f.detail
+
+
+def test_chapter_15_shows_every_group_of_claims():
+    """A group added to the claims must also get a place in the report chapter."""
+    (page,) = Path(__file__).resolve().parents[2].glob("book/*/15_*.ipynb")
+    code = "\n".join(c.source for c in nbformat.read(page, as_version=4).cells if c.cell_type == "code")
+    shown = {
+        g for call in re.findall(r"report\.markdown\(p, \[([^\]]*)\]\)", code) for g in re.findall(r'"([^"]+)"', call)
+    }
+    assert {c.group for c in CLAIMS} - shown == set()
