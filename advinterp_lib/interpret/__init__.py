@@ -21,10 +21,12 @@ from .features import feature_maps, first_conv_weights
 from .neighbours import embed, nearest_neighbours, neighbour_label_agreement, neighbours_in_spaces
 from .receptive_field import (
     EmpiricalReceptiveField,
+    FieldAgreement,
     ReceptiveField,
     calibrate_discrepancy,
     discrepancy_maps,
     empirical_receptive_field,
+    field_agreement,
     gradient_receptive_field,
     layer_receptive_field,
     receptive_field_from_gradient,
@@ -74,6 +76,8 @@ __all__ = [
     "ReceptiveField",
     "theoretical_receptive_field",
     "gradient_receptive_field",
+    "FieldAgreement",
+    "field_agreement",
     "receptive_field_from_gradient",
     "layer_receptive_field",
     "discrepancy_maps",

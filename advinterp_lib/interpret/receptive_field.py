@@ -40,6 +40,8 @@ __all__ = [
     "theoretical_receptive_field",
     "gradient_receptive_field",
     "receptive_field_from_gradient",
+    "FieldAgreement",
+    "field_agreement",
     "layer_receptive_field",
     "discrepancy_maps",
     "calibrate_discrepancy",
@@ -251,6 +253,56 @@ def gradient_receptive_field(
             )
         (grad,) = torch.autograd.grad(out[:, :, i, j].sum(), x)
     return (grad != 0).any(dim=1).any(dim=0).cpu()
+
+
+@dataclass(frozen=True)
+class FieldAgreement:
+    """How a unit's gradient support (:func:`gradient_receptive_field`) compares with its
+    geometric field (:meth:`ReceptiveField.mask`).
+
+    The geometry is an upper bound: no input pixel outside the box can reach the unit,
+    so ``outside`` must be 0. It need not be reached everywhere: on a trained network
+    a ReLU that stays off or a max-pool that never picks an input, for every sampled
+    image, hides pixels inside the box (``coverage`` below 1, rising with the number of
+    samples). ``same_extent`` says whether the support reaches the box's four edges,
+    i.e. the bound is tight. :attr:`consistent` is what a correct geometry walk gives.
+    """
+
+    outside: int  #: pixels with a gradient outside the geometric box
+    coverage: float  #: share of the box's pixels with a gradient
+    same_extent: bool  #: the support's bounding box equals the geometric box
+
+    @property
+    def consistent(self) -> bool:
+        return self.outside == 0 and self.same_extent
+
+
+def _bounding_box(mask: torch.Tensor) -> tuple[int, int, int, int] | None:
+    rows, cols = mask.any(dim=1).nonzero(), mask.any(dim=0).nonzero()
+    if len(rows) == 0:
+        return None
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def field_agreement(gradient: torch.Tensor, geometry: torch.Tensor) -> FieldAgreement:
+    """Compare a gradient support with a geometric field, both bool masks ``[H, W]``.
+
+    Raises:
+        ValueError: the masks are not bool, not 2-D or not of one shape; an empty geometry.
+    """
+    if gradient.dtype != torch.bool or geometry.dtype != torch.bool:
+        raise ValueError(f"both masks must be bool, got {gradient.dtype} and {geometry.dtype}")
+    if gradient.dim() != 2 or gradient.shape != geometry.shape:
+        raise ValueError(
+            f"both masks must be [H, W] of one shape, got {tuple(gradient.shape)} and {tuple(geometry.shape)}"
+        )
+    if not geometry.any():
+        raise ValueError("the geometric field is empty: the unit sees no pixel of the image")
+    return FieldAgreement(
+        outside=int((gradient & ~geometry).sum()),
+        coverage=float((gradient & geometry).sum()) / float(geometry.sum()),
+        same_extent=_bounding_box(gradient) == _bounding_box(geometry),
+    )
 
 
 def receptive_field_from_gradient(

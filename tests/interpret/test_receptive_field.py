@@ -7,10 +7,12 @@ import torch
 from torch import nn
 
 from advinterp_lib.interpret.receptive_field import (
+    FieldAgreement,
     ReceptiveField,
     calibrate_discrepancy,
     discrepancy_maps,
     empirical_receptive_field,
+    field_agreement,
     gradient_receptive_field,
     receptive_field_from_gradient,
     theoretical_receptive_field,
@@ -217,3 +219,38 @@ def test_bad_input_errors_and_mode_restored() -> None:
         gradient_receptive_field(model, "8", (5, 0), (1, 28, 28))
     assert model.training
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+
+
+def _box(top, left, bottom, right, size=(10, 10)):
+    m = torch.zeros(size, dtype=torch.bool)
+    m[top:bottom, left:right] = True
+    return m
+
+
+def test_field_agreement_of_a_support_that_fills_its_box():
+    a = field_agreement(_box(2, 2, 8, 8), _box(2, 2, 8, 8))
+    assert a == FieldAgreement(outside=0, coverage=1.0, same_extent=True) and a.consistent
+
+
+def test_field_agreement_tolerates_pixels_the_gradient_never_reached():
+    grad = _box(2, 2, 8, 8)
+    grad[3:5, 6:8] = False  # hidden by ReLUs that stayed off (a trained AlexNet at full scale)
+    a = field_agreement(grad, _box(2, 2, 8, 8))
+    assert a.outside == 0 and a.coverage == pytest.approx(32 / 36) and a.same_extent and a.consistent
+
+
+def test_field_agreement_fails_a_geometry_that_is_too_small_or_too_large():
+    too_small = field_agreement(_box(1, 2, 8, 8), _box(2, 2, 8, 8))  # the gradient reaches a row outside the box
+    assert too_small.outside == 6 and not too_small.consistent
+    too_large = field_agreement(_box(3, 3, 7, 7), _box(2, 2, 8, 8))  # never reaches the box's edges
+    assert too_large.outside == 0 and not too_large.same_extent and not too_large.consistent
+    assert not field_agreement(torch.zeros(10, 10, dtype=torch.bool), _box(2, 2, 8, 8)).consistent
+
+
+def test_field_agreement_refuses_masks_it_cannot_compare():
+    with pytest.raises(ValueError, match="bool"):
+        field_agreement(_box(2, 2, 8, 8).float(), _box(2, 2, 8, 8))
+    with pytest.raises(ValueError, match="one shape"):
+        field_agreement(_box(2, 2, 8, 8), _box(2, 2, 8, 8, size=(12, 12)))
+    with pytest.raises(ValueError, match="empty"):
+        field_agreement(_box(2, 2, 8, 8), torch.zeros(10, 10, dtype=torch.bool))
