@@ -91,12 +91,101 @@ def _deepfool(archs: Sequence[str]) -> list[Row]:
     return rows
 
 
+PERTURBATION_METHODS = ("saliency", "guided backprop", "Grad-CAM")
+# Chapter 4's agreement window in both profiles (its results name the occlusion maps by it).
+OCCLUSION_WINDOW = 4
+
+
+def _perturbation_explanations(archs: Sequence[str]) -> list[Row]:
+    rows: list[Row] = [("test images", ("n_images",))]
+    for a in archs:
+        for m in PERTURBATION_METHODS:
+            rows.append((f"{a}: {m} vs occlusion (Spearman, mean)", ("spearman_with_occlusion_mean", a, m)))
+        for kind in ("deletion", "insertion"):
+            rows += [
+                (f"{a}: {kind} AUC, {m}", ("auc", a, m, kind))
+                for m in ("Grad-CAM", f"occlusion {OCCLUSION_WINDOW}×{OCCLUSION_WINDOW}", "random")
+            ]
+    return rows
+
+
+def _at_budget(key: str, arch: str, eps: float) -> Callable[[Any], str]:
+    """A value of a per-budget list (``numbers[key][arch][i]``, ``numbers["eps_values"][i] == eps``)."""
+
+    def show(numbers: Any) -> str:
+        budgets = [float(e) for e in numbers["eps_values"]]
+        return format_percent(numbers[key][arch][budgets.index(eps)], 1) if eps in budgets else "–"
+
+    return show
+
+
+def _adversarial_examples(archs: Sequence[str]) -> list[Row]:
+    rows: list[Row] = [("test images", ("n_images",))]
+    for a in archs:
+        rows += [
+            (f"{a}: clean accuracy", (), _at_budget("fgsm_accuracy", a, 0.0)),
+            (f"{a}: accuracy under FGSM, ε = 0.1", (), _at_budget("fgsm_accuracy", a, 0.1)),
+            (f"{a}: accuracy under FGSM, ε = 0.3", (), _at_budget("fgsm_accuracy", a, 0.3)),
+            (f"{a}: least-likely FGSM reaches its target", ("least_likely_target_success", a), _percent_1),
+            (f"{a}: loss rise ÷ first-order prediction, smallest ε", ("linearity", a, 0, "ratio")),
+        ]
+    surface = ("loss_surface",)
+    rows += [
+        ("loss-surface images", (*surface, "images")),
+        ("mean loss at x", (*surface, "loss_at_x_mean")),
+        ("… at the far end along g", (*surface, "loss_along_g_mean")),
+        ("… at the far end along g⊥", (*surface, "loss_along_g_perp_mean")),
+    ]
+    return rows
+
+
+def _iterative_and_ensemble(archs: Sequence[str]) -> list[Row]:
+    rows: list[Row] = [(f"{a}: clean error", ("clean_error", a), _percent_1) for a in archs]
+    attack = ("ensemble_attack",)
+    rows += [
+        ("the paper's setting (5/255, 10 steps): target reached", ("paper_setting_success",), _percent_1),
+        ("ensemble attack: adversarial images", (*attack, "images")),
+        *[
+            (f"ensemble attack: {m} predicts the target", (*attack, "targeted_success", m), _percent_1)
+            for m in (*archs, "ensemble")
+        ],
+        ("ensemble attack: mean L∞", (*attack, "mean_linf")),
+    ]
+    transfer = ("transfer",)
+    for a in archs:
+        rows += [
+            (f"{a} held out: targeted, from the other two", (*transfer, "held_out_targeted_pair", a), _percent_1),
+            (f"{a} held out: misclassified, from the other two", (*transfer, "held_out_misclassified_pair", a),
+             _percent_1),
+        ]  # fmt: skip
+    return rows
+
+
+def _black_box(archs: Sequence[str]) -> list[Row]:
+    rounds = ("rounds",)
+    return [
+        ("oracle", ("oracle",), str),
+        ("oracle accuracy", ("oracle_accuracy",), _percent_1),
+        ("oracle queries", ("queries",)),
+        ("surrogate agrees with the oracle, last round", (*rounds, "agreement", -1), _percent_1),
+        ("FGSM on the surrogate fools the oracle, first round", (*rounds, "transfer_success", 0), _percent_1),
+        ("… last round", (*rounds, "transfer_success", -1), _percent_1),
+        ("random sign noise of the same size fools it", ("random_noise_success",), _percent_1),
+        ("white-box FGSM fools it", ("white_box_success",), _percent_1),
+        ("FGSM on a fully trained other model fools it", ("reference_transfer_success",), _percent_1),
+    ]
+
+
 #: The rows of each chapter, by results name.
 SUMMARIES: dict[str, Summary] = {
     "01_looking_inside_a_cnn": Summary(_inside_a_cnn, ("test_accuracy",)),
     "02_what_a_neuron_detects": Summary(_neuron_detects, ("mean_max_consis",)),
     "03_gradient_explanations": Summary(_gradient_explanations, ("class_map_correlation_mean",)),
+    "04_perturbation_explanations": Summary(_perturbation_explanations, ("auc",)),
+    "05_adversarial_examples": Summary(_adversarial_examples, ("fgsm_accuracy",)),
     "06_deepfool": Summary(_deepfool, ("models",)),
+    "07_iterative_and_ensemble_attacks": Summary(_iterative_and_ensemble, ("clean_error",)),
+    "08_black_box_attacks": Summary(_black_box),
 }
 
 
