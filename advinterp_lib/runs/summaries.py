@@ -99,12 +99,12 @@ OCCLUSION_WINDOW = 4
 def _perturbation_explanations(archs: Sequence[str]) -> list[Row]:
     rows: list[Row] = [("test images", ("n_images",))]
     for a in archs:
-        for m in PERTURBATION_METHODS:
+        for m in (*PERTURBATION_METHODS, "image intensity"):
             rows.append((f"{a}: {m} vs occlusion (Spearman, mean)", ("spearman_with_occlusion_mean", a, m)))
         for kind in ("deletion", "insertion"):
             rows += [
                 (f"{a}: {kind} AUC, {m}", ("auc", a, m, kind))
-                for m in ("Grad-CAM", f"occlusion {OCCLUSION_WINDOW}×{OCCLUSION_WINDOW}", "random")
+                for m in (*PERTURBATION_METHODS, f"occlusion {OCCLUSION_WINDOW}×{OCCLUSION_WINDOW}", "random")
             ]
     return rows
 
