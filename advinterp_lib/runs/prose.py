@@ -247,7 +247,9 @@ def profile_comparison(
         rows: ``(label, path)`` or ``(label, path, format)``: ``path`` the keys into
             ``numbers`` (e.g. ``("auc", "vgg", "Grad-CAM", "deletion")``); the value a
             number, a bool or a stored interval (``mean``, ``low``, ``high``), shown
-            as ``–`` where a run lacks it.
+            as ``–`` where a run lacks it. With a ``format``, the value may be anything
+            it reads (an empty path hands it the whole ``numbers``, e.g. to look a
+            budget up in ``eps_values``).
 
     Raises:
         ValueError: no rows, or a path that neither run holds (a typo, not a gap).
