@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .chapter_claims import CHAPTER_CLAIMS, describe_claim_checks
 from .prose import Row, committed_results, format_percent, profile_comparison
 
 __all__ = ["Summary", "SUMMARIES", "chapter_summary"]
@@ -204,7 +205,9 @@ def chapter_summary(
     chapter: str, numbers: Mapping[str, Any], *, profile: str = "full", root: str | Path | None = None
 ) -> str:
     """Markdown: the chapter's :data:`SUMMARIES` rows for this run's ``numbers`` beside the
-    committed ``profile`` run (or the note that it has not been run).
+    committed ``profile`` run (or the note that it has not been run), then how many of the
+    chapter's asserted claims that run bears out
+    (:func:`~advinterp_lib.runs.chapter_claims.describe_claim_checks`).
 
     Raises:
         KeyError: a chapter without a summary (naming the ones that have one).
@@ -217,4 +220,7 @@ def chapter_summary(
     archs = _archs(numbers, summary.archs_at)
     if record is not None:
         archs += [a for a in _archs(record["numbers"], summary.archs_at) if a not in archs]
-    return profile_comparison(numbers, chapter, summary.rows(archs), profile=profile, root=root)
+    table = profile_comparison(numbers, chapter, summary.rows(archs), profile=profile, root=root)
+    if record is None or chapter not in CHAPTER_CLAIMS:
+        return table
+    return table + "\n\n" + describe_claim_checks(chapter, record, profile=profile)
