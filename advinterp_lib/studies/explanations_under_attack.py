@@ -59,8 +59,6 @@ from ..validation import check_images, check_int, check_labels, check_number
 
 __all__ = [
     "ATTACKS",
-    "claim_checks",
-    "describe_claim_checks",
     "SETTINGS",
     "METHODS",
     "COMPARISONS",
@@ -738,53 +736,3 @@ def full_profile_table(record: Mapping[str, Any]) -> str:
     title = (f"**Full profile** ({f['n_images']} images; {record['device']}, {record['date']}, "
              f"{record['wall_time_s'] / 60:.0f} min):")  # fmt: skip
     return title + "\n\n" + markdown_table(headers, rows)
-
-
-def claim_checks(numbers: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
-    """The chapter's asserted claims, checked on a run's ``numbers``: ``(model, claim,
-    holds)`` for each model and claim, in the order the chapter asserts them (the quick
-    run asserts them all; a committed run of another profile is described with
-    :func:`describe_claim_checks`, whatever it found).
-
-    Two questions the full run answered differently per model are findings of the
-    report instead (``ch14.<model>.explanation_attack_twice_noise``: the map moves more
-    than twice as far as noise; ``ch14.<model>.fgsm_low_frequency``): asserted here are
-    the explanation attack moving the map further than noise and the iterative attacks'
-    low-frequency share."""
-    agreement, explanation = numbers["agreement"], numbers["explanation_attack"]
-    parts, low = numbers["perturbation_phase_vs_amplitude"], numbers["low_frequency_share"]
-    checks = []
-    for name, by_method in agreement.items():
-        g = by_method["Grad-CAM"]
-        noise, pgd = g["noise, true class"]["spearman"], g["PGD, true class"]["spearman"]
-        checks.append((name, "noise leaves Grad-CAM closer than PGD does", noise["low"] > pgd["high"]))
-        e = explanation[name]
-        moved = e["prediction_kept_everywhere"] and e["shift"]["low"] > e["noise_shift"]["high"]
-        checks.append(
-            (name, "the attack on Grad-CAM keeps every prediction and moves the map further than noise", moved)
-        )
-        for attack in ("FGSM", "PGD"):
-            if attack in parts[name]:
-                p = parts[name][attack]
-                checks.append((name, f"{attack}: the phase carries the attack", p["phase"] > p["amplitude"] + 0.3))
-        for attack in ("PGD", "ensemble"):
-            lower = low[name][attack]["low"] > low[name]["noise"]["high"]
-            checks.append((name, f"{attack}'s perturbation is more low-frequency than white noise", lower))
-    for name in agreement:
-        if f"{name}-Adv" in agreement:
-            std = agreement[name]["Grad-CAM"]["PGD, true class"]["spearman"]
-            adv = agreement[f"{name}-Adv"]["Grad-CAM"]["PGD, true class"]["spearman"]
-            deepfool = agreement[name]["Grad-CAM"]["DeepFool, true class"]["spearman"]
-            checks.append((name, "adversarial training keeps Grad-CAM in place under PGD", adv["low"] > std["high"]))
-            checks.append((name, "DeepFool leaves the true-class map closer than PGD", deepfool["low"] > std["high"]))
-    return checks
-
-
-def describe_claim_checks(record: Mapping[str, Any]) -> str:
-    """Markdown: how many of the chapter's claims hold in a results record, and which do not."""
-    checks = claim_checks(record["numbers"])
-    failed = [(name, claim) for name, claim, holds in checks if not holds]
-    text = f"Of the chapter's {len(checks)} asserted checks, {len(checks) - len(failed)} hold in this run"
-    if not failed:
-        return text + "."
-    return text + "; these do **not**:\n\n" + "\n".join(f"- {name}: {claim}" for name, claim in failed)
