@@ -22,7 +22,7 @@ def test_every_row_reads_a_number_of_the_committed_full_run(chapter):
 
 def test_the_deepfool_summary_sets_a_quick_run_beside_the_full_one(tmp_path):
     model = {"deepfool_success": 1.0, "deepfool_mean_iterations": 3.0, "deepfool_rho": 0.02, "fgsm_rho": 0.05}
-    full = {"n_images": 10000, "binary_success": 1.0, "binary_mean_iterations": 2.8,
+    full = {"n_images": 10000, "binary_test_accuracy": 0.97, "binary_success": 1.0, "binary_mean_iterations": 2.8,
             "models": {"vgg": model, "resnet": model}}  # fmt: skip
     write_results("06_deepfool", "full", full, seed=0, wall_time_s=1500.0, root=tmp_path)
     quick = {"n_images": 200, "binary_success": 1.0, "binary_mean_iterations": 2.5, "models": {"resnet": model}}
@@ -30,6 +30,7 @@ def test_the_deepfool_summary_sets_a_quick_run_beside_the_full_one(tmp_path):
     assert "| test images attacked | 200 | 10,000 |" in lines
     assert "| resnet: FGSM's minimal ρ̂ / DeepFool's | 2.5× | 2.5× |" in lines
     assert "| vgg: DeepFool fooled | – | 100.0% |" in lines  # a model only the full run has
+    assert lines[-1] == "Of the chapter's 8 asserted claims, 8 hold in the committed full run."  # then its claims
     assert chapter_summary("06_deepfool", quick, root=tmp_path / "none") == not_run_note("06_deepfool")
 
 
