@@ -10,6 +10,7 @@ number typed into a markdown cell.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -239,7 +240,8 @@ def profile_comparison(
     A chapter's quick run and its committed full-scale run measure the same things on
     different amounts of data; this puts them side by side, read from both results,
     under a title that names the committed run's device, date and wall time. Where the
-    profile has not been run, :func:`not_run_note`.
+    profile has not been run, :func:`not_run_note`. When this run *is* the committed one
+    (a full-profile run renders its chapter after writing its results), one column.
 
     Args:
         numbers: this run's numbers (what the chapter writes to its results).
@@ -268,6 +270,17 @@ def profile_comparison(
         if ours is None and theirs is None:
             raise ValueError(f"row {label!r}: neither run holds numbers.{'.'.join(map(str, path))}")
         table.append([label, "–" if ours is None else show(ours), "–" if theirs is None else show(theirs)])
-    title = (f"**This run beside the committed `{profile}` run** ({record['device']}, "
-             f"{str(record['date'])[:10]}, {format_duration(record['wall_time_s'])}):")  # fmt: skip
+    run = f"({record['device']}, {str(record['date'])[:10]}, {format_duration(record['wall_time_s'])})"
+    if _same_numbers(numbers, record["numbers"]):
+        title = f"**This run is the committed `{profile}` run** {run}:"
+        return title + "\n\n" + markdown_table(["", f"`{profile}` profile"], [r[:2] for r in table], align="lr")
+    title = f"**This run beside the committed `{profile}` run** {run}:"
     return title + "\n\n" + markdown_table(["", "this run", f"`{profile}` profile"], table, align="lrr")
+
+
+def _same_numbers(numbers: Mapping[str, Any], recorded: Mapping[str, Any]) -> bool:
+    """Whether ``numbers``, written as results JSON, read back as ``recorded``."""
+    try:
+        return json.loads(json.dumps(numbers)) == recorded
+    except (TypeError, ValueError):  # not JSON (a tensor, NaN): not what a results file holds
+        return False

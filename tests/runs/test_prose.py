@@ -143,6 +143,17 @@ def test_profile_comparison_sets_this_run_beside_the_committed_one(tmp_path):
     ]
 
 
+def test_profile_comparison_of_the_committed_run_itself_has_one_column(tmp_path):
+    full = {"auc": {"vgg": (0.1, 0.25)}, "n_images": 10000}  # a tuple, written as a list: still the same run
+    write_results("04_x", "full", full, seed=0, wall_time_s=1500.0, root=tmp_path)
+    rows = [("deletion AUC", ("auc", "vgg", 1)), ("images", ("n_images",))]
+    lines = profile_comparison(full, "04_x", rows, root=tmp_path).split("\n")
+    assert lines[0].startswith("**This run is the committed `full` run** (") and lines[0].endswith(", 25 min):")
+    assert lines[2:] == ["|  | `full` profile |", "|:---|---:|", "| deletion AUC | 0.250 |", "| images | 10,000 |"]
+    other = {**full, "n_images": 9999}  # any other run: both columns
+    assert profile_comparison(other, "04_x", rows, root=tmp_path).split("\n")[2] == "|  | this run | `full` profile |"
+
+
 def test_profile_comparison_without_a_committed_run_says_how_to_make_one(tmp_path):
     assert profile_comparison({"a": 1.0}, "04_x", [("a", ("a",))], root=tmp_path) == not_run_note("04_x")
 
