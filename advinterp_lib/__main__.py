@@ -45,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     abl.add_argument("--profile", default="full", choices=list(PROFILES))
     abl.add_argument("--arch", default=None, help="comma-separated architectures (default: the profile's)")
+    abl.add_argument(
+        "--finetune-only",
+        action="store_true",
+        help="only fine-tune and cache the models (no shared set, no measurements, nothing written): "
+        "a second process beside a full run",
+    )
+    abl.add_argument("--reverse", action="store_true", help="with --finetune-only: walk the models from the other end")
     rep = sub.add_parser("report", help="our results beside the paper's numbers, a verdict per claim")
     rep.add_argument("--profile", default=None, choices=list(PROFILES), help="only this profile (default: all)")
     rep.add_argument("--json", action="store_true", help="machine-readable output")
@@ -93,12 +100,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ablation":
         import time
 
-        from .runs.ablation import ablation_study, record_ablation
+        from .runs.ablation import ablation_finetunes, ablation_study, record_ablation
 
+        if args.reverse and not args.finetune_only:
+            print("error: --reverse walks the fine-tunes only; add --finetune-only", file=sys.stderr)
+            return 1
         start = time.perf_counter()
         try:
             params = chapter_parameters(args.profile, "12")
             archs = args.arch.split(",") if args.arch else None
+            if args.finetune_only:
+                models = ablation_finetunes(params, archs=archs, reverse=args.reverse, progress=True)
+                print(f"{len(models)} fine-tunes cached in {(time.perf_counter() - start) / 60:.1f} min")
+                return 0
             study = ablation_study(params, archs=archs, progress=True)
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)

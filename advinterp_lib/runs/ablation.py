@@ -69,6 +69,7 @@ __all__ = [
     "ablation_measurements",
     "summarize_ablation",
     "term_verdict",
+    "ablation_finetunes",
     "ablation_study",
     "record_ablation",
     "describe_ablation",
@@ -368,6 +369,62 @@ STUDY_PARAMETERS: tuple[str, ...] = (
 )
 
 
+def _checked_study(params: Mapping[str, Any], archs: Sequence[str] | None) -> tuple[dict[str, Any], list[str]]:
+    missing = [k for k in STUDY_PARAMETERS if k not in params]
+    if missing:
+        raise ValueError(f"params: missing {missing} (chapter 12's parameters; see runs.profiles.ABLATION)")
+    p = dict(params)
+    archs = list(archs if archs is not None else p["ablation_archs"])
+    unknown = [a for a in archs if a not in ZOO] + [v for v in p["ablation_variants"] if v not in ABLATION_VARIANTS]
+    if unknown:
+        raise ValueError(
+            f"unknown architectures or variants {unknown}; the zoo has {list(ZOO)}, "
+            f"the ablation {list(ABLATION_VARIANTS)}"
+        )
+    return p, archs
+
+
+def _training(p: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The standard models' and the fine-tunes' keyword arguments (the same keys in every profile)."""
+    zoo = {"train_size": p["train_size"], "train_epochs": p["train_epochs"], "seed": p["seed"]}
+    return zoo, {k: p[k] for k in ADV_TRAINING["quick"]}
+
+
+def ablation_finetunes(
+    params: Mapping[str, Any],
+    *,
+    archs: Sequence[str] | None = None,
+    reverse: bool = False,
+    cache: ArtifactCache | None = None,
+    progress: bool = False,
+) -> list[tuple[str, str, int]]:
+    """Fine-tune and cache every model of the ablation without measuring it.
+
+    The fine-tunes need the standard zoo models but not the shared adversarial set, so on
+    two cores a second process can run them while :func:`ablation_study` builds the set
+    (``python -m advinterp_lib ablation --arch vgg --finetune-only --reverse``);
+    ``reverse`` walks the models from the other end, so the two processes meet in the
+    middle instead of queueing on one model's lock. :func:`ablation_study` then finds
+    every fine-tune in the cache.
+
+    Returns:
+        ``(arch, variant, seed)`` of every model, in the order walked.
+
+    Raises:
+        ValueError: as :func:`ablation_study` (a missing parameter, an unknown
+            architecture or variant).
+    """
+    p, archs = _checked_study(params, archs)
+    zoo, adv = _training(p)
+    models = [(a, v, int(s)) for a in archs for v in p["ablation_variants"] for s in p["ablation_seeds"]]
+    if reverse:
+        models.reverse()
+    for arch, variant, s in tqdm(models, desc="ablation fine-tunes", unit="model", disable=not progress):
+        finetune_seed = None if s == 0 else s  # seed 0 is the model every chapter shares
+        adversarial_variant(arch, variant, **zoo, **adv, finetune_seed=finetune_seed, cache=cache, progress=progress)
+    return models
+
+
 def ablation_study(
     params: Mapping[str, Any],
     *,
@@ -391,19 +448,8 @@ def ablation_study(
         ValueError: a parameter missing from ``params``; an architecture or variant
             unknown to the zoo or to :data:`ABLATION_VARIANTS`.
     """
-    missing = [k for k in STUDY_PARAMETERS if k not in params]
-    if missing:
-        raise ValueError(f"params: missing {missing} (chapter 12's parameters; see runs.profiles.ABLATION)")
-    p = dict(params)
-    archs = list(archs if archs is not None else p["ablation_archs"])
-    unknown = [a for a in archs if a not in ZOO] + [v for v in p["ablation_variants"] if v not in ABLATION_VARIANTS]
-    if unknown:
-        raise ValueError(
-            f"unknown architectures or variants {unknown}; the zoo has {list(ZOO)}, "
-            f"the ablation {list(ABLATION_VARIANTS)}"
-        )
-    zoo = {"train_size": p["train_size"], "train_epochs": p["train_epochs"], "seed": p["seed"]}
-    adv = {k: p[k] for k in ADV_TRAINING["quick"]}  # the fine-tune's parameters (the same keys in every profile)
+    p, archs = _checked_study(params, archs)
+    zoo, adv = _training(p)
     recipe = adversarial_set_recipe(p)
     advset_config = {
         "archs": list(p["ensemble_archs"]),

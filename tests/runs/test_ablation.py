@@ -10,16 +10,20 @@ import pytest
 import torch
 from torch import nn
 
+from advinterp_lib.__main__ import main
+from advinterp_lib.artifacts import ArtifactCache, adversarial_variant
 from advinterp_lib.attacks.advset import AdversarialSetRecipe
 from advinterp_lib.data import AdversarialSet
 from advinterp_lib.runs.ablation import (
     ACCURACY_KINDS,
     CHAPTER_12,
+    ablation_finetunes,
     measure_model,
     record_ablation,
     summarize_ablation,
     term_verdict,
 )
+from advinterp_lib.runs.profiles import ADV_TRAINING, chapter_parameters
 
 K, C, KA = 10, 16, 40
 A = torch.eye(K, dtype=torch.float64)
@@ -312,3 +316,26 @@ def test_whitebox_consistency_attacks_each_model_itself(tmp_path) -> None:
     assert fooled["m"] == float((predict(_Tiny().eval(), wb.images).argmax(1) != wb.labels).float().mean())
     with pytest.raises(ValueError, match="n_sources"):
         whitebox_consistency({"m": _Tiny()}, x, y, a, n_sources=31, recipe=recipe, cache=cache)
+
+
+def test_ablation_finetunes_caches_every_model_and_a_reverse_walk_finds_them(tmp_path) -> None:
+    tiny = {"train_size": 64, "train_epochs": 1, "finetune_size": 16, "consistent_steps": 2}
+    params = chapter_parameters("quick", "12") | tiny | {"ablation_variants": ["consistent-AT", "FGSM-AT"]}
+    params["ablation_seeds"] = [0, 1]
+    cache = ArtifactCache(tmp_path)
+    walked = ablation_finetunes(params, archs=["resnet"], cache=cache)
+    assert walked == [("resnet", v, s) for v in ("consistent-AT", "FGSM-AT") for s in (0, 1)]
+    entries = sorted(p.name for p in (tmp_path / "adversarial_model").iterdir() if not p.name.startswith("."))
+    assert len(entries) == 4  # one fine-tune per variant and seed
+    assert ablation_finetunes(params, archs=["resnet"], cache=cache, reverse=True) == walked[::-1]
+    zoo = {k: params[k] for k in ("train_size", "train_epochs", "seed")}
+    adv = {k: params[k] for k in ADV_TRAINING["quick"]}
+    adversarial_variant("resnet", "FGSM-AT", **zoo, **adv, finetune_seed=1, cache=cache)  # what ablation_study asks
+    assert sorted(p.name for p in (tmp_path / "adversarial_model").iterdir() if not p.name.startswith(".")) == entries
+    with pytest.raises(ValueError, match="unknown architectures or variants"):
+        ablation_finetunes(params | {"ablation_variants": ["TRADES"]}, archs=["resnet"], cache=cache)
+
+
+def test_the_ablation_command_refuses_reverse_without_finetune_only(capsys) -> None:
+    assert main(["ablation", "--profile", "quick", "--reverse"]) == 1
+    assert "--reverse walks the fine-tunes only; add --finetune-only" in capsys.readouterr().err
