@@ -246,3 +246,14 @@ def test_the_query_schedule_follows_the_seed_size_and_the_rounds_recorded():
     table["training_size"][0] = 100  # a seed set of 100 images would have spent 100, 100, 200, ...
     schedule = "each round queries the oracle on the seed images, then on as many new images as it has"
     assert failed(BLACK_BOX, numbers) == [("", schedule), ("", "the attack spends seed size x 2^(rounds - 1) queries")]
+
+
+def test_a_run_that_records_its_seed_size_and_rounds_is_judged_against_them():
+    numbers = committed_numbers(BLACK_BOX)
+    numbers |= {"n_seed": 150, "augmentation_rounds": 7}  # the full profile's parameters
+    assert not failed(BLACK_BOX, numbers)
+    schedule = "each round queries the oracle on the seed images, then on as many new images as it has"
+    numbers["augmentation_rounds"] = 8  # an attack that stopped a round early: its own table looks complete
+    assert failed(BLACK_BOX, numbers) == [("", schedule), ("", "the attack spends seed size x 2^(rounds - 1) queries")]
+    numbers |= {"n_seed": 100, "augmentation_rounds": 7}  # a seed set other than the one asked for
+    assert failed(BLACK_BOX, numbers) == [("", schedule), ("", "the attack spends seed size x 2^(rounds - 1) queries")]

@@ -171,11 +171,15 @@ def iterative_and_ensemble_attacks_claims(numbers: Mapping[str, Any]) -> list[Cl
 
 
 def black_box_attacks_claims(numbers: Mapping[str, Any]) -> list[ClaimCheck]:
-    """Chapter 8: the query schedule (the seed size is the first round's training size; the
-    rounds are the table's rows), then the surrogate's imitation and transfer against random
-    noise and white-box FGSM."""
+    """Chapter 8: the query schedule, against the run's seed size and number of rounds
+    (``n_seed``, ``augmentation_rounds``; a run that predates them is judged against its
+    own table: the first round's training size and the table's rows), then the surrogate's
+    imitation and transfer against random noise and white-box FGSM."""
     table = numbers["rounds"]
-    n_seed, rounds = table["training_size"][0], len(table["round"])
+    if "n_seed" in numbers:
+        n_seed, rounds = numbers["n_seed"], numbers["augmentation_rounds"]
+    else:
+        n_seed, rounds = table["training_size"][0], len(table["round"])
     schedule = [n_seed] + [n_seed * 2 ** (r - 1) for r in range(1, rounds)]
     first_success, last_success = table["transfer_success"][0], table["transfer_success"][-1]
     random_rate, white_box = numbers["random_noise_success"], numbers["white_box_success"]
