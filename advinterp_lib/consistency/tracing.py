@@ -30,7 +30,7 @@ must go before the decision flips?).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -238,7 +238,7 @@ def neuron_influence(
         device = model_device(model, x.device)
         num_classes = model(x[:1].to(device)).shape[1]
         tgt, con = _traced_classes(target, contrast, n, num_classes, device)
-        starts = range(0, n, batch_size)
+        starts: Iterable[int] = range(0, n, batch_size)
         if progress:
             from tqdm.auto import tqdm
 
