@@ -4,7 +4,7 @@ A chapter ends with a cell that asserts what it claims; nbval fails the chapter 
 claim stops holding. The claims live here, one function per chapter in the module of
 its part of the book, so that they are judged the same way on any run: the chapter's
 own (:func:`assert_claims`, in its last cell) and the committed full-scale run
-(:func:`describe_claim_checks`, shown beside it; ``tests/runs/test_chapter_claims.py``
+(:func:`describe_claim_checks`, shown beside it; ``tests/runs/test_chapter_claims*.py``
 judges every committed run and shows each claim failing on numbers that contradict it).
 
 Each function takes a run's ``numbers`` (the dict the chapter writes to its results
