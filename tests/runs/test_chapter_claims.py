@@ -42,7 +42,9 @@ def test_every_committed_full_run_bears_out_its_chapters_claims(chapter):
     assert checks and all(isinstance(c, ClaimCheck) for c in checks)
     assert [str(c) for c in checks if not c.holds] == []
     expected = f"Of the chapter's {len(checks)} asserted claims, {len(checks)} hold in the committed full run."
-    assert describe_claim_checks(chapter) == expected
+    text = describe_claim_checks(chapter).split("\n")
+    assert text[0] == expected and text[2] == "The claims, each with what it was judged on:"
+    assert {line.split(" (")[0] for line in text[4:]} == {f"- {c.claim}".split(" (")[0] for c in checks}
 
 
 def test_a_failing_claim_is_named_with_its_numbers(tmp_path):
@@ -57,6 +59,9 @@ def test_a_failing_claim_is_named_with_its_numbers(tmp_path):
     text = describe_claim_checks(chapter, root=tmp_path)
     assert text.startswith("Of the chapter's 42 asserted claims, 41 hold in the committed full run; these do **not**:")
     assert f"- {model}: noise leaves Grad-CAM closer than PGD does" in text
+    claim = "- noise leaves Grad-CAM closer than PGD does ("
+    listed = next(line for line in text.split("\n") if line.startswith(claim))
+    assert f"**not** {model}" in listed and listed.count("**not**") == 1  # the claim's other models hold
 
 
 def test_a_chapter_without_claims_or_a_run():

@@ -64,7 +64,8 @@ def describe_claim_checks(
     chapter: str, record: Mapping[str, Any] | None = None, *, profile: str = "full", root: str | Path | None = None
 ) -> str:
     """Markdown: how many of the chapter's claims hold in a results record (default: the
-    committed ``profile`` run), and which do not; empty when there is no such run."""
+    committed ``profile`` run) and which do not, then every claim with the models or
+    variants it was judged on; empty when there is no such run."""
     record = record if record is not None else committed_results(chapter, profile, root=root)
     if record is None:
         return ""
@@ -72,6 +73,21 @@ def describe_claim_checks(
     failed = [c for c in checks if not c.holds]
     run = f"the committed {record.get('profile', profile)} run"
     text = f"Of the chapter's {len(checks)} asserted claims, {len(checks) - len(failed)} hold in {run}"
-    if not failed:
-        return text + "."
-    return text + "; these do **not**:\n\n" + "\n".join(f"- {c}" for c in failed)
+    if failed:
+        text += "; these do **not**:\n\n" + "\n".join(f"- {c}" for c in failed)
+    else:
+        text += "."
+    return text + "\n\nThe claims, each with what it was judged on:\n\n" + _claims_list(checks)
+
+
+def _claims_list(checks: list[ClaimCheck]) -> str:
+    """One line per distinct claim, in the order stated, naming its subjects (a subject
+    where it does not hold is marked)."""
+    subjects: dict[str, list[str]] = {}
+    for c in checks:
+        names = subjects.setdefault(c.claim, [])
+        if c.subject:
+            names.append(c.subject if c.holds else f"**not** {c.subject}")
+        elif not c.holds:
+            names.append("**does not hold**")
+    return "\n".join(f"- {claim}" + (f" ({', '.join(names)})" if names else "") for claim, names in subjects.items())
