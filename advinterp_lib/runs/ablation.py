@@ -170,6 +170,11 @@ def measure_model(
     }
 
 
+def _finetune_seed(seed: int) -> int | None:
+    """Seed 0 is the fine-tune every chapter shares (``finetune_seed=None``); others repeat it."""
+    return None if seed == 0 else int(seed)
+
+
 def ablation_measurements(
     archs: Sequence[str],
     variants: Sequence[str],
@@ -212,7 +217,7 @@ def ablation_measurements(
         for variant in ("standard", *variants):
             out[arch][variant] = []
             for s in seeds if variant != "standard" else [0]:
-                finetune_seed = None if s == 0 else int(s)
+                finetune_seed = _finetune_seed(s)
                 config = {
                     "arch": arch,
                     "variant": variant,
@@ -420,7 +425,7 @@ def ablation_finetunes(
     if reverse:
         models.reverse()
     for arch, variant, s in tqdm(models, desc="ablation fine-tunes", unit="model", disable=not progress):
-        finetune_seed = None if s == 0 else s  # seed 0 is the model every chapter shares
+        finetune_seed = _finetune_seed(s)
         adversarial_variant(arch, variant, **zoo, **adv, finetune_seed=finetune_seed, cache=cache, progress=progress)
     return models
 

@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..prose import format_interval
 from .check import ClaimCheck
 
 #: Chapter 11's claims are statistical: with fewer top real images per neuron (a tiny smoke run)
@@ -117,8 +118,7 @@ def inconsistent_representations_claims(numbers: Mapping[str, Any]) -> list[Clai
                 arch,
                 "consis_adv lies below consis (whole intervals apart)",
                 v["high"] < r["low"],
-                f"consis_adv {v['mean']:.3f} [{v['low']:.3f}, {v['high']:.3f}], "
-                f"consis {r['mean']:.3f} [{r['low']:.3f}, {r['high']:.3f}]",
+                f"consis_adv {format_interval(v)}, consis {format_interval(r)}",
             )
         )
     for variant in numbers["sensitivity"]["variants"].values():

@@ -6,11 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..prose import format_interval
 from .check import ClaimCheck
-
-
-def _interval(d: Mapping[str, float]) -> str:
-    return f"{d['mean']:.3f} [{d['low']:.3f}, {d['high']:.3f}]"
 
 
 def adversarial_training_claims(numbers: Mapping[str, Any]) -> list[ClaimCheck]:
@@ -129,7 +126,7 @@ def adversarial_training_with_a_consistent_loss_claims(numbers: Mapping[str, Any
                 f"{arch} standard",
                 "less consistent on adversarial images: consis_adv's interval lies below consis's",
                 s["consis_adv_ci"]["high"] < s["consis_ci"]["low"],
-                f"consis_adv {_interval(s['consis_adv_ci'])}, consis {_interval(s['consis_ci'])}",
+                f"consis_adv {format_interval(s['consis_adv_ci'])}, consis {format_interval(s['consis_ci'])}",
             )
         )
         gain = numbers["gain_vs_standard"][arch]
@@ -140,7 +137,7 @@ def adversarial_training_with_a_consistent_loss_claims(numbers: Mapping[str, Any
                         f"{arch} {row}",
                         "raises consis_adv on the shared set, beyond the bootstrap interval",
                         gain[row]["consis_adv"]["low"] > 0,
-                        f"change {_interval(gain[row]['consis_adv'])}",
+                        f"change {format_interval(gain[row]['consis_adv'])}",
                     )
                 )
         whitebox = numbers["gain_vs_standard_whitebox"][arch]
