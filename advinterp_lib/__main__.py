@@ -44,7 +44,12 @@ def _parser() -> argparse.ArgumentParser:
         "results/<profile>/12_...json (resumes from the cache)",
     )
     abl.add_argument("--profile", default="full", choices=list(PROFILES))
-    abl.add_argument("--arch", default=None, help="comma-separated architectures (default: the profile's)")
+    abl.add_argument(
+        "--arch",
+        default=None,
+        help="comma-separated architectures (default: the profile's ablation_archs, "
+        "or every zoo architecture where it lists none, as the full profile does)",
+    )
     abl.add_argument(
         "--finetune-only",
         action="store_true",
@@ -100,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ablation":
         import time
 
-        from .runs.ablation import ablation_finetunes, ablation_study, record_ablation
+        from .runs.ablation import ablation_finetunes, ablation_study, command_archs, record_ablation
 
         if args.reverse and not args.finetune_only:
             print("error: --reverse walks the fine-tunes only; add --finetune-only", file=sys.stderr)
@@ -108,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         try:
             params = chapter_parameters(args.profile, "12")
-            archs = args.arch.split(",") if args.arch else None
+            archs = args.arch.split(",") if args.arch else command_archs(params)
             if args.finetune_only:
                 models = ablation_finetunes(params, archs=archs, reverse=args.reverse, progress=True)
                 print(f"{len(models)} fine-tunes cached in {(time.perf_counter() - start) / 60:.1f} min")

@@ -565,6 +565,84 @@ def record_ablation(
     return path
 
 
+def recorded_ablation(profile: str, root: str | Path | None = None) -> dict[str, Any]:
+    """The ablation recorded under ``profile`` in ``results/<profile>/12_...json``
+    (by :func:`record_ablation`, or by a chapter run that measured it itself):
+    ``{"archs", "settings", "runs"}``, with empty ``archs`` when there is none. Every
+    architecture has a ``runs`` entry (device, date, wall time, command); one measured by
+    the chapter's own run gets that run's fields.
+
+    Raises:
+        ValueError: unknown profile; a file that is not a results record of ``profile``.
+    """
+    path = results_path(profile, CHAPTER_12, root)
+    if not path.is_file():
+        return {"archs": {}, "settings": {}, "runs": {}}
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(record, dict) or not isinstance(record.get("numbers"), dict) or record.get("profile") != profile:
+        raise ValueError(f"{path} is not a results record of profile {profile!r}")
+    entry = record["numbers"].get("ablation_over_seeds") or {}
+    archs = dict(entry.get("archs") or {})
+    chapter_run = {k: record.get(k) for k in ("device", "date", "wall_time_s")}
+    chapter_run["command"] = f"python -m advinterp_lib run 12 --profile {profile}"
+    runs = {a: dict((entry.get("runs") or {}).get(a) or chapter_run) for a in archs}
+    return {"archs": archs, "settings": dict(entry.get("settings") or {}), "runs": runs}
+
+
+def chapter_ablation(
+    params: Mapping[str, Any],
+    *,
+    profile: str,
+    source=None,
+    advset=None,
+    correlation: torch.Tensor | None = None,
+    cache: ArtifactCache | None = None,
+    root: str | Path | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Chapter 12's ablation section: :func:`ablation_study` of the architectures in
+    ``params["ablation_archs"]`` when it lists any (the quick profile: measured by the
+    chapter's own run), else what ``python -m advinterp_lib ablation`` recorded under
+    ``profile`` (:func:`recorded_ablation`; the full profile, whose 45 fine-tunes run one
+    architecture at a time). The chapter writes the result back under
+    ``ablation_over_seeds``, so a recorded ablation, with its ``runs``, survives the
+    chapter's own run.
+
+    Raises:
+        ValueError: as :func:`ablation_study` and :func:`recorded_ablation`.
+    """
+    if params.get("ablation_archs"):
+        return ablation_study(
+            params, source=source, advset=advset, correlation=correlation, cache=cache, progress=progress
+        )
+    _checked_study(params, [])
+    return recorded_ablation(profile, root)
+
+
+def command_archs(params: Mapping[str, Any]) -> list[str]:
+    """The architectures ``python -m advinterp_lib ablation`` runs when not told
+    (``--arch``): the profile's ``ablation_archs``, or every zoo architecture where the
+    profile leaves the ablation to the command (the full profile lists none)."""
+    return list(params["ablation_archs"]) or list(ZOO)
+
+
+def ablation_provenance(ablation: Mapping[str, Any]) -> str:
+    """One sentence on where :func:`chapter_ablation`'s architectures come from: measured
+    by this run, or recorded by an earlier run (its command, device and date)."""
+    archs = ablation["archs"]
+    if not archs:
+        return ("No architecture of the ablation is measured by this run or recorded for its profile: "
+                "`python -m advinterp_lib ablation --profile <profile> --arch <arch>` runs one.")  # fmt: skip
+    runs = ablation.get("runs") or {}
+    parts = [
+        f"{a}: recorded by `{runs[a]['command']}` on {runs[a]['device']}, {runs[a]['date']}"
+        if a in runs
+        else f"{a}: measured by this run"
+        for a in archs
+    ]
+    return "; ".join(parts) + "."
+
+
 def _pp(d: Mapping[str, float]) -> str:
     """An accuracy difference in percentage points with its interval."""
     return f"{100 * d['mean']:+.1f} points [{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]"

@@ -339,3 +339,47 @@ def test_ablation_finetunes_caches_every_model_and_a_reverse_walk_finds_them(tmp
 def test_the_ablation_command_refuses_reverse_without_finetune_only(capsys) -> None:
     assert main(["ablation", "--profile", "quick", "--reverse"]) == 1
     assert "--reverse walks the fine-tunes only; add --finetune-only" in capsys.readouterr().err
+
+
+def test_the_full_profile_leaves_the_ablation_to_the_command_which_runs_every_zoo_model() -> None:
+    from advinterp_lib.models import ZOO
+    from advinterp_lib.runs.ablation import command_archs
+
+    full, quick = chapter_parameters("full", "12"), chapter_parameters("quick", "12")
+    assert full["ablation_archs"] == [] and command_archs(full) == list(ZOO)
+    assert quick["ablation_archs"] and command_archs(quick) == quick["ablation_archs"]
+
+
+def test_a_chapter_run_without_ablation_archs_shows_and_keeps_the_recorded_ablation(tmp_path) -> None:
+    from advinterp_lib.runs.ablation import ablation_provenance, chapter_ablation, recorded_ablation
+    from advinterp_lib.runs.results import write_results
+
+    params = chapter_parameters("full", "12")
+    empty = chapter_ablation(params, profile="full", root=tmp_path)  # nothing recorded yet
+    assert empty["archs"] == {} and "`python -m advinterp_lib ablation" in ablation_provenance(empty)
+    record_ablation("full", {"archs": {"resnet": {"rows": {"standard": {}}}}, "settings": {"seeds": [0, 1, 2]}},
+                    wall_time_s=12.5, root=tmp_path)  # fmt: skip
+    shown = chapter_ablation(params, profile="full", root=tmp_path)
+    assert list(shown["archs"]) == ["resnet"] and shown["settings"] == {"seeds": [0, 1, 2]}
+    assert shown["runs"]["resnet"]["wall_time_s"] == 12.5
+    assert "resnet: recorded by `python -m advinterp_lib ablation --profile full --arch resnet`" in (
+        ablation_provenance(shown)
+    )
+    # the chapter writes it back as its own ablation_over_seeds: the record, runs included, survives
+    write_results(CHAPTER_12, "full", {"ablation_over_seeds": shown, "table1": {}}, seed=0, wall_time_s=60.0,
+                  root=tmp_path)  # fmt: skip
+    assert recorded_ablation("full", tmp_path) == shown
+    # an architecture that a chapter run measured itself carries that run's device and date
+    path = tmp_path / "full" / f"{CHAPTER_12}.json"
+    record = json.loads(path.read_text())
+    del record["numbers"]["ablation_over_seeds"]["runs"]
+    path.write_text(json.dumps(record))
+    run = recorded_ablation("full", tmp_path)["runs"]["resnet"]
+    assert run["device"] == record["device"] and run["command"] == "python -m advinterp_lib run 12 --profile full"
+    assert ablation_provenance({"archs": {"vgg": {}}}) == "vgg: measured by this run."
+    with pytest.raises(ValueError, match="not a results record of profile 'quick'"):
+        (tmp_path / "quick").mkdir()
+        (tmp_path / "quick" / f"{CHAPTER_12}.json").write_text(path.read_text())
+        recorded_ablation("quick", tmp_path)
+    with pytest.raises(ValueError, match="unknown architectures or variants"):
+        chapter_ablation(params | {"ablation_variants": ["TRADES"]}, profile="full", root=tmp_path)
