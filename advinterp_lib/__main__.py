@@ -1,4 +1,4 @@
-"""Command line: ``python -m advinterp_lib {run,profiles,chapters,report,ablation}``."""
+"""Command line: ``python -m advinterp_lib {run,profiles,chapters,report,ablation,prepare}``."""
 
 from __future__ import annotations
 
@@ -57,6 +57,16 @@ def _parser() -> argparse.ArgumentParser:
         "a second process beside a full run",
     )
     abl.add_argument("--reverse", action="store_true", help="with --finetune-only: walk the models from the other end")
+    pre = sub.add_parser(
+        "prepare",
+        help="build and cache a chapter's models and attack sets ahead of its run (a second process "
+        "beside `run`; nothing measured or written to results/)",
+    )
+    pre.add_argument("chapter", choices=["12"], help="the chapter (two digits)")
+    pre.add_argument("--profile", default="full", choices=list(PROFILES))
+    pre.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                     help="the same overrides as the chapter's `run`, so the cache keys match")  # fmt: skip
+    pre.add_argument("--reverse", action="store_true", help="walk the artifacts from the other end")
     rep = sub.add_parser("report", help="our results beside the paper's numbers, a verdict per claim")
     rep.add_argument("--profile", default=None, choices=list(PROFILES), help="only this profile (default: all)")
     rep.add_argument("--json", action="store_true", help="machine-readable output")
@@ -124,6 +134,27 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         path = record_ablation(args.profile, study, wall_time_s=time.perf_counter() - start)
         print(f"ablation of {', '.join(study['archs'])} written to {path}")
+        return 0
+    if args.command == "prepare":
+        import time
+
+        from .runs.prepare import PREPARE
+
+        start = time.perf_counter()
+        try:
+            params = chapter_parameters(args.profile, args.chapter)
+            overrides = dict(parse_override(k, v) for k, v in args.parameter)
+            unknown = sorted(set(overrides) - set(params))
+            if unknown:
+                raise ValueError(f"chapter {args.chapter} has no parameters {unknown}")
+            params.update(overrides)
+            built = PREPARE[args.chapter](params, reverse=args.reverse, progress=True)
+        except (ValueError, TypeError, KeyError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(
+            f"{len(built)} artifacts of chapter {args.chapter} cached in {(time.perf_counter() - start) / 60:.1f} min"
+        )
         return 0
     if args.command == "chapters":
         for c in list_chapters():

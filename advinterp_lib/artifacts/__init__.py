@@ -14,7 +14,13 @@
 Files and progress bars live here and above; the packages below compute and return.
 """
 
-from .advsets import adversarial_set, model_fingerprint, tensor_fingerprint, whitebox_adversarial_set
+from .advsets import (
+    adversarial_set,
+    adversarial_source,
+    model_fingerprint,
+    tensor_fingerprint,
+    whitebox_adversarial_set,
+)
 from .cache import ArtifactCache, config_key
 from .store import generate_adversarial_set, iter_shards, load_adversarial_set
 from .zoo import (
@@ -36,6 +42,7 @@ __all__ = [
     "MODEL_PARAMETERS",
     "ArtifactCache",
     "adversarial_set",
+    "adversarial_source",
     "adversarial_variant",
     "adversarial_variant_spec",
     "adversarially_trained_model",

@@ -95,12 +95,24 @@ def adversarial_set(
     }  # fmt: skip
     if recipe.random_start:  # only then, so that the keys of every set before the recipe still hold
         config["random_start"] = True
-    source = load("fashion-mnist", "test").subset(n, seed=seed + 1)
+    source = adversarial_source(n, seed=seed)
     advset = generate_adversarial_set(
         models, source.images, source.labels, cache.folder("adversarial_set", config), recipe,
         shard_size=max(50, n // 10), seed=seed, progress=progress,
     )  # fmt: skip
     return source, advset
+
+
+def adversarial_source(n: int, *, seed: int = 0) -> ImageSet:
+    """The ``n`` test images :func:`adversarial_set` attacks (a class-balanced subset
+    drawn with ``seed + 1``), without the set: what a white-box set of the same sources
+    starts from.
+
+    Raises:
+        ValueError: ``n`` outside [1, 10000].
+    """
+    check_int(n, "n", minimum=1, maximum=10000)
+    return load("fashion-mnist", "test").subset(n, seed=seed + 1)
 
 
 def tensor_fingerprint(tensors: Mapping[str, torch.Tensor] | torch.Tensor) -> str:
