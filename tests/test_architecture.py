@@ -34,8 +34,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (f"{LIBRARY}.attacks", f"{LIBRARY}.interpret"),
     (f"{LIBRARY}.training",),  # adversarial training uses the attacks
     (f"{LIBRARY}.attacks.blackbox",),  # the one attack that trains a model (its surrogate)
-    # consis(n) and its analyses; a study is one experiment's pipeline (chapter 14's)
-    (f"{LIBRARY}.consistency", f"{LIBRARY}.studies"),
+    (f"{LIBRARY}.consistency",),  # consis(n) and its analyses
+    # a study is one chapter's experiment around the methods below (no cache, no files)
+    (f"{LIBRARY}.studies",),
     (f"{LIBRARY}.artifacts",),  # the cache, trained models, adversarial sets (files and progress from here up)
     (f"{LIBRARY}.runs",),  # profiles, results JSON, the runner, the ablation and other non-chapter runs
     (f"{LIBRARY}.report",),  # the paper's numbers, claims, verdict rules, the report
