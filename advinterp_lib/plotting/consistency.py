@@ -135,6 +135,40 @@ def consistency_histogram_figure(
     return fig
 
 
+def standard_vs_adv_figure(
+    histograms: Mapping[str, Mapping[str, Any]],
+    archs: Sequence[str],
+    set_titles: Mapping[str, str],
+    *,
+    adv_row: str = "consistent-AT",
+    suptitle: str | None = None,
+) -> Figure:
+    """Figure 5 as chapter 12 draws it: one panel per set of adversarial images and
+    architecture (sets in rows, architectures in columns), consis_adv of the standard
+    model and of its -Adv version.
+
+    Args:
+        histograms: :func:`~advinterp_lib.consistency.evaluation.consis_adv_histograms`'s
+            ``{set: {arch: {"standard": counts, adv_row: counts}, "edges": [...]}}``.
+        archs: the architectures, in column order.
+        set_titles: ``{set: what it is}``, in row order (each a key of ``histograms``).
+        adv_row: the -Adv model's row.
+
+    Raises:
+        KeyError: a set, architecture or row missing from ``histograms``.
+    """
+    panels = [
+        HistogramPanel(
+            f"{arch}: {title}",
+            histograms[kind]["edges"],
+            {arch: histograms[kind][arch]["standard"], f"{arch}-Adv": histograms[kind][arch][adv_row]},
+        )
+        for kind, title in set_titles.items()
+        for arch in archs
+    ]
+    return consistency_histogram_figure(panels, ncols=len(archs), xlabel="consis_adv(n)", suptitle=suptitle)
+
+
 def adversarial_pairs_figure(
     source_images: torch.Tensor,
     source_labels: torch.Tensor,

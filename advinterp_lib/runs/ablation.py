@@ -49,17 +49,25 @@ from ..attacks.pgd import pgd
 from ..attacks.strong import STAGES, strong_attack
 from ..consistency import class_synsets, correlation_matrix, distance_matrix
 from ..consistency.activations import concept_top_activations
-from ..consistency.evaluation import ModelConsistency, consistency_row, interval_difference, measure_consistency
+from ..consistency.evaluation import (
+    ModelConsistency,
+    consistency_row,
+    consistency_table,
+    interval_difference,
+    measure_consistency,
+)
 from ..consistency.hierarchical import SeedTopConcepts, hierarchical_bootstrap, hierarchical_mean
 from ..consistency.metric import concept_distribution, consistency_scores
 from ..data import load
 from ..models import ZOO
+from ..models.layers import capture_activations, last_conv_layer
 from ..models.state import predicted_labels
 from ..stats import BootstrapInterval
 from ..tables import markdown_table
 from ..training import evaluate, predict
+from ..training.objectives import feature_distance
 from .profiles import ADV_TRAINING, adversarial_set_recipe
-from .prose import change_verdict, format_change
+from .prose import change_verdict, format_change, not_run_note
 from .results import device_description, results_path, write_results
 
 __all__ = [
@@ -79,12 +87,22 @@ __all__ = [
     "table3_table",
     "describe_table3_budgets",
     "variant_spec_table",
+    "feature_gap",
+    "shared_set_consistency",
+    "shared_set_table",
+    "table1_json",
     "whitebox_consistency",
+    "whitebox_gains",
     "whitebox_table",
     "describe_consistent_at",
     "gain_table",
     "ablation_table",
     "describe_single_seed",
+    "describe_committed_ablation",
+    "chapter_ablation",
+    "recorded_ablation",
+    "ablation_provenance",
+    "command_archs",
 ]
 
 #: The variants of the ablation, the paper's first.
@@ -894,6 +912,97 @@ def whitebox_consistency(
     return measured, fooled
 
 
+def feature_gap(
+    model: nn.Module, x: torch.Tensor, examples: Mapping[str, torch.Tensor], *, eps: float
+) -> tuple[str, dict[str, float]]:
+    """How far each perturbed batch moves the last conv layer's features from those of
+    ``x`` (:func:`~advinterp_lib.training.objectives.feature_distance`), absolute and
+    relative to ``‖φ(x)‖₂``.
+
+    Args:
+        model: a zoo model (``model.last_conv`` names φ's layer).
+        x: float [N, C, H, W] in [0, 1]; examples: ``{name: float [N, C, H, W]}``, each
+            a perturbed copy of ``x`` within ``eps`` (for the table's header).
+
+    Returns:
+        ``(markdown table, {name: mean distance})``.
+    """
+    with torch.no_grad():
+        gap = {name: feature_distance(model, x, x2) for name, x2 in examples.items()}
+        layer = last_conv_layer(model)
+        with capture_activations(model, layer) as acts:
+            model(x)
+        phi_norm = acts[layer].flatten(1).norm(dim=1)
+    table = markdown_table(
+        [f"example (L-inf ≤ ε = {eps:g})", "mean ‖φ(x) − φ(·)‖₂", "relative to ‖φ(x)‖₂"],
+        [[k, f"{v.mean():.2f}", f"{(v / phi_norm).mean():.2f}"] for k, v in gap.items()],
+    )
+    return table, {k: float(v.mean()) for k, v in gap.items()}
+
+
+def shared_set_consistency(
+    models: Mapping[str, Mapping[str, nn.Module]],
+    source,
+    advset,
+    correlation: torch.Tensor,
+    *,
+    fraction: float,
+    num_samples: int,
+    seed: int,
+) -> tuple[dict[str, dict[str, ModelConsistency]], dict[str, dict[str, float]]]:
+    """Table 1 of every model on the shared adversarial set: ``({arch: {row:
+    ModelConsistency}}, {arch: {row: share of the set the model misclassifies}})``
+    (:func:`~advinterp_lib.consistency.evaluation.measure_consistency` on the source
+    images and the set; ``models`` is ``{arch: {row: model}}``)."""
+    consistency: dict[str, dict[str, ModelConsistency]] = {arch: {} for arch in models}
+    fooled: dict[str, dict[str, float]] = {arch: {} for arch in models}
+    for arch, rows in models.items():
+        for row, m in rows.items():
+            consistency[arch][row] = measure_consistency(m, source.images, source.labels, advset.images, advset.labels,
+                                                         correlation, fraction=fraction, num_samples=num_samples,
+                                                         seed=seed)  # fmt: skip
+            fooled[arch][row] = float((predict(m, advset.images).argmax(1) != advset.labels).float().mean())
+    return consistency, fooled
+
+
+def shared_set_table(
+    arch: str, consistency: Mapping[str, ModelConsistency], fooled: Mapping[str, float], *, n_adversarial: int
+) -> str:
+    """Markdown: one architecture's rows of :func:`shared_set_consistency`, with the share
+    of the set each model misclassifies."""
+    table = consistency_table(
+        {row: c.summary for row, c in consistency.items()},
+        extra={"shared set fooled": {row: f"{f:.0%}" for row, f in fooled.items()}},
+    )
+    layer = next(iter(consistency.values())).activations.layer
+    return f"**{arch}** — shared adversarial set ({n_adversarial} images), last conv layer `{layer}`\n\n" + table
+
+
+def table1_json(
+    consistency: Mapping[str, Mapping[str, ModelConsistency]], fooled: Mapping[str, Mapping[str, float]], key: str
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{arch: {row: consistency_row + {key: share fooled}}}`` for the results JSON."""
+    return {
+        arch: {row: {**c.row(), key: fooled[arch][row]} for row, c in rows.items()}
+        for arch, rows in consistency.items()
+    }
+
+
+def whitebox_gains(
+    whitebox: Mapping[str, Mapping[str, ModelConsistency]],
+) -> dict[str, dict[str, BootstrapInterval]]:
+    """Per architecture, each variant's consis_adv on its own white-box set minus the
+    standard model's on its own (:func:`~advinterp_lib.consistency.evaluation.interval_difference`)."""
+    return {
+        arch: {
+            row: interval_difference(m.summary.adversarial_interval, rows["standard"].summary.adversarial_interval)
+            for row, m in rows.items()
+            if row != "standard"
+        }
+        for arch, rows in whitebox.items()
+    }
+
+
 def whitebox_table(
     whitebox: Mapping[str, Mapping[str, ModelConsistency]],
     fooled: Mapping[str, Mapping[str, float]],
@@ -972,6 +1081,17 @@ def ablation_table(summary: Mapping[str, Any]) -> str:
             )
     return markdown_table(["model", "variant", "seeds", "Δ consis", "Δ consis_adv", "clean top-1", "FGSM top-1",
                            "PGD top-1", "strong top-1"], rows)  # fmt: skip
+
+
+def describe_committed_ablation(record: Mapping[str, Any] | None) -> str:
+    """Markdown: :func:`describe_ablation` of the ablation recorded in a committed
+    chapter-12 record (``committed_results``), or the note that there is none."""
+    entry = ((record or {}).get("numbers", {}).get("ablation_over_seeds")) or {}
+    if record is None or not entry.get("archs"):
+        return not_run_note(CHAPTER_12) + (
+            " (`python -m advinterp_lib ablation --profile full --arch resnet` runs one architecture)."
+        )
+    return "\n".join(describe_ablation(entry["archs"], entry["settings"]["variants"]))
 
 
 def describe_single_seed(record: Mapping[str, Any]) -> str:

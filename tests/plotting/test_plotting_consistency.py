@@ -154,3 +154,27 @@ def test_share_bars_leave_missing_models_empty():
     assert np.isnan(ours[1].get_height())
     with pytest.raises(ValueError):
         share_bars_figure({}, ["A"])
+
+
+def test_standard_vs_adv_figure_puts_sets_in_rows_and_architectures_in_columns():
+    from advinterp_lib.plotting.consistency import standard_vs_adv_figure
+
+    def counts(a, b):
+        return {"standard": [a, 0, 0, 0], "consistent-AT": [0, 0, 0, b]}
+
+    hist = {
+        kind: {"edges": EDGES, "vgg": counts(1, 2), "resnet": counts(3, 4 + i)} for i, kind in enumerate(["s", "w"])
+    }
+    fig = standard_vs_adv_figure(hist, ["vgg", "resnet"], {"s": "shared", "w": "white-box"}, suptitle="Fig 5")
+    assert [ax.get_title() for ax in fig.axes] == [
+        "vgg: shared",
+        "resnet: shared",
+        "vgg: white-box",
+        "resnet: white-box",
+    ]
+    standard, adv = bars_of(fig.axes[3])
+    assert [p.get_height() for p in standard] == [3, 0, 0, 0] and [p.get_height() for p in adv] == [0, 0, 0, 5]
+    assert sorted(t.get_text() for t in fig.axes[3].get_legend().get_texts()) == ["resnet", "resnet-Adv"]
+    assert fig.axes[0].get_xlabel() == "consis_adv(n)" and fig._suptitle.get_text() == "Fig 5"
+    with pytest.raises(KeyError):
+        standard_vs_adv_figure(hist, ["alexnet"], {"s": "shared"})

@@ -383,3 +383,69 @@ def test_a_chapter_run_without_ablation_archs_shows_and_keeps_the_recorded_ablat
         recorded_ablation("quick", tmp_path)
     with pytest.raises(ValueError, match="unknown architectures or variants"):
         chapter_ablation(params | {"ablation_variants": ["TRADES"]}, profile="full", root=tmp_path)
+
+
+def test_chapter12_single_seed_helpers_are_the_notebooks_former_code(tmp_path) -> None:
+    from advinterp_lib.consistency.evaluation import interval_difference, measure_consistency
+    from advinterp_lib.data import load
+    from advinterp_lib.runs.ablation import (
+        describe_committed_ablation,
+        feature_gap,
+        shared_set_consistency,
+        shared_set_table,
+        table1_json,
+        whitebox_gains,
+    )
+    from advinterp_lib.training import predict
+    from advinterp_lib.training.objectives import feature_distance
+
+    m = _Tiny(classes=10).eval()
+    x = torch.rand(12, 1, 8, 8, generator=torch.Generator().manual_seed(4))
+    noisy = (x + 0.1).clamp(0, 1)
+    table, gap = feature_gap(m, x, {"noise": noisy, "same": x}, eps=0.1)
+    want = feature_distance(m, x, noisy).detach()
+    phi = m.conv(x).flatten(1).norm(dim=1).detach()  # φ: the output of the module last_conv names
+    assert gap == {"noise": pytest.approx(float(want.mean())), "same": 0.0}
+    assert table.splitlines()[2] == f"| noise | {want.mean():.2f} | {(want / phi).mean():.2f} |"
+    assert "L-inf ≤ ε = 0.1" in table.splitlines()[0]
+    # Table 1 on the shared set: a real source set and an adversarial set in the stored format
+    source = load("fashion-mnist", "test").subset(40, seed=0)
+    small = torch.nn.functional.interpolate(source.images, size=8)
+    from advinterp_lib.data import ImageSet
+
+    source = ImageSet(small, source.labels, source.class_names, source.synsets, source.name, source.split)
+    idx = torch.arange(40).repeat_interleave(2)
+    shard = {"images": (small[idx].flip(-1) * 255).round().to(torch.uint8), "source_index": idx,
+             "label": source.labels[idx], "target": (source.labels[idx] + 1) % 10}  # fmt: skip
+    advset = AdversarialSet([shard], k=2, num_sources=40)
+    a = torch.eye(10, dtype=torch.float64)
+    models = {"tiny": {"standard": m, "consistent-AT": _Tiny(classes=10).eval()}}
+    models["tiny"]["consistent-AT"].conv.weight.data.mul_(-1)
+    consistency, fooled = shared_set_consistency(models, source, advset, a, fraction=0.1, num_samples=20, seed=0)
+    direct = measure_consistency(m, source.images, source.labels, advset.images, advset.labels, a, fraction=0.1,
+                                 num_samples=20, seed=0)  # fmt: skip
+    assert torch.equal(consistency["tiny"]["standard"].summary.consis_adv, direct.summary.consis_adv)
+    assert fooled["tiny"]["standard"] == float((predict(m, advset.images).argmax(1) != advset.labels).float().mean())
+    text = shared_set_table("tiny", consistency["tiny"], fooled["tiny"], n_adversarial=len(advset))
+    assert text.startswith("**tiny** — shared adversarial set (80 images), last conv layer `conv`")
+    assert f"{fooled['tiny']['standard']:.0%}" in text
+    record = table1_json(consistency, fooled, "misclassified")
+    assert record["tiny"]["standard"] == {
+        **consistency["tiny"]["standard"].row(),
+        "misclassified": fooled["tiny"]["standard"],
+    }
+    gains = whitebox_gains(consistency)
+    assert list(gains["tiny"]) == ["consistent-AT"]
+    want_gain = interval_difference(consistency["tiny"]["consistent-AT"].summary.adversarial_interval,
+                                    consistency["tiny"]["standard"].summary.adversarial_interval)  # fmt: skip
+    got_gain = gains["tiny"]["consistent-AT"]
+    assert (got_gain.mean, got_gain.low, got_gain.high) == (want_gain.mean, want_gain.low, want_gain.high)
+    assert torch.equal(got_gain.samples, want_gain.samples)
+    # the committed ablation in words, or the note that there is none
+    assert describe_committed_ablation(None).startswith("The `full` profile has not been run for this chapter yet")
+    assert "runs one architecture" in describe_committed_ablation({"numbers": {"ablation_over_seeds": {"archs": {}}}})
+    s = study(0.9)
+    record12 = {"numbers": {"ablation_over_seeds": {"archs": s, "settings": {"variants": ["consistent-AT"]}}}}
+    from advinterp_lib.runs.ablation import describe_ablation
+
+    assert describe_committed_ablation(record12) == "\n".join(describe_ablation(s, ["consistent-AT"]))
