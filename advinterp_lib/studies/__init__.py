@@ -1,9 +1,18 @@
-"""Studies: an experiment's whole pipeline, as functions a chapter calls and tests check.
+"""Studies: one chapter's experiment around the library's methods, as functions the
+chapter calls and tests check (the cases it picks, the loops it runs, its tables and
+sentences), so that the chapter reads as prose, short calls and figures.
 
+- :mod:`~advinterp_lib.studies.adversarial_training`: chapter 9 -- robustness of each
+  training objective, the strong attack, gradient masking.
+- :mod:`~advinterp_lib.studies.inconsistency`: chapter 11 -- real and adversarial top
+  images of the last conv layer's neurons, and the sensitivity of Table 1.
+- :mod:`~advinterp_lib.studies.tracing`: chapter 13 -- decisions traced to the neurons
+  that support them, and neurons removed from adversarial images.
 - :mod:`~advinterp_lib.studies.explanations_under_attack`: chapter 14 -- four attacks on
   each model, the maps of three explanation methods before and after, their agreement,
   and the Fourier view of the perturbations.
 
-A study computes and returns (no cache, no files): the chapter supplies its models and
-images and renders what comes back.
+A study sits above the methods it uses (``consistency`` included) and below
+``artifacts``: it computes and returns (no cache, no files); the chapter supplies its
+models and images and renders what comes back.
 """
