@@ -56,7 +56,12 @@ def _parser() -> argparse.ArgumentParser:
         help="only fine-tune and cache the models (no shared set, no measurements, nothing written): "
         "a second process beside a full run",
     )
-    abl.add_argument("--reverse", action="store_true", help="with --finetune-only: walk the models from the other end")
+    abl.add_argument(
+        "--reverse",
+        action="store_true",
+        help="walk the models from the other end (a second process beside a first; "
+        "with --finetune-only the fine-tunes, else the measurements)",
+    )
     pre = sub.add_parser(
         "prepare",
         help="build and cache a chapter's models and attack sets ahead of its run (a second process "
@@ -117,9 +122,6 @@ def main(argv: list[str] | None = None) -> int:
 
         from .runs.ablation import ablation_finetunes, ablation_study, command_archs, record_ablation
 
-        if args.reverse and not args.finetune_only:
-            print("error: --reverse walks the fine-tunes only; add --finetune-only", file=sys.stderr)
-            return 1
         start = time.perf_counter()
         try:
             params = chapter_parameters(args.profile, "12")
@@ -128,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                 models = ablation_finetunes(params, archs=archs, reverse=args.reverse, progress=True)
                 print(f"{len(models)} fine-tunes cached in {(time.perf_counter() - start) / 60:.1f} min")
                 return 0
-            study = ablation_study(params, archs=archs, progress=True)
+            study = ablation_study(params, archs=archs, reverse=args.reverse, progress=True)
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1

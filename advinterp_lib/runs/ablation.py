@@ -203,6 +203,7 @@ def ablation_measurements(
     data_config: Mapping[str, Any],
     measure: Mapping[str, Any],
     cache: ArtifactCache | None = None,
+    reverse: bool = False,
     progress: bool = False,
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """:func:`measure_model` for the standard model and every (variant, seed) of every
@@ -218,44 +219,44 @@ def ablation_measurements(
             (their number and subset seed).
         measure: the other keyword arguments of :func:`measure_model` (tensors among
             them are the images; everything else goes into the cache key).
+        reverse: walk the models from the last: a second process beside a first that
+            walks them forward, each waiting for (or using) the other's cache entries.
         progress: a bar over the models (and the fine-tunes' own bars).
 
     Returns:
-        ``{arch: {"standard": [m], variant: [m per seed]}}``.
+        ``{arch: {"standard": [m], variant: [m per seed]}}`` (in that order either way).
     """
     cache = cache or ArtifactCache()
     plain = {k: v for k, v in measure.items() if not isinstance(v, torch.Tensor) and k != "advset"}
     tensors = {k: list(v.shape) for k, v in measure.items() if isinstance(v, torch.Tensor)}
-    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    bar = tqdm(
-        total=len(archs) * (1 + len(variants) * len(seeds)), desc="ablation models", unit="model", disable=not progress
-    )
-    for arch in archs:
-        out[arch] = {}
-        for variant in ("standard", *variants):
-            out[arch][variant] = []
-            for s in seeds if variant != "standard" else [0]:
-                finetune_seed = _finetune_seed(s)
-                config = {
-                    "arch": arch,
-                    "variant": variant,
-                    "finetune_seed": finetune_seed,
-                    "zoo": dict(zoo),
-                    "adv": dict(adv),
-                    "data": dict(data_config),
-                    "measure": plain,
-                    "shapes": tensors,
-                }
+    models = [
+        (a, v, int(s)) for a in archs for v in ("standard", *variants) for s in (seeds if v != "standard" else [0])
+    ]
+    measured: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for arch, variant, s in tqdm(models[::-1] if reverse else models, desc="ablation models", unit="model",
+                                 disable=not progress):  # fmt: skip
+        finetune_seed = _finetune_seed(s)
+        config = {
+            "arch": arch,
+            "variant": variant,
+            "finetune_seed": finetune_seed,
+            "zoo": dict(zoo),
+            "adv": dict(adv),
+            "data": dict(data_config),
+            "measure": plain,
+            "shapes": tensors,
+        }
 
-                def build(work_dir, arch=arch, variant=variant, finetune_seed=finetune_seed):
-                    model = adversarial_variant(
-                        arch, variant, **zoo, **adv, finetune_seed=finetune_seed, cache=cache, progress=progress
-                    )
-                    return measure_model(model, **measure)
+        def build(work_dir, arch=arch, variant=variant, finetune_seed=finetune_seed):
+            model = adversarial_variant(
+                arch, variant, **zoo, **adv, finetune_seed=finetune_seed, cache=cache, progress=progress
+            )
+            return measure_model(model, **measure)
 
-                out[arch][variant].append(cache.get_or_build("ablation_measurement", config, build))
-                bar.update()
-    bar.close()
+        measured[arch, variant, s] = cache.get_or_build("ablation_measurement", config, build)
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {arch: {} for arch in archs}
+    for arch, variant, s in models:  # the same layout whichever end was walked first
+        out[arch].setdefault(variant, []).append(measured[arch, variant, s])
     return out
 
 
@@ -456,6 +457,7 @@ def ablation_study(
     advset=None,
     correlation: torch.Tensor | None = None,
     cache: ArtifactCache | None = None,
+    reverse: bool = False,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Chapter 12's ablation from its parameters (a profile's entry, or the notebook's
@@ -463,6 +465,8 @@ def ablation_study(
     ``params["ablation_variants"]`` over ``params["ablation_seeds"]`` for ``archs``
     (default ``params["ablation_archs"]``). ``source``, ``advset`` and ``correlation``
     are the chapter's shared set and A; built from ``params`` when not given.
+    ``reverse`` measures the models from the last (:func:`ablation_measurements`), for a
+    second process beside a first; both then write the same summary.
 
     Returns:
         :func:`summarize_ablation`'s dict plus ``"settings"`` (what was measured how).
@@ -521,6 +525,7 @@ def ablation_study(
         data_config=data_config,
         measure=measure,
         cache=cache,
+        reverse=reverse,
         progress=progress,
     )
     summary = summarize_ablation(measurements, correlation, num_samples=p["n_bootstrap"], seed=p["seed"])

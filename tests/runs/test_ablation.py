@@ -10,7 +10,6 @@ import pytest
 import torch
 from torch import nn
 
-from advinterp_lib.__main__ import main
 from advinterp_lib.artifacts import ArtifactCache, adversarial_variant
 from advinterp_lib.attacks.advset import AdversarialSetRecipe
 from advinterp_lib.data import AdversarialSet
@@ -336,9 +335,37 @@ def test_ablation_finetunes_caches_every_model_and_a_reverse_walk_finds_them(tmp
         ablation_finetunes(params | {"ablation_variants": ["TRADES"]}, archs=["resnet"], cache=cache)
 
 
-def test_the_ablation_command_refuses_reverse_without_finetune_only(capsys) -> None:
-    assert main(["ablation", "--profile", "quick", "--reverse"]) == 1
-    assert "--reverse walks the fine-tunes only; add --finetune-only" in capsys.readouterr().err
+def test_measurements_walked_from_the_other_end_are_the_same_models_in_the_same_layout(tmp_path) -> None:
+    from advinterp_lib.data import load
+    from advinterp_lib.runs.ablation import ablation_measurements
+
+    tiny = {"train_size": 64, "train_epochs": 1, "finetune_size": 16, "consistent_steps": 2}
+    params = chapter_parameters("quick", "12") | tiny
+    zoo = {k: params[k] for k in ("train_size", "train_epochs", "seed")}
+    adv = {k: params[k] for k in ADV_TRAINING["quick"]}
+    real = load("fashion-mnist", "test").subset(30, seed=0)
+    idx = torch.arange(30).repeat_interleave(2)
+    shard = {"images": (real.images[idx].flip(-1) * 255).to(torch.uint8), "source_index": idx,
+             "label": real.labels[idx], "target": (real.labels[idx] + 1) % 10}  # fmt: skip
+    measure = {"real_images": real.images, "real_concepts": real.labels,
+               "advset": AdversarialSet([shard], k=2, num_sources=30), "num_concepts": 10, "fraction": 0.1,
+               "eval_images": real.images[:10], "eval_labels": real.labels[:10], "eps": 0.1, "paper_eps": 1 / 255,
+               "pgd_steps": 2, "strong_images": 4,
+               "strong": {"pgd_steps": 2, "pgd_restarts": 1, "apgd_steps": 2, "n_targets": 3}}  # fmt: skip
+    kw = {"zoo": zoo, "adv": adv, "data_config": {"set": "test"}, "measure": measure, "cache": ArtifactCache(tmp_path)}
+    backward = ablation_measurements(["resnet"], ["consistent-AT", "FGSM-AT"], [0, 1], reverse=True, **kw)
+    n_entries = len(list((tmp_path / "ablation_measurement").iterdir()))
+    forward = ablation_measurements(["resnet"], ["consistent-AT", "FGSM-AT"], [0, 1], **kw)
+    assert len(list((tmp_path / "ablation_measurement").iterdir())) == n_entries  # found, not measured again
+    assert {v: len(ms) for v, ms in forward["resnet"].items()} == {"standard": 1, "consistent-AT": 2, "FGSM-AT": 2}
+    assert list(backward["resnet"]) == list(forward["resnet"])
+    for v, ms in forward["resnet"].items():
+        for a, b in zip(ms, backward["resnet"][v], strict=True):
+            assert torch.equal(a["adversarial_concepts"], b["adversarial_concepts"])
+            assert torch.equal(a["correct"]["strong:apgd-t"], b["correct"]["strong:apgd-t"])
+    # the seeds differ: seed 1 is another fine-tune of the same standard model
+    seed0, seed1 = forward["resnet"]["consistent-AT"]
+    assert not torch.equal(seed0["real_concepts"], seed1["real_concepts"])
 
 
 def test_the_full_profile_leaves_the_ablation_to_the_command_which_runs_every_zoo_model() -> None:
