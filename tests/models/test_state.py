@@ -50,8 +50,10 @@ from advinterp_lib.interpret import (
 )
 from advinterp_lib.models import hook_safe, layers
 from advinterp_lib.models.state import eval_mode, model_device, predicted_labels
-from advinterp_lib.runs import ablation
+from advinterp_lib.runs import ablation, consistent_loss
 from advinterp_lib.studies import explanations_under_attack as study
+from advinterp_lib.studies import inconsistency
+from advinterp_lib.studies import tracing as traced
 from advinterp_lib.training import distributed, gradient_masking, loop, objectives, robustness
 
 # The attacks package exports these functions under their modules' names.
@@ -228,10 +230,42 @@ CASES: dict[str, Callable] = {
         strong_images=2,
         strong=STRONG,
     ),  # fmt: skip
-    "runs.ablation.table3_accuracies": lambda ms, d, make: ablation.table3_accuracies(
+    "runs.consistent_loss.feature_gap": lambda ms, d, make: consistent_loss.feature_gap(
+        ms[0], d.x, {"flipped": d.x.flip(-1)}, eps=1.0
+    ),
+    "runs.consistent_loss.shared_set_consistency": lambda ms, d, make: consistent_loss.shared_set_consistency(
+        {"a": {"s": ms[0], "t": ms[1]}}, d.images, d.advset, d.correlation, fraction=0.5, num_samples=5, seed=0
+    ),
+    # studies (chapters 11 and 13)
+    "studies.inconsistency.forward_pass_seconds": lambda ms, d, make: inconsistency.forward_pass_seconds(
+        ms[0], d.x, batch_size=3
+    ),
+    "studies.inconsistency.top_image_rows": lambda ms, d, make: inconsistency.top_image_rows(
+        ms[0],
+        activations.concept_top_activations(
+            ms[0], d.x, d.y, d.advset.images, d.advset.labels, num_concepts=K, fraction=0.5
+        ),
+        0,
+        d.images,
+        d.advset,
+        n_shown=2,
+        patch_size=3,
+        stride=3,
+    ),  # fmt: skip
+    "studies.tracing.adversarial_removal": lambda ms, d, make: traced.adversarial_removal(
+        ms[0], d.x, d.t, d.y, steps=2, generator=torch.Generator().manual_seed(0), top_k=2
+    ),
+    "studies.tracing.fooling_images": lambda ms, d, make: traced.fooling_images(ms[0], d.images, d.advset),
+    "studies.tracing.neuron_consistency": lambda ms, d, make: traced.neuron_consistency(
+        ms[0], d.images, d.advset, d.correlation, fraction=0.5
+    ),
+    "studies.tracing.trace_cases": lambda ms, d, make: traced.trace_cases(
+        ms[0], d.x, d.y, {"first": 0}, d.x[1:2], d.y[1:2]
+    ),
+    "runs.consistent_loss.table3_accuracies": lambda ms, d, make: consistent_loss.table3_accuracies(
         {"a": ms[0], "b": ms[1]}, d.x, d.y, eps=0.1, paper_eps=1 / 255, strong_images=2, strong=STRONG
     ),
-    "runs.ablation.whitebox_consistency": lambda ms, d, make: ablation.whitebox_consistency(
+    "runs.consistent_loss.whitebox_consistency": lambda ms, d, make: consistent_loss.whitebox_consistency(
         {"a": ms[0]},
         d.x,
         d.y,
@@ -458,6 +492,8 @@ EXEMPT = {
         "needs a torch.distributed process group (tests/training/test_distributed.py)"
     ),
     "training.loop.train": "trains the model and, as documented, leaves it in eval mode",
+    "studies.adversarial_training.training_seconds": "reads each model's training_history, never runs it",
+    "studies.inconsistency.attack_rate_table": "takes the models' names, not models",
     "training.robustness.train_with_metrics": "trains (through train) and leaves the model in eval mode",
 }
 

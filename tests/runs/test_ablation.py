@@ -182,7 +182,7 @@ def test_differences_are_paired_a_copy_of_the_standard_gains_exactly_nothing() -
 
 
 def test_intervals_json_and_robustness_json() -> None:
-    from advinterp_lib.runs.ablation import intervals_json, robustness_json
+    from advinterp_lib.runs.consistent_loss import intervals_json, robustness_json
     from advinterp_lib.stats import basic_interval
 
     b = basic_interval(0.1, torch.tensor([0.0, 0.2], dtype=torch.float64), 0.95)
@@ -200,7 +200,7 @@ def _table3(std_fgsm, adv_fgsm, std_paper, adv_paper):
 
 
 def test_table3_table_and_budget_prose() -> None:
-    from advinterp_lib.runs.ablation import describe_table3_budgets, table3_table
+    from advinterp_lib.runs.consistent_loss import describe_table3_budgets, table3_table
 
     t = _table3(0.1, 0.6, 0.8, 0.7)
     table = table3_table(t, "vgg", fgsm_eps=0.1, paper_fgsm_eps_255=1, strong_images=50)
@@ -213,7 +213,7 @@ def test_table3_table_and_budget_prose() -> None:
 
 
 def test_variant_spec_table_lists_objectives_and_passes() -> None:
-    from advinterp_lib.runs.ablation import variant_spec_table
+    from advinterp_lib.runs.consistent_loss import variant_spec_table
 
     table = variant_spec_table(["FGSM-AT", "consistent-AT"], eps=0.1, pgd_train_steps=3, pgd_train_step=0.04,
                                consistent_steps=5)  # fmt: skip
@@ -229,7 +229,8 @@ def test_variant_spec_table_lists_objectives_and_passes() -> None:
 def test_gain_whitebox_and_ablation_tables_and_prose() -> None:
     from advinterp_lib.consistency.evaluation import ModelConsistency
     from advinterp_lib.consistency.metric import summarize_consistency
-    from advinterp_lib.runs.ablation import ablation_table, describe_consistent_at, gain_table, whitebox_table
+    from advinterp_lib.runs.ablation import ablation_table
+    from advinterp_lib.runs.consistent_loss import describe_consistent_at, gain_table, whitebox_table
     from advinterp_lib.stats import basic_interval
 
     up = basic_interval(0.2, torch.tensor([0.15, 0.25], dtype=torch.float64), 0.95)
@@ -251,7 +252,7 @@ def test_gain_whitebox_and_ablation_tables_and_prose() -> None:
 
 
 def test_describe_single_seed_reads_the_committed_layout() -> None:
-    from advinterp_lib.runs.ablation import describe_single_seed
+    from advinterp_lib.runs.consistent_loss import describe_single_seed
 
     d = {"mean": 0.1, "low": 0.05, "high": 0.15}
     record = {"device": "cpu", "numbers": {
@@ -280,7 +281,7 @@ class _Tiny(nn.Module):
 
 def test_table3_accuracies_are_the_notebooks_calls() -> None:
     from advinterp_lib.attacks import fgsm, strong_attack
-    from advinterp_lib.runs.ablation import table3_accuracies
+    from advinterp_lib.runs.consistent_loss import table3_accuracies
     from advinterp_lib.training import evaluate
 
     g = torch.Generator().manual_seed(1)
@@ -299,7 +300,7 @@ def test_whitebox_consistency_attacks_each_model_itself(tmp_path) -> None:
     from advinterp_lib.artifacts.advsets import whitebox_adversarial_set
     from advinterp_lib.artifacts.cache import ArtifactCache
     from advinterp_lib.consistency.evaluation import measure_consistency
-    from advinterp_lib.runs.ablation import whitebox_consistency
+    from advinterp_lib.runs.consistent_loss import whitebox_consistency
     from advinterp_lib.training import predict
 
     g = torch.Generator().manual_seed(2)
@@ -415,8 +416,8 @@ def test_a_chapter_run_without_ablation_archs_shows_and_keeps_the_recorded_ablat
 def test_chapter12_single_seed_helpers_are_the_notebooks_former_code(tmp_path) -> None:
     from advinterp_lib.consistency.evaluation import interval_difference, measure_consistency
     from advinterp_lib.data import load
-    from advinterp_lib.runs.ablation import (
-        describe_committed_ablation,
+    from advinterp_lib.runs.ablation import describe_committed_ablation
+    from advinterp_lib.runs.consistent_loss import (
         feature_gap,
         shared_set_consistency,
         shared_set_table,
