@@ -52,7 +52,7 @@ from advinterp_lib.models import hook_safe, layers
 from advinterp_lib.models.state import eval_mode, model_device, predicted_labels
 from advinterp_lib.runs import ablation, consistent_loss
 from advinterp_lib.studies import explanations_under_attack as study
-from advinterp_lib.studies import inconsistency
+from advinterp_lib.studies import inconsistency, iterative_attacks
 from advinterp_lib.studies import tracing as traced
 from advinterp_lib.training import distributed, gradient_masking, loop, objectives, robustness
 
@@ -236,7 +236,11 @@ CASES: dict[str, Callable] = {
     "runs.consistent_loss.shared_set_consistency": lambda ms, d, make: consistent_loss.shared_set_consistency(
         {"a": {"s": ms[0], "t": ms[1]}}, d.images, d.advset, d.correlation, fraction=0.5, num_samples=5, seed=0
     ),
-    # studies (chapters 11 and 13)
+    # studies (chapters 7, 11 and 13)
+    "studies.iterative_attacks.error_rate": lambda ms, d, make: iterative_attacks.error_rate(ms[0], d.x, d.y),
+    "studies.iterative_attacks.ifgsm_errors": lambda ms, d, make: iterative_attacks.ifgsm_errors(
+        ms[0], d.x, d.y, eps_values=[0.1], steps=2
+    ),
     "studies.inconsistency.forward_pass_seconds": lambda ms, d, make: inconsistency.forward_pass_seconds(
         ms[0], d.x, batch_size=3
     ),
