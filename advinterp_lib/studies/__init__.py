@@ -2,8 +2,14 @@
 chapter calls and tests check (the cases it picks, the loops it runs, its tables and
 sentences), so that the chapter reads as prose, short calls and figures.
 
+- :mod:`~advinterp_lib.studies.neuron_detectors`: chapter 2 -- what the last conv layer's
+  neurons respond to: top images and patches, receptive fields, class purity.
+- :mod:`~advinterp_lib.studies.iterative_attacks`: chapter 7 -- I-FGSM's error against the
+  number of steps, the ensemble attack's targets, and transfer to held-out models.
 - :mod:`~advinterp_lib.studies.adversarial_training`: chapter 9 -- robustness of each
   training objective, the strong attack, gradient masking.
+- :mod:`~advinterp_lib.studies.concepts`: chapter 10 -- the classes' synsets, the paper's
+  illustrative distances beside WordNet's, consis of made-up neurons against σ.
 - :mod:`~advinterp_lib.studies.inconsistency`: chapter 11 -- real and adversarial top
   images of the last conv layer's neurons, and the sensitivity of Table 1.
 - :mod:`~advinterp_lib.studies.tracing`: chapter 13 -- decisions traced to the neurons

@@ -53,6 +53,7 @@ from advinterp_lib.models.state import eval_mode, model_device, predicted_labels
 from advinterp_lib.runs import ablation, consistent_loss
 from advinterp_lib.studies import explanations_under_attack as study
 from advinterp_lib.studies import inconsistency, iterative_attacks
+from advinterp_lib.studies import neuron_detectors as detectors
 from advinterp_lib.studies import tracing as traced
 from advinterp_lib.training import distributed, gradient_masking, loop, objectives, robustness
 
@@ -236,7 +237,18 @@ CASES: dict[str, Callable] = {
     "runs.consistent_loss.shared_set_consistency": lambda ms, d, make: consistent_loss.shared_set_consistency(
         {"a": {"s": ms[0], "t": ms[1]}}, d.images, d.advset, d.correlation, fraction=0.5, num_samples=5, seed=0
     ),
-    # studies (chapters 7, 11 and 13)
+    # studies (chapters 2, 7, 11 and 13)
+    "studies.neuron_detectors.gradient_agreement": lambda ms, d, make: detectors.gradient_agreement(
+        ms[0],
+        "features.4",
+        receptive_field.theoretical_receptive_field(ms[0], "features.4"),
+        (SIZE // 2, SIZE // 2),
+        image_shape=(1, SIZE, SIZE),
+        samples=4,
+    ),  # fmt: skip
+    "studies.neuron_detectors.top_patch_rows": lambda ms, d, make: detectors.top_patch_rows(
+        ms[0], d.x, "features.4", k=2, channels=2
+    ),
     "studies.iterative_attacks.error_rate": lambda ms, d, make: iterative_attacks.error_rate(ms[0], d.x, d.y),
     "studies.iterative_attacks.ifgsm_errors": lambda ms, d, make: iterative_attacks.ifgsm_errors(
         ms[0], d.x, d.y, eps_values=[0.1], steps=2
