@@ -4,6 +4,12 @@ sentences), so that the chapter reads as prose, short calls and figures.
 
 - :mod:`~advinterp_lib.studies.neuron_detectors`: chapter 2 -- what the last conv layer's
   neurons respond to: top images and patches, receptive fields, class purity.
+- :mod:`~advinterp_lib.studies.perturbation_explanations`: chapter 4 -- the cost of
+  occlusion, its agreement with the gradient methods, deletion and insertion curves.
+- :mod:`~advinterp_lib.studies.adversarial_examples`: chapter 5 -- FGSM's linearity table,
+  the least-likely target, the loss surface's corners.
+- :mod:`~advinterp_lib.studies.deepfool_study`: chapter 6 -- Algorithm 1 on a two-class
+  net, the multiclass attack's titles and its comparison with FGSM.
 - :mod:`~advinterp_lib.studies.iterative_attacks`: chapter 7 -- I-FGSM's error against the
   number of steps, the ensemble attack's targets, and transfer to held-out models.
 - :mod:`~advinterp_lib.studies.adversarial_training`: chapter 9 -- robustness of each

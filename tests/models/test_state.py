@@ -51,9 +51,11 @@ from advinterp_lib.interpret import (
 from advinterp_lib.models import hook_safe, layers
 from advinterp_lib.models.state import eval_mode, model_device, predicted_labels
 from advinterp_lib.runs import ablation, consistent_loss
+from advinterp_lib.studies import adversarial_examples as adv_examples
 from advinterp_lib.studies import explanations_under_attack as study
 from advinterp_lib.studies import inconsistency, iterative_attacks
 from advinterp_lib.studies import neuron_detectors as detectors
+from advinterp_lib.studies import perturbation_explanations as perturbation
 from advinterp_lib.studies import tracing as traced
 from advinterp_lib.training import distributed, gradient_masking, loop, objectives, robustness
 
@@ -237,7 +239,16 @@ CASES: dict[str, Callable] = {
     "runs.consistent_loss.shared_set_consistency": lambda ms, d, make: consistent_loss.shared_set_consistency(
         {"a": {"s": ms[0], "t": ms[1]}}, d.images, d.advset, d.correlation, fraction=0.5, num_samples=5, seed=0
     ),
-    # studies (chapters 2, 7, 11 and 13)
+    # studies (chapters 2, 4, 5, 7, 11 and 13)
+    "studies.adversarial_examples.least_likely_fgsm": lambda ms, d, make: adv_examples.least_likely_fgsm(
+        ms[0], d.x, d.y, eps=0.1
+    ),
+    "studies.perturbation_explanations.faithfulness_curves": lambda ms, d, make: perturbation.faithfulness_curves(
+        ms[0], d.x, d.y, {"x": d.x}, steps=3
+    ),
+    "studies.perturbation_explanations.timed_map": lambda ms, d, make: perturbation.timed_map(
+        attribution.occlusion, ms[0], d.x, d.y, window=4, stride=4
+    ),
     "studies.neuron_detectors.gradient_agreement": lambda ms, d, make: detectors.gradient_agreement(
         ms[0],
         "features.4",
