@@ -63,3 +63,27 @@ def test_chapter_notebook_conventions(chapter):
     assert values == chapter_parameters("quick", chapter.number)
     asserts = [c for c in code if any(_states_claims(n) for n in ast.walk(ast.parse(c.source)))]
     assert asserts, "an assert cell states the chapter's claims"
+
+
+#: The longest code cell a chapter may have (non-blank lines), the parameters cell aside:
+#: papermill reads one such cell, and it lists every knob a profile sets.
+MAX_CELL_LINES = 25
+
+
+def test_chapters_are_short_calls_and_share_no_function():
+    """Chapters read as prose, short calls and figures: every code cell but the parameters
+    cell is at most MAX_CELL_LINES non-blank lines, and no function is defined in two
+    chapters (a shared one belongs in the library, with a test)."""
+    long_cells, defined = [], {}
+    for chapter in CHAPTERS:
+        for cell in nbformat.read(chapter.path, as_version=4).cells:
+            if cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []):
+                continue
+            lines = sum(1 for line in cell.source.splitlines() if line.strip())
+            if lines > MAX_CELL_LINES:
+                long_cells.append(f"{chapter.name}: {lines} lines: {cell.source.splitlines()[0]!r}")
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    defined.setdefault(node.name, []).append(chapter.name)
+    assert long_cells == []
+    assert {name: chapters for name, chapters in defined.items() if len(chapters) > 1} == {}
