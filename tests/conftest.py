@@ -50,6 +50,22 @@ class ToyCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
+def trained_toy_cnn(images: torch.Tensor, labels: torch.Tensor, *, steps: int, seed: int = 0) -> ToyCNN:
+    """A :class:`ToyCNN` for ten classes of 28x28 images (Fashion-MNIST), trained ``steps``
+    full-batch Adam steps (lr 0.01) on ``images``, in eval mode: right on many images and
+    wrong on some, so its maps and predictions are not constant. Torch's global generator
+    is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = ToyCNN(num_classes=10, size=28)
+        opt = torch.optim.Adam(model.parameters(), lr=0.01)
+        for _ in range(steps):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(images), labels).backward()
+            opt.step()
+    return model.eval()
+
+
 @pytest.fixture
 def make_toy_cnn() -> Callable[..., ToyCNN]:
     """``make_toy_cnn(seed=0, **kwargs)``: a fresh :class:`ToyCNN` whose weights depend

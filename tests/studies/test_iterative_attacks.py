@@ -20,21 +20,11 @@ from advinterp_lib.studies import iterative_attacks as study
 def setting():
     """60 real test images and three ToyCNNs for 10 classes (seeds 0, 1, 2), each trained
     25 steps on 60 others, so each is right on many of the 60 and wrong on some."""
-    from tests.conftest import ToyCNN
+    from tests.conftest import trained_toy_cnn
 
     data = load("fashion-mnist", "test").subset(120, seed=5)
     train_x, train_y = data.images[:60], data.labels[:60]
-    models = []
-    with torch.random.fork_rng(devices=[]):  # the suite's global generator is left as it was
-        for seed in range(3):
-            torch.manual_seed(seed)
-            model = ToyCNN(num_classes=10, size=28)
-            opt = torch.optim.Adam(model.parameters(), lr=0.01)
-            for _ in range(25):
-                opt.zero_grad()
-                torch.nn.functional.cross_entropy(model(train_x), train_y).backward()
-                opt.step()
-            models.append(model.eval())
+    models = [trained_toy_cnn(train_x, train_y, steps=25, seed=seed) for seed in range(3)]
     return data.images[60:], data.labels[60:], models
 
 

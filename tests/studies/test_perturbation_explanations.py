@@ -31,18 +31,10 @@ from advinterp_lib.studies import perturbation_explanations as study
 def setting():
     """12 real test images and a ToyCNN for 10 classes trained 20 steps on 120 of them
     (the trained model's maps are not constant), with its predicted classes."""
-    from tests.conftest import ToyCNN
+    from tests.conftest import trained_toy_cnn
 
     source = load("fashion-mnist", "test").subset(120, seed=3)
-    with torch.random.fork_rng(devices=[]):  # the suite's global generator is left as it was
-        torch.manual_seed(0)
-        model = ToyCNN(num_classes=10, size=28)
-        opt = torch.optim.Adam(model.parameters(), lr=0.01)
-        for _ in range(20):
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(source.images), source.labels).backward()
-            opt.step()
-    model.eval()
+    model = trained_toy_cnn(source.images, source.labels, steps=20)
     x = source.images[:12]
     with torch.no_grad():
         target = model(x).argmax(1)

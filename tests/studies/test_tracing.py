@@ -26,18 +26,10 @@ from advinterp_lib.studies import tracing as study
 def setting():
     """120 real test images, a ToyCNN for 10 classes trained 30 steps on them (so it is
     right on many and wrong on some), and 2 perturbed copies of each of the first 40."""
-    from tests.conftest import ToyCNN
+    from tests.conftest import trained_toy_cnn
 
     source = load("fashion-mnist", "test").subset(120, seed=3)
-    with torch.random.fork_rng(devices=[]):  # the suite's global generator is left as it was
-        torch.manual_seed(0)
-        model = ToyCNN(num_classes=10, size=28)
-        opt = torch.optim.Adam(model.parameters(), lr=0.01)
-        for _ in range(30):
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(source.images), source.labels).backward()
-            opt.step()
-    model.eval()
+    model = trained_toy_cnn(source.images, source.labels, steps=30)
     g = torch.Generator().manual_seed(1)
     idx = torch.arange(40).repeat_interleave(2)
     noisy = (source.images[idx] + 0.3 * torch.randn(source.images[idx].shape, generator=g)).clamp(0, 1)
