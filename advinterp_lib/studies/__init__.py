@@ -4,6 +4,8 @@ sentences), so that the chapter reads as prose, short calls and figures.
 
 - :mod:`~advinterp_lib.studies.neuron_detectors`: chapter 2 -- what the last conv layer's
   neurons respond to: top images and patches, receptive fields, class purity.
+- :mod:`~advinterp_lib.studies.gradient_explanations`: chapter 3 -- the maps of the top and
+  the runner-up class, and how far they differ per method.
 - :mod:`~advinterp_lib.studies.perturbation_explanations`: chapter 4 -- the cost of
   occlusion, its agreement with the gradient methods, deletion and insertion curves.
 - :mod:`~advinterp_lib.studies.adversarial_examples`: chapter 5 -- FGSM's linearity table,
@@ -12,6 +14,8 @@ sentences), so that the chapter reads as prose, short calls and figures.
   net, the multiclass attack's titles and its comparison with FGSM.
 - :mod:`~advinterp_lib.studies.iterative_attacks`: chapter 7 -- I-FGSM's error against the
   number of steps, the ensemble attack's targets, and transfer to held-out models.
+- :mod:`~advinterp_lib.studies.black_box_attacks`: chapter 8 -- the seed and evaluation
+  sets, the substitute's rounds, and the baselines the attack is compared with.
 - :mod:`~advinterp_lib.studies.adversarial_training`: chapter 9 -- robustness of each
   training objective, the strong attack, gradient masking.
 - :mod:`~advinterp_lib.studies.concepts`: chapter 10 -- the classes' synsets, the paper's

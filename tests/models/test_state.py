@@ -52,8 +52,9 @@ from advinterp_lib.models import hook_safe, layers
 from advinterp_lib.models.state import eval_mode, model_device, predicted_labels
 from advinterp_lib.runs import ablation, consistent_loss
 from advinterp_lib.studies import adversarial_examples as adv_examples
+from advinterp_lib.studies import black_box_attacks, inconsistency, iterative_attacks
 from advinterp_lib.studies import explanations_under_attack as study
-from advinterp_lib.studies import inconsistency, iterative_attacks
+from advinterp_lib.studies import gradient_explanations as gradient
 from advinterp_lib.studies import neuron_detectors as detectors
 from advinterp_lib.studies import perturbation_explanations as perturbation
 from advinterp_lib.studies import tracing as traced
@@ -239,7 +240,16 @@ CASES: dict[str, Callable] = {
     "runs.consistent_loss.shared_set_consistency": lambda ms, d, make: consistent_loss.shared_set_consistency(
         {"a": {"s": ms[0], "t": ms[1]}}, d.images, d.advset, d.correlation, fraction=0.5, num_samples=5, seed=0
     ),
-    # studies (chapters 2, 4, 5, 7, 11 and 13)
+    # studies (chapters 2 to 8, 11 and 13)
+    "studies.black_box_attacks.black_box_baselines": lambda ms, d, make: black_box_attacks.black_box_baselines(
+        ms[0], ms[1], d.x, predicted_labels(ms[0], d.x), eps=0.1, seed=0
+    ),
+    "studies.gradient_explanations.class_map_correlations": lambda ms, d, make: gradient.class_map_correlations(
+        {"a": ms[0], "b": ms[1]}, d.x, {"saliency": (attribution.saliency, {}), "Grad-CAM": (attribution.grad_cam, {})}
+    ),
+    "studies.gradient_explanations.runner_up_maps": lambda ms, d, make: gradient.runner_up_maps(
+        ms[0], d.x, (d.y, d.t), {"guided backprop": attribution.guided_backprop, "Grad-CAM": attribution.grad_cam}
+    ),
     "studies.adversarial_examples.least_likely_fgsm": lambda ms, d, make: adv_examples.least_likely_fgsm(
         ms[0], d.x, d.y, eps=0.1
     ),
