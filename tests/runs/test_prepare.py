@@ -8,7 +8,7 @@ import pytest
 from advinterp_lib.__main__ import main
 from advinterp_lib.artifacts import ArtifactCache, adversarial_source, model_parameters, variant_models
 from advinterp_lib.consistency import class_synsets, correlation_matrix, distance_matrix
-from advinterp_lib.runs.ablation import whitebox_consistency
+from advinterp_lib.runs.consistent_loss import whitebox_consistency
 from advinterp_lib.runs.prepare import PREPARE, chapter12_artifacts
 from advinterp_lib.runs.profiles import adversarial_set_recipe, chapter_parameters
 
