@@ -6,11 +6,21 @@ Each raises ValueError/TypeError naming the argument, what was expected and what
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["check_images", "check_labels", "check_int", "check_number", "model_channels", "model_dtype"]
+__all__ = [
+    "check_images",
+    "check_labels",
+    "check_int",
+    "check_number",
+    "model_channels",
+    "model_dtype",
+    "same_methods",
+]
 
 
 def model_channels(model: nn.Module) -> int | None:
@@ -131,3 +141,20 @@ def check_number(
     if maximum is not None and (value > maximum or (strict_maximum and value == maximum)):
         raise ValueError(f"{name} must be {'<' if strict_maximum else '<='} {maximum}, got {value}")
     return value
+
+
+def same_methods(per_model: Mapping[str, Mapping[str, Any]], name: str) -> list[str]:
+    """The methods (inner keys) of ``{model: {method: ...}}``, in the first model's order:
+    every model must have exactly those, in that order, so that they make one table or
+    figure.
+
+    Raises:
+        ValueError: no models ("at least one model"); a model with other methods.
+    """
+    if not per_model:
+        raise ValueError(f"{name}: expected at least one model, got none")
+    methods = list(next(iter(per_model.values())))
+    for model, per in per_model.items():
+        if list(per) != methods:
+            raise ValueError(f"{name}: every model needs the methods {methods}, {model!r} has {list(per)}")
+    return methods

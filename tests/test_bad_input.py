@@ -788,3 +788,13 @@ def test_bad_argument_is_refused_naming_it(case: Case):
 def test_case_count_is_reported():
     """The number of rows in this file (bad images x functions, plus the other cases)."""
     assert len(IMAGE_FUNCTIONS) * len(BAD_IMAGES) + len(CASES) >= 250
+
+
+def test_same_methods_gives_the_shared_order_or_names_the_odd_model():
+    from advinterp_lib.validation import same_methods
+
+    assert same_methods({"a": {"m": 1, "n": 2}, "b": {"m": 3, "n": 4}}, "x") == ["m", "n"]
+    with pytest.raises(ValueError, match="x: expected at least one model"):
+        same_methods({}, "x")
+    with pytest.raises(ValueError, match=r"every model needs the methods \['m', 'n'\], 'b' has \['n', 'm'\]"):
+        same_methods({"a": {"m": 1, "n": 2}, "b": {"n": 2, "m": 1}}, "x")

@@ -11,6 +11,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..interpret.faithfulness import PerturbationCurve
+from ..validation import same_methods
 
 __all__ = ["MapRow", "show_maps", "correlation_histograms", "perturbation_curves"]
 
@@ -103,12 +104,7 @@ def correlation_histograms(
     Raises:
         ValueError: no models, models with other methods, too few colours, ``bins < 1``.
     """
-    if not correlations:
-        raise ValueError("correlations: need at least one model")
-    methods = list(next(iter(correlations.values())))
-    for model, per_method in correlations.items():
-        if list(per_method) != methods:
-            raise ValueError(f"correlations[{model!r}]: expected the methods {methods}, got {list(per_method)}")
+    methods = same_methods(correlations, "correlations")
     if colours is not None and len(colours) < len(methods):
         raise ValueError(f"colours: need one per method ({len(methods)}), got {len(colours)}")
     if bins < 1:

@@ -29,6 +29,7 @@ from torch import nn
 
 from ..interpret.discriminative import runner_up_correlation, top_two_classes
 from ..tables import markdown_table
+from ..validation import same_methods
 
 __all__ = [
     "MapRow",
@@ -208,12 +209,7 @@ def correlation_table(mean: Mapping[str, Mapping[str, float]], *, n_images: int)
     Raises:
         ValueError: no models, or models with different methods.
     """
-    if not mean:
-        raise ValueError("mean: expected at least one model, got none")
-    methods = list(next(iter(mean.values())))
-    for a, per in mean.items():
-        if list(per) != methods:
-            raise ValueError(f"mean: every model needs the methods {methods}, {a} has {list(per)}")
+    methods = same_methods(mean, "mean")
     return (
         "Mean correlation between the maps of the top class and the runner-up "
         f"({n_images} test images; lower = more class-discriminative):\n\n"

@@ -29,6 +29,7 @@ from ..interpret.attribution import occlusion_forward_passes
 from ..interpret.faithfulness import PerturbationCurve, deletion_curve, insertion_curve
 from ..stats import spearman_correlation
 from ..tables import markdown_table
+from ..validation import same_methods
 
 __all__ = [
     "AGREEMENT_REFERENCES",
@@ -250,12 +251,7 @@ def auc_table(auc: Mapping[str, Mapping[str, Mapping[str, float]]]) -> str:
     Raises:
         ValueError: no models, or models with different methods.
     """
-    if not auc:
-        raise ValueError("auc: expected at least one model, got none")
-    methods = list(next(iter(auc.values())))
-    for a, per in auc.items():
-        if list(per) != methods:
-            raise ValueError(f"auc: every model needs the methods {methods}, {a} has {list(per)}")
+    methods = same_methods(auc, "auc")
     rows = []
     for a, per in auc.items():
         for kind in ("deletion", "insertion"):
