@@ -550,15 +550,21 @@ def record_ablation(
         return write_results(
             CHAPTER_12, profile, {"ablation_over_seeds": entry}, seed=None, wall_time_s=wall_time_s, root=root
         )
-    record = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(record, dict) or not isinstance(record.get("numbers"), dict) or record.get("profile") != profile:
-        raise ValueError(f"{path} is not a results record of profile {profile!r}; not merging into it")
+    record = _chapter12_record(path, profile)
     entry = record["numbers"].setdefault("ablation_over_seeds", {})
     entry.setdefault("archs", {}).update(study["archs"])
     entry["settings"] = dict(study["settings"])
     entry.setdefault("runs", {}).update({a: run for a in study["archs"]})
     atomic_write_text(json.dumps(record, indent=2) + "\n", path)
     return path
+
+
+def _chapter12_record(path: Path, profile: str) -> dict[str, Any]:
+    """The results record at ``path``, which must be one of ``profile`` (ValueError otherwise)."""
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(record, dict) or not isinstance(record.get("numbers"), dict) or record.get("profile") != profile:
+        raise ValueError(f"{path} is not a results record of profile {profile!r}")
+    return record
 
 
 def recorded_ablation(profile: str, root: str | Path | None = None) -> dict[str, Any]:
@@ -574,9 +580,7 @@ def recorded_ablation(profile: str, root: str | Path | None = None) -> dict[str,
     path = results_path(profile, CHAPTER_12, root)
     if not path.is_file():
         return {"archs": {}, "settings": {}, "runs": {}}
-    record = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(record, dict) or not isinstance(record.get("numbers"), dict) or record.get("profile") != profile:
-        raise ValueError(f"{path} is not a results record of profile {profile!r}")
+    record = _chapter12_record(path, profile)
     entry = record["numbers"].get("ablation_over_seeds") or {}
     archs = dict(entry.get("archs") or {})
     chapter_run = {k: record.get(k) for k in ("device", "date", "wall_time_s")}
