@@ -176,7 +176,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "windows": [2, 4, 8, 14],
             "stride": 2,
             "agreement_window": 4,
-            # occlusion (169 forward passes per image at stride 2) and the deletion and insertion
+            # occlusion (169 windows, 170 forward passes, per image at stride 2) and the deletion and insertion
             # curves (2 x 28 steps x 5 methods) over 2,000 images: ~3 million forward passes per
             # model, about 20 min of one CPU core for the three; 10,000 images would take 1.5 h
             "n_images": 2000,
