@@ -26,8 +26,15 @@ ROOT = Path(__file__).resolve().parents[1] / LIBRARY
 #: Bottom to top. Each layer lists its units (a package, or a module) side by side;
 #: a module belongs to the unit with the longest matching name.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    # foundation: the version, data and cache roots, argument checks, atomic files, markdown tables
-    (LIBRARY, f"{LIBRARY}.roots", f"{LIBRARY}.validation", f"{LIBRARY}.atomic", f"{LIBRARY}.tables"),
+    # foundation: the version, data and cache roots, argument checks, atomic files, markdown tables, timing
+    (
+        LIBRARY,
+        f"{LIBRARY}.roots",
+        f"{LIBRARY}.validation",
+        f"{LIBRARY}.atomic",
+        f"{LIBRARY}.tables",
+        f"{LIBRARY}.timing",
+    ),
     (f"{LIBRARY}.stats",),  # correlations, overlaps of top sets, bootstrap intervals
     (f"{LIBRARY}.data",),
     (f"{LIBRARY}.models",),  # including models.state: eval mode, device, batched labels

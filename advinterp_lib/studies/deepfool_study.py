@@ -7,7 +7,6 @@ The chapter calls the method itself (:func:`~advinterp_lib.attacks.deepfool.deep
 Algorithm 1 checked against the library; this module holds what it does around those calls:
 
 - :func:`two_class_sample`: a seeded sample of the two classes' training images;
-- :func:`timed`: a call and the seconds it took (training, each model's attack);
 - :func:`iteration_counts`, :func:`describe_binary` and :func:`binary_numbers`: how
   Algorithm 1 fared on the test images, as a sentence and as the results record it;
 - :func:`longest_path`: the image whose path the chapter draws;
@@ -20,9 +19,7 @@ Everything computes and returns; the chapter prints, displays and draws.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
 
 import torch
 
@@ -38,11 +35,9 @@ __all__ = [
     "fgsm_comparison_table",
     "iteration_counts",
     "longest_path",
-    "timed",
     "two_class_sample",
 ]
 
-T = TypeVar("T")
 
 #: The keys of :attr:`~advinterp_lib.attacks.minimal.MinimalPerturbations.numbers` the table shows.
 _TABLE_KEYS = (
@@ -85,19 +80,6 @@ def two_class_sample(
         raise ValueError(f"size: the two classes {list(classes)} have {len(x)} images, cannot draw {size}")
     pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:size]
     return x[pick], y[pick]
-
-
-def timed(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]:
-    """``fn(*args, **kwargs)`` and the wall-clock seconds it took (``time.perf_counter``).
-
-    Raises:
-        TypeError: ``fn`` is not callable.
-    """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - start
 
 
 def _check_iterations(iterations: torch.Tensor) -> torch.Tensor:

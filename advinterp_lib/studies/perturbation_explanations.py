@@ -17,7 +17,6 @@ compares their maps and lays the numbers out as its tables:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -29,6 +28,7 @@ from ..interpret.attribution import occlusion_forward_passes
 from ..interpret.faithfulness import PerturbationCurve, deletion_curve, insertion_curve
 from ..stats import spearman_correlation
 from ..tables import markdown_table
+from ..timing import timed
 from ..validation import same_methods
 
 __all__ = [
@@ -85,9 +85,8 @@ def timed_map(
     n = int(images.shape[0]) if isinstance(images, torch.Tensor) and images.dim() > 0 else 0
     if n == 0:
         raise ValueError("images: expected a batch of at least one image, got none")
-    start = time.perf_counter()
-    heat = method(model, images, target, **options)
-    return heat, (time.perf_counter() - start) / n
+    heat, seconds = timed(method, model, images, target, **options)
+    return heat, seconds / n
 
 
 def occlusion_agreement(

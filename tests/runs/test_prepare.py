@@ -64,3 +64,16 @@ def test_the_prepare_command_checks_its_overrides(capsys) -> None:
     assert "chapter 12 has no parameters ['no_such_knob']" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # argparse: only chapter 12 can be prepared
         main(["prepare", "13"])
+
+
+def test_the_prepare_command_offers_exactly_the_chapters_it_can_prepare() -> None:
+    # the parser lists its chapters without importing runs.prepare (and torch's artifacts) for --help
+    from advinterp_lib.__main__ import _parser
+
+    prepare = next(
+        action.choices["prepare"]
+        for action in _parser()._actions
+        if getattr(action, "choices", None) and "prepare" in action.choices
+    )
+    chapter = next(a for a in prepare._actions if a.dest == "chapter")
+    assert sorted(chapter.choices) == sorted(PREPARE)

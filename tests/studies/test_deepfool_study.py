@@ -5,7 +5,6 @@ attack's result read directly."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -53,14 +52,6 @@ def test_two_class_sample_draws_distinct_images_of_the_two_classes() -> None:
         study.two_class_sample(images, labels, [3, 1], 2.0, seed=0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="two distinct class"):
         study.two_class_sample(images, labels, [3, 3], 2, seed=0)
-
-
-def test_timed_returns_the_result_and_the_seconds() -> None:
-    out, seconds = study.timed(lambda a, *, b: (time.sleep(0.05), a + b)[1], 2, b=3)
-    assert out == 5
-    assert 0.05 <= seconds < 5
-    with pytest.raises(TypeError, match="fn must be callable"):
-        study.timed(3)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ Algorithm 1's results
