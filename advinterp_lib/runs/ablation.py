@@ -70,6 +70,7 @@ __all__ = [
     "ablation_study",
     "record_ablation",
     "describe_ablation",
+    "describe_across_architectures",
     "ablation_table",
     "describe_committed_ablation",
     "chapter_ablation",
@@ -691,6 +692,35 @@ def describe_ablation(summary: Mapping[str, Any], variants: Sequence[str]) -> li
     return lines
 
 
+def describe_across_architectures(summary: Mapping[str, Any]) -> str:
+    """One sentence over every architecture of a :func:`summarize_ablation` result: which
+    of them the feature term raises (or lowers, or leaves undetectably changed) on
+    consis_adv and on strong robust accuracy, and which the term-free control
+    (targeted-AT) raises on consis_adv -- the chapter's answer to "does the term itself
+    matter?". Empty below two architectures (the bullets say it per architecture)."""
+    with_term = {a: e for a, e in summary.items() if "term_effect" in e}
+    if len(with_term) < 2:
+        return ""
+
+    def grouped(verdicts: Mapping[str, str]) -> str:
+        by: dict[str, list[str]] = {}
+        for arch, verdict in verdicts.items():
+            by.setdefault(verdict, []).append(arch)
+        return "; ".join(f"{v} for {', '.join(archs)}" for v, archs in by.items())
+
+    on_consis = {a: term_verdict(e["term_effect"]["consis_adv"]) for a, e in with_term.items()}
+    on_strong = {a: term_verdict(e["term_effect"]["strong:apgd-t"]) for a, e in with_term.items()}
+    control = {a: term_verdict(e["rows"]["targeted-AT"]["gain_consis_adv"]) for a, e in with_term.items()
+               if "targeted-AT" in e["rows"]}  # fmt: skip
+    text = (
+        f"Across the {len(with_term)} architectures, the feature term's effect on consis_adv: {grouped(on_consis)}; "
+        f"on strong robust accuracy: {grouped(on_strong)}."
+    )
+    if control:
+        text += f" Adversarial training without the term (targeted-AT) on consis_adv: {grouped(control)}."
+    return text
+
+
 def ablation_table(summary: Mapping[str, Any]) -> str:
     """A :func:`summarize_ablation` result as markdown: per architecture and row, the
     seeds, the changes of consis and consis_adv against the standard model, and clean,
@@ -721,4 +751,6 @@ def describe_committed_ablation(record: Mapping[str, Any] | None) -> str:
         return not_run_note(CHAPTER_12) + (
             " (`python -m advinterp_lib ablation --profile full --arch resnet` runs one architecture)."
         )
-    return "\n".join(describe_ablation(entry["archs"], entry["settings"]["variants"]))
+    lines = describe_ablation(entry["archs"], entry["settings"]["variants"])
+    across = describe_across_architectures(entry["archs"])
+    return "\n".join(lines + ["", across] if across else lines)

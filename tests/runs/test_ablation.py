@@ -165,6 +165,19 @@ def test_describe_ablation_reads_every_number_from_the_summary() -> None:
     assert "by the rise of consis_adv: targeted-AT" in line
 
 
+def test_the_sentence_across_architectures_groups_them_by_verdict() -> None:
+    from advinterp_lib.runs.ablation import describe_across_architectures
+
+    up, down, flat = study(0.9)["resnet"], study(0.1)["resnet"], study(0.5)["resnet"]
+    assert describe_across_architectures({"resnet": up}) == ""  # one architecture: the bullet says it
+    text = describe_across_architectures({"alexnet": up, "vgg": flat, "resnet": down})
+    assert text.startswith("Across the 3 architectures, the feature term's effect on consis_adv: ")
+    consis = text.split("consis_adv: ", 1)[1].split("; on strong", 1)[0]
+    assert consis == "raises for alexnet; no detectable effect for vgg; lowers for resnet"
+    assert "on consis_adv: raises for alexnet, vgg, resnet." in text  # targeted-AT beats the standard model
+    assert describe_across_architectures({"vgg": up, "resnet": up}).count("raises for vgg, resnet") >= 1
+
+
 def test_differences_are_paired_a_copy_of_the_standard_gains_exactly_nothing() -> None:
     std = fake_model_measurement(0.4, 0.5, 0)
     s = summarize_ablation(
@@ -474,6 +487,9 @@ def test_chapter12_single_seed_helpers_are_the_notebooks_former_code(tmp_path) -
     assert "runs one architecture" in describe_committed_ablation({"numbers": {"ablation_over_seeds": {"archs": {}}}})
     s = study(0.9)
     record12 = {"numbers": {"ablation_over_seeds": {"archs": s, "settings": {"variants": ["consistent-AT"]}}}}
-    from advinterp_lib.runs.ablation import describe_ablation
+    from advinterp_lib.runs.ablation import describe_ablation, describe_across_architectures
 
     assert describe_committed_ablation(record12) == "\n".join(describe_ablation(s, ["consistent-AT"]))
+    two = {"vgg": s["resnet"], "resnet": s["resnet"]}
+    record12["numbers"]["ablation_over_seeds"]["archs"] = two
+    assert describe_committed_ablation(record12).endswith("\n\n" + describe_across_architectures(two))
