@@ -151,6 +151,10 @@ def _code_literals(nb) -> list[float]:
     return [float(t) for t in re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", code)]
 
 
+#: Every chapter's parameter values, for counts (read once: the profiles are constants).
+ALL_PARAMETER_VALUES = [abs(v) for page in CHAPTERS for v in _parameter_values(page)]
+
+
 def _allowed(token: str, kind: str, page: str, literals: list[float] = ()) -> bool:
     """Exactly a parameter of the page (a percentage: of a fraction) or one of the
     paper's values as published. Not rounded: "0.8" is not the parameter 0.75.
@@ -160,7 +164,7 @@ def _allowed(token: str, kind: str, page: str, literals: list[float] = ()) -> bo
     params = [abs(v) for v in _parameter_values(page)]
     candidates = params + [100 * v for v in params if kind == "percent"] + [abs(v) for v in _paper_values()]
     if kind == "count":
-        candidates += [abs(v) for other in CHAPTERS for v in _parameter_values(other)] + list(literals)
+        candidates += ALL_PARAMETER_VALUES + list(literals)
     return any(abs(x - v) < 1e-9 * max(1.0, abs(v)) for v in candidates)
 
 
