@@ -420,11 +420,18 @@ def describe_consistent_at(
     )
 
 
-def describe_single_seed(record: Mapping[str, Any]) -> str:
+def describe_single_seed(record: Mapping[str, Any], strong_record: Mapping[str, Any] | None = None) -> str:
     """What a committed chapter-12 run (``committed_results``) says of its single-seed
     comparison: per architecture, Table 3's FGSM and clean top-1 of the standard and
-    every variant, and the changes of consis_adv on the shared and white-box sets."""
+    every variant, top-1 under the strong attack, and the changes of consis_adv on the
+    shared and white-box sets.
+
+    A run from before Table 3 had its strong column takes that column from
+    ``strong_record``, chapter 9's committed run: it attacks the standard and
+    consistent-AT models of the same recipe with the same cascade (its ``strong``
+    numbers); an architecture neither record has is said to have none."""
     n = record["numbers"]
+    strong9 = (strong_record or {}).get("numbers", {})
     out = []
     for arch in n["archs"]:
         t3, g, wb = n["table3"][arch], n["gain_vs_standard"][arch], n["gain_vs_standard_whitebox"][arch]
@@ -436,8 +443,26 @@ def describe_single_seed(record: Mapping[str, Any]) -> str:
                    f"{fg('standard')} (standard) → {fg('consistent-AT')} (consistent-AT), "
                    + ", ".join(f"{fg(r)} ({r})" for r in t3 if r not in ("standard", "consistent-AT"))
                    + f"; clean top-1 {t3['standard']['real']['top1']:.0%} → {t3['consistent-AT']['real']['top1']:.0%}. "
-                   "Shared set, Δ consis_adv: " + ", ".join(f"{r} {g[r]['consis_adv']['mean']:+.2f}" for r in g)
+                   + _strong_sentence(t3, strong9, arch)
+                   + "Shared set, Δ consis_adv: " + ", ".join(f"{r} {g[r]['consis_adv']['mean']:+.2f}" for r in g)
                    + ". White-box sets, Δ consis_adv: "
                    + ", ".join(f"{r} {wb[r]['consis_adv']['mean']:+.2f} [{wb[r]['consis_adv']['low']:+.2f}, "
                                f"{wb[r]['consis_adv']['high']:+.2f}]" for r in wb) + ".")  # fmt: skip
     return f"Full profile ({record['device']}):\n\n" + "\n".join(out)
+
+
+def _strong_sentence(t3: Mapping[str, Any], strong9: Mapping[str, Any], arch: str) -> str:
+    """Top-1 of the standard and consistent-AT model under the strong attack: from the
+    run's own Table 3 where it has the column, else from chapter 9's numbers."""
+    if "strong" in t3["standard"]:
+        a, b = t3["standard"]["strong"]["top1"], t3["consistent-AT"]["strong"]["top1"]
+        return f"Strong attack: top-1 {a:.1%} (standard) → {b:.1%} (consistent-AT). "
+    rows = strong9.get("strong", {}).get(arch, {})
+    if "standard" not in rows or "consistent-AT" not in rows:
+        return "No strong-attack column (the run predates it, and chapter 9 has no full run of this model). "
+    a, b = rows["standard"]["apgd-t"], rows["consistent-AT"]["apgd-t"]
+    images = strong9.get("strong_settings", {}).get("images", "the first")
+    return (
+        f"Strong attack (this run predates the column; chapter 9's full run, the same recipe, {images} test "
+        f"images): top-1 {a:.1%} (standard) → {b:.1%} (consistent-AT). "
+    )

@@ -275,6 +275,25 @@ def test_describe_single_seed_reads_the_committed_layout() -> None:
     text = describe_single_seed(record)
     assert text.startswith("Full profile (cpu):\n\n- **vgg**, Table 3 at ε = 0.1: FGSM top-1 10% (standard) → 60%")
     assert "consistent-AT +0.10 [+0.05, +0.15]" in text
+    assert "Strong attack: top-1 0.0% (standard) → 30.0% (consistent-AT)." in text  # the run's own column
+
+
+def test_describe_single_seed_takes_an_older_runs_strong_column_from_chapter_9() -> None:
+    from advinterp_lib.runs.consistent_loss import describe_single_seed
+
+    d = {"mean": 0.1, "low": 0.05, "high": 0.15}
+    table3 = {row: {k: v for k, v in r.items() if k != "strong"} for row, r in _table3(0.1, 0.6, 0.8, 0.7).items()}
+    record = {"device": "cpu", "numbers": {
+        "archs": ["vgg", "resnet"], "table3": {"vgg": table3, "resnet": table3}, "table3_settings": {"fgsm_eps": 0.1},
+        "gain_vs_standard": {a: {"consistent-AT": {"consis_adv": d}} for a in ("vgg", "resnet")},
+        "gain_vs_standard_whitebox": {a: {"consistent-AT": {"consis_adv": d}} for a in ("vgg", "resnet")}}}  # fmt: skip
+    chapter9 = {"numbers": {"strong_settings": {"images": 1000}, "strong": {"vgg": {
+        "standard": {"clean": 0.9, "pgd": 0.0, "apgd-ce": 0.0, "apgd-t": 0.0},
+        "consistent-AT": {"clean": 0.88, "pgd": 0.21, "apgd-ce": 0.16, "apgd-t": 0.157}}}}}  # fmt: skip
+    vgg, resnet = describe_single_seed(record, chapter9).split("\n")[2:]
+    assert "chapter 9's full run, the same recipe, 1000 test images): top-1 0.0% (standard) → 15.7%" in vgg
+    assert "No strong-attack column" in resnet  # chapter 9 has no such model
+    assert "No strong-attack column" in describe_single_seed(record).split("\n")[2]  # no chapter-9 run at all
 
 
 class _Tiny(nn.Module):
