@@ -461,8 +461,9 @@ def _strong_sentence(t3: Mapping[str, Any], strong9: Mapping[str, Any], arch: st
     if "standard" not in rows or "consistent-AT" not in rows:
         return "No strong-attack column (the run predates it, and chapter 9 has no full run of this model). "
     a, b = rows["standard"]["apgd-t"], rows["consistent-AT"]["apgd-t"]
-    images = strong9.get("strong_settings", {}).get("images", "the first")
+    images = strong9.get("strong_settings", {}).get("images")
+    on = f"the first {images:,}" if isinstance(images, int) else "its"
     return (
-        f"Strong attack (this run predates the column; chapter 9's full run, the same recipe, {images} test "
+        f"Strong attack (this run predates the column; chapter 9's full run, the same recipe, {on} test "
         f"images): top-1 {a:.1%} (standard) → {b:.1%} (consistent-AT). "
     )

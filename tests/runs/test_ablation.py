@@ -291,7 +291,7 @@ def test_describe_single_seed_takes_an_older_runs_strong_column_from_chapter_9()
         "standard": {"clean": 0.9, "pgd": 0.0, "apgd-ce": 0.0, "apgd-t": 0.0},
         "consistent-AT": {"clean": 0.88, "pgd": 0.21, "apgd-ce": 0.16, "apgd-t": 0.157}}}}}  # fmt: skip
     vgg, resnet = describe_single_seed(record, chapter9).split("\n")[2:]
-    assert "chapter 9's full run, the same recipe, 1000 test images): top-1 0.0% (standard) → 15.7%" in vgg
+    assert "chapter 9's full run, the same recipe, the first 1,000 test images): top-1 0.0% (standard) → 15.7%" in vgg
     assert "No strong-attack column" in resnet  # chapter 9 has no such model
     assert "No strong-attack column" in describe_single_seed(record).split("\n")[2]  # no chapter-9 run at all
 
