@@ -98,7 +98,7 @@ SENSITIVITY_VARIANTS: dict[str, str] = {
     "eps=0.1": "the attack bounded at eps = 0.1",
 }
 # "consis barely moves" (the paper: -0.6% to -4% of the standard model's consis): the bound we judge it by.
-CONSIS_BOUND = 0.05  # how claim keys name the paper's "-Adv" models (table1.resnet-Adv.consis, ...)
+CONSIS_BOUND = 0.05
 
 
 #: Why absolute consis values cannot match the paper's (ImageNet against Fashion-MNIST).

@@ -34,7 +34,18 @@ from ..runs.profiles import PROFILE_NAMES
 from ..runs.results import read_results
 from ..tables import markdown_table
 from . import paper
-from .claims import ADV_KEY, CH12_MODEL_PATHS, CLAIM_KINDS, CLAIMS, FINDING, REPRODUCTION, SANITY, Claim, build_claims
+from .claims import (
+    ADV_KEY,
+    CH12_MODEL_PATHS,
+    CLAIM_KINDS,
+    CLAIMS,
+    CONSIS_BOUND,
+    FINDING,
+    REPRODUCTION,
+    SANITY,
+    Claim,
+    build_claims,
+)
 from .rules import (
     NO_RESULT,
     NOT_COMPARABLE,
@@ -98,6 +109,7 @@ __all__ = [
     "figure5_histograms",
     "paper_table3_markdown",
     "describe_profile",
+    "describe_base_model_spread",
     "imagenet_note",
 ]
 
@@ -627,6 +639,45 @@ def figure5_histograms(report: Report, profile: str, arch: str = "resnet") -> tu
     adv_path = f"histograms.{CH12_MODEL_PATHS['adv'].format(arch=arch)}"
     adv = lookup(canonical_keys(runs["12"].numbers), adv_path) if "12" in runs else None
     return None if std is None else (std, adv)
+
+
+def describe_base_model_spread(report: Report, profile: str, *, bound: float = CONSIS_BOUND) -> str:
+    """How far apart chapters 11 and 12 of ``profile`` put consis(n) of each standard
+    model: their files may hold two trainings of one recipe (a cache rebuilt between the
+    runs). "consis barely moves" compares each -Adv model with the standard model it was
+    fine-tuned from; where two trainings of that standard model alone differ by more than
+    ``bound`` of chapter 12's value (the base the verdict divides by), the text says so.
+    Empty where either chapter has no results under ``profile``."""
+    runs = report.results.runs.get(profile, {})
+    if "11" not in runs or "12" not in runs:
+        return ""
+    ch11, ch12 = canonical_keys(runs["11"].numbers), canonical_keys(runs["12"].numbers)
+    same, apart = [], []  # names; (name, chapter 11's consis, chapter 12's, |difference| / chapter 12's)
+    for arch, name in paper.ZOO_TO_PAPER.items():
+        a = lookup(ch11, f"table1.{arch}.consis")
+        b = lookup(ch12, f"table1.{CH12_MODEL_PATHS['standard'].format(arch=arch)}.consis")
+        if a is None or b is None:
+            continue
+        if a == b:
+            same.append(name)
+        else:
+            apart.append((name, a, b, abs(a - b) / abs(b)))
+    if not apart:
+        return ""
+    text = ["**Two trainings of one standard model.** Chapters 11 and 12 of this profile measure consis(n) of"
+            " the standard models, and their files may come from two trainings of the same recipe."]  # fmt: skip
+    if same:
+        text.append(f"{', '.join(same)}: the same value to every digit.")
+    text.append("; ".join(f"{n}: {a:.3f} (chapter 11) and {b:.3f} (chapter 12), {r:.0%} apart" for n, a, b, r in apart)
+                + ".")  # fmt: skip
+    if any(r > bound for *_, r in apart):
+        text.append(
+            f"That is more than the {bound:.0%} of the standard model's consis within which \"consis barely"
+            ' moves" must stay. Each such verdict compares a -Adv model with the standard model it was'
+            " fine-tuned from, so it stands; but retraining the standard model alone moved consis further than"
+            " the bound allows the fine-tune to (the ablation over seeds varies the fine-tune, not this)."
+        )
+    return " ".join(text)
 
 
 def paper_table3_markdown() -> str:
