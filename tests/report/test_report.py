@@ -477,24 +477,36 @@ def test_chapter15_parts_on_a_quick_profile(tmp_path):
     assert imagenet_note(report).startswith("**ImageNet numbers are not yet measured.**")
 
 
-def test_two_trainings_of_one_standard_model_are_reported_with_the_bound(tmp_path):
-    """Chapters 11 and 12 may hold two trainings of one standard model: the text names the
-    ones that agree, gives how far the others are apart (relative to chapter 12's value,
-    the base of "consis barely moves") and flags a spread beyond the bound."""
+def test_trainings_of_one_standard_model_are_reported_with_the_bound(tmp_path):
+    """Chapters 11 and 12 and the ablation may hold different trainings of one standard
+    model: the text names the architectures whose files agree, lists the others' values
+    and how far apart they are (relative to the smallest), the change consistent-AT made
+    from each base, and flags a spread beyond the bound."""
     from advinterp_lib.report import describe_base_model_spread
 
     consis11 = {"alexnet": 0.70, "vgg": 0.50, "resnet": 0.60}
     _write(tmp_path, "full", "11_inconsistent_representations",
            {"table1": {a: {"consis": c, "consis_adv": 0.2} for a, c in consis11.items()}})  # fmt: skip
 
-    def ch12(vgg):
-        table1 = {a: {"standard": {"consis": c, "consis_adv": 0.2}} for a, c in (consis11 | {"vgg": vgg}).items()}
-        _write(tmp_path, "full", "12_adversarial_training_with_a_consistent_loss", {"table1": table1})
+    def ch12(vgg, ablation_vgg=None):
+        table1 = {a: {"standard": {"consis": c}, "consistent-AT": {"consis": 1.1 * c}}
+                  for a, c in (consis11 | {"vgg": vgg}).items()}  # fmt: skip
+        numbers = {"table1": table1}
+        if ablation_vgg is not None:
+            rows = {
+                "standard": {"consis": {"mean": ablation_vgg}},
+                "consistent-AT": {"relative_change_consis": {"mean": -0.1, "low": -0.2, "high": -0.05}},
+            }
+            numbers["ablation_over_seeds"] = {"archs": {"vgg": {"rows": rows}}}  # fmt: skip
+        _write(tmp_path, "full", "12_adversarial_training_with_a_consistent_loss", numbers)
         return describe_base_model_spread(build_report(tmp_path, profiles=["full"]), "full")
 
     assert ch12(0.50) == ""  # every model the same training
     text = ch12(0.40)
-    assert "AlexNet, ResNet-18: the same value to every digit" in text
-    assert "VGG-16: 0.500 (chapter 11) and 0.400 (chapter 12), 25% apart. That is more than the 5%" in text
-    assert "more than the" not in ch12(0.49)  # 2% apart: within the bound, said without the warning
+    assert "AlexNet, ResNet-18: the same value in every file" in text
+    assert "VGG-16: 0.500 (chapter 11), 0.400 (chapter 12), 25% apart; consistent-AT moved consis by +10.0%" in text
+    assert "differ by more than the 5%" in text
+    text = ch12(0.49, ablation_vgg=0.495)  # 2% apart: within the bound, said without the warning
+    assert "0.495 (the ablation), 2% apart" in text and "-10.0% [-20.0%, -5.0%] over seeds" in text
+    assert "more than the" not in text
     assert describe_base_model_spread(build_report(tmp_path, profiles=["full"]), "quick") == ""  # no such runs
