@@ -8,6 +8,7 @@ figure below is rebuilt from ``results/full`` and must appear in the README as w
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FULL = ROOT / "results" / "full"
 
 
+@functools.cache
 def _numbers(chapter: str) -> dict[str, Any]:
     (path,) = FULL.glob(f"{chapter}_*.json")
     return json.loads(path.read_text(encoding="utf-8"))["numbers"]
@@ -36,8 +38,13 @@ def _ci(d: dict[str, float]) -> str:
     return f"{d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
 
 
+@functools.cache
+def _full_report():
+    return build_report(ROOT / "results", profiles=["full"])
+
+
 def _counts() -> list[str]:
-    report = build_report(ROOT / "results", profiles=["full"])
+    report = _full_report()
     r, f = report.counts("full", REPRODUCTION), report.counts("full", FINDING)
     waits = "; none waits" if f[NO_RESULT] == 0 else f" and {f[NO_RESULT]} wait"
     return [
@@ -76,7 +83,7 @@ def _other_runs() -> list[str]:
 
 
 def _chapter14_findings() -> list[str]:
-    report = build_report(ROOT / "results", profiles=["full"])
+    report = _full_report()
     found = [f for f in report.findings_for("full")
              if f.claim.key.endswith(("fgsm_low_frequency", "explanation_attack_twice_noise"))]  # fmt: skip
     failed = sum(f.verdict == NOT_REPRODUCED for f in found)
@@ -111,6 +118,7 @@ def test_the_same_models_claims_hold_in_the_files():
 
 def test_a_readme_figure_that_drifts_is_caught():
     """The check can fail: a README that counts one finding more than the report does."""
-    held = _counts()[1]
+    counts = _counts()
+    held = counts[1]
     stale = _readme().replace(held, held.replace(" hold", "1 hold", 1))
-    assert [f for f in _counts() if f not in stale] == [held]
+    assert [f for f in counts if f not in stale] == [held]
